@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// The `stapler` command. Exit codes: 0 acceptable, 1 rejected, 2 usage or input error,
+// 3 the certificate has no OCSP responder.
+
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { InputError } from '../ocsp/errors.ts';
+import { fetchCommand } from './commands/fetch.ts';
+import { inspectCommand } from './commands/inspect.ts';
+import { verifyCommand } from './commands/verify.ts';
+import { EXIT } from './exit-codes.ts';
+
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
+const log = (s: string): void => void process.stderr.write(`${s}\n`);
+const now = (): number => Date.now();
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function verifyFlags(cmd: Command): Command {
+  return cmd
+    .option('--skew <seconds>', 'clock skew allowed for thisUpdate in the future', '300')
+    .option('--max-age <seconds>', 'lifetime of a response that has no nextUpdate', '3600')
+    .option('--allow-sha1', 'accept SHA-1 signatures (refused by default)');
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('stapler')
+    .description('OCSP stapling for TLS servers: fetch, verify and inspect OCSP responses')
+    .version(version())
+    .exitOverride()
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('inspect')
+    .description('print a readable dump of an OCSP response (DER file, or - for standard input)')
+    .argument('<response>', 'response file (DER), or -')
+    .option('--json', 'print JSON')
+    .action(async (path: string, opts: { json?: boolean }) => setExit(await inspectCommand(path, opts, out)));
+
+  verifyFlags(
+    program
+      .command('verify')
+      .description('verify an OCSP response for a certificate and print a JSON verdict')
+      .argument('<response>', 'response file (DER), or -')
+      .requiredOption('--cert <pem>', 'the certificate (PEM or DER); a full chain also supplies the issuer')
+      .option('--issuer <pem>', "the issuer's certificate (default: found in --cert's chain)")
+      .option('--at <time>', 'verify as of this ISO 8601 time (default: now)'),
+  ).action(async (path: string, opts: Parameters<typeof verifyCommand>[1]) => setExit(await verifyCommand(path, opts, out, now)));
+
+  verifyFlags(
+    program
+      .command('fetch')
+      .description("fetch an OCSP response from the certificate's responders, verify it, and print a JSON verdict")
+      .requiredOption('--cert <pem>', 'the certificate with its chain (fullchain.pem)')
+      .option('--issuer <pem>', "the issuer's certificate (default: found in --cert's chain)")
+      .option('--url <url>', 'ask this responder instead of the AIA URLs (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+      .option('--proxy <url>', 'plain-HTTP proxy, e.g. http://proxy:3128')
+      .option('--timeout <seconds>', 'total deadline per responder', '5')
+      .option('--sha256', 'use SHA-256 in the CertID (default SHA-1, which responders expect)')
+      .option('--nonce', 'send a nonce and require it back (defeats responder caches)')
+      .option('--out <file>', 'write the DER response here, only if it is acceptable'),
+  ).action(async (opts: Parameters<typeof fetchCommand>[0]) => setExit(await fetchCommand(opts, { out, log, now })));
+
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof InputError) {
+      log(`stapler: ${err.message}`);
+      return EXIT.usage;
+    }
+    log(`stapler: unexpected error: ${(err as Error).stack ?? String(err)}`);
+    return EXIT.usage;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,90 @@
+// File input with a size cap and one-line errors; atomic replacement for output.
+
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { InputError } from '../ocsp/errors.ts';
+
+/** Read a whole file (or standard input for "-"), refusing anything over `maxBytes`. */
+export async function readFileCapped(path: string, maxBytes: number): Promise<Buffer> {
+  if (path === '-') return readStreamCapped(process.stdin, maxBytes, 'standard input');
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw new InputError(path, describeFsError(err));
+  }
+  try {
+    const info = await handle.stat();
+    if (info.isDirectory()) throw new InputError(path, 'is a directory');
+    if (info.size > maxBytes) throw new InputError(path, `is ${formatBytes(info.size)}, over the ${formatBytes(maxBytes)} limit`);
+    // Read through a stream too: the file may grow, and special files report size 0.
+    return await readStreamCapped(handle.createReadStream({ autoClose: false }), maxBytes, path);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(path, describeFsError(err));
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readStreamCapped(stream: AsyncIterable<Buffer | string>, maxBytes: number, label: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    total += b.length;
+    if (total > maxBytes) throw new InputError(label, `is over the ${formatBytes(maxBytes)} limit`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Replace `path` atomically: temp file (exclusive, 0600), fsync, rename, fsync the directory. */
+export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o600): Promise<void> {
+  const dir = dirname(path);
+  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', mode);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  await handle.close();
+  try {
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  const dirHandle = await open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
+
+export function describeFsError(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'does not exist';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return (err as Error).message ?? String(err);
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(n % 1024 === 0 ? 0 : 1)} KiB`;
+  return `${n} bytes`;
+}

@@ -1,0 +1,320 @@
+// A small, strict DER reader for the handful of structures OCSP and X.509 need.
+// Not a general ASN.1 library: the callers walk a known schema, and the reader enforces
+// DER's rules (definite, minimal lengths; no trailing bytes; primitive/constructed forms)
+// and hard limits on depth and work, so hostile input costs linear time at most.
+
+export const TAG = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  ENUMERATED: 0x0a,
+  UTF8_STRING: 0x0c,
+  PRINTABLE_STRING: 0x13,
+  T61_STRING: 0x14,
+  IA5_STRING: 0x16,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
+  UNIVERSAL_STRING: 0x1c,
+  BMP_STRING: 0x1e,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
+
+/** Context-specific tag [n], constructed (EXPLICIT or a constructed IMPLICIT type). */
+export const ctx = (n: number): number => 0xa0 | n;
+/** Context-specific tag [n], primitive (IMPLICIT over a primitive type). */
+export const ctxPrim = (n: number): number => 0x80 | n;
+
+const CONSTRUCTED = 0x20;
+const MAX_DEPTH = 24;
+
+/** Every DER problem is reported as this one error type, naming the field being read. */
+export class DerError extends Error {
+  override readonly name = 'DerError';
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+    readonly offset: number,
+  ) {
+    super(`${field}: ${detail} (at byte ${offset})`);
+  }
+}
+
+/** One element: its tag and where its header and contents lie in the input. */
+export interface Tlv {
+  readonly tag: number;
+  readonly start: number;
+  readonly contentStart: number;
+  readonly end: number;
+}
+
+/** Shared work counter: every header read and every content byte decoded costs one step. */
+export class DerBudget {
+  steps = 0;
+  constructor(readonly maxSteps: number) {}
+  static forInput(length: number): DerBudget {
+    // A linear bound with slack: a well-formed walk costs about one step per byte.
+    return new DerBudget(4 * length + 256);
+  }
+  spend(n: number, field: string, offset: number): void {
+    this.steps += n;
+    if (this.steps > this.maxSteps) throw new DerError(field, 'parse work limit exceeded', offset);
+  }
+}
+
+export class DerReader {
+  private pos: number;
+
+  private constructor(
+    readonly bytes: Uint8Array,
+    start: number,
+    readonly end: number,
+    readonly depth: number,
+    readonly budget: DerBudget,
+  ) {
+    this.pos = start;
+  }
+
+  /** A reader over a whole buffer, which must hold exactly one element. */
+  static whole(bytes: Uint8Array, field: string, budget = DerBudget.forInput(bytes.length)): { reader: DerReader; tlv: Tlv } {
+    const reader = new DerReader(bytes, 0, bytes.length, 0, budget);
+    if (bytes.length === 0) throw new DerError(field, 'empty input', 0);
+    const tlv = reader.next(field);
+    reader.finish(field);
+    return { reader, tlv };
+  }
+
+  atEnd(): boolean {
+    return this.pos >= this.end;
+  }
+
+  peekTag(): number | undefined {
+    return this.pos < this.end ? this.bytes[this.pos] : undefined;
+  }
+
+  /** Read the next element's header; the reader moves past the whole element. */
+  next(field: string, expectedTag?: number): Tlv {
+    const b = this.bytes;
+    const start = this.pos;
+    if (start >= this.end) throw new DerError(field, 'missing element', start);
+    this.budget.spend(1, field, start);
+    const tag = b[start]!;
+    if ((tag & 0x1f) === 0x1f) throw new DerError(field, 'high tag numbers are not supported', start);
+    if (expectedTag !== undefined && tag !== expectedTag) {
+      throw new DerError(field, `expected tag 0x${hex2(expectedTag)}, found 0x${hex2(tag)}`, start);
+    }
+    if (start + 1 >= this.end) throw new DerError(field, 'truncated length', start);
+    const first = b[start + 1]!;
+    let length: number;
+    let contentStart: number;
+    if (first < 0x80) {
+      length = first;
+      contentStart = start + 2;
+    } else if (first === 0x80) {
+      throw new DerError(field, 'indefinite length is not DER', start);
+    } else {
+      const n = first & 0x7f;
+      if (n > 4) throw new DerError(field, 'length too large', start);
+      if (start + 2 + n > this.end) throw new DerError(field, 'truncated length', start);
+      if (b[start + 2] === 0) throw new DerError(field, 'non-minimal length', start);
+      length = 0;
+      for (let i = 0; i < n; i++) length = length * 256 + b[start + 2 + i]!;
+      if (length < 0x80) throw new DerError(field, 'non-minimal length', start);
+      contentStart = start + 2 + n;
+    }
+    const end = contentStart + length;
+    if (end > this.end) throw new DerError(field, `length ${length} runs past the end of its container`, start);
+    this.pos = end;
+    return { tag, start, contentStart, end };
+  }
+
+  /** Read the next element only if it carries `tag` (for OPTIONAL and DEFAULT fields). */
+  optional(tag: number, field: string): Tlv | undefined {
+    return this.peekTag() === tag ? this.next(field, tag) : undefined;
+  }
+
+  /** A reader over a constructed element's contents. */
+  enter(tlv: Tlv, field: string): DerReader {
+    if ((tlv.tag & CONSTRUCTED) === 0) throw new DerError(field, 'expected a constructed element', tlv.start);
+    if (this.depth + 1 > MAX_DEPTH) throw new DerError(field, 'nesting too deep', tlv.start);
+    return new DerReader(this.bytes, tlv.contentStart, tlv.end, this.depth + 1, this.budget);
+  }
+
+  /** Read a SEQUENCE (or other constructed tag) and return a reader over its contents. */
+  sequence(field: string, tag: number = TAG.SEQUENCE): DerReader {
+    return this.enter(this.next(field, tag), field);
+  }
+
+  /** Everything in this container must have been read. */
+  finish(field: string): void {
+    if (this.pos !== this.end) throw new DerError(field, `${this.end - this.pos} unexpected trailing bytes`, this.pos);
+  }
+
+  // ---- value decoders: each checks the element's form and DER's encoding rules ----
+
+  contents(tlv: Tlv): Uint8Array {
+    return this.bytes.subarray(tlv.contentStart, tlv.end);
+  }
+
+  raw(tlv: Tlv): Uint8Array {
+    return this.bytes.subarray(tlv.start, tlv.end);
+  }
+
+  private primitive(tlv: Tlv, field: string): void {
+    if ((tlv.tag & CONSTRUCTED) !== 0) throw new DerError(field, 'expected a primitive element', tlv.start);
+  }
+
+  /** INTEGER (or ENUMERATED) contents, checked for minimal two's-complement encoding. */
+  integerBytes(tlv: Tlv, field: string): Uint8Array {
+    this.primitive(tlv, field);
+    const v = this.contents(tlv);
+    if (v.length === 0) throw new DerError(field, 'empty integer', tlv.start);
+    if (v.length > 1 && ((v[0] === 0x00 && (v[1]! & 0x80) === 0) || (v[0] === 0xff && (v[1]! & 0x80) !== 0))) {
+      throw new DerError(field, 'non-minimal integer', tlv.start);
+    }
+    return v;
+  }
+
+  /** A small non-negative INTEGER or ENUMERATED (versions, statuses, reasons). */
+  smallUint(tlv: Tlv, field: string): number {
+    const v = this.integerBytes(tlv, field);
+    if ((v[0]! & 0x80) !== 0) throw new DerError(field, 'negative value', tlv.start);
+    if (v.length > 4) throw new DerError(field, 'value too large', tlv.start);
+    let n = 0;
+    for (const byte of v) n = n * 256 + byte;
+    return n;
+  }
+
+  boolean(tlv: Tlv, field: string): boolean {
+    this.primitive(tlv, field);
+    if (tlv.end - tlv.contentStart !== 1) throw new DerError(field, 'boolean must be one byte', tlv.start);
+    const v = this.bytes[tlv.contentStart];
+    if (v === 0x00) return false;
+    if (v === 0xff) return true;
+    throw new DerError(field, 'boolean must be 0x00 or 0xFF', tlv.start);
+  }
+
+  null(tlv: Tlv, field: string): void {
+    this.primitive(tlv, field);
+    if (tlv.end !== tlv.contentStart) throw new DerError(field, 'NULL must be empty', tlv.start);
+  }
+
+  octets(tlv: Tlv, field: string): Uint8Array {
+    this.primitive(tlv, field);
+    return this.contents(tlv);
+  }
+
+  /** BIT STRING contents without the unused-bits byte; DER requires unused bits to be zero. */
+  bitString(tlv: Tlv, field: string): { bits: Uint8Array; unusedBits: number } {
+    this.primitive(tlv, field);
+    const v = this.contents(tlv);
+    if (v.length === 0) throw new DerError(field, 'empty bit string', tlv.start);
+    const unusedBits = v[0]!;
+    if (unusedBits > 7 || (v.length === 1 && unusedBits !== 0)) throw new DerError(field, 'bad unused-bits count', tlv.start);
+    if (unusedBits > 0 && (v[v.length - 1]! & ((1 << unusedBits) - 1)) !== 0) {
+      throw new DerError(field, 'unused bits must be zero', tlv.start);
+    }
+    return { bits: v.subarray(1), unusedBits };
+  }
+
+  /** A BIT STRING that must hold whole bytes (keys and signatures). */
+  bitStringBytes(tlv: Tlv, field: string): Uint8Array {
+    const { bits, unusedBits } = this.bitString(tlv, field);
+    if (unusedBits !== 0) throw new DerError(field, 'expected whole bytes', tlv.start);
+    return bits;
+  }
+
+  oid(tlv: Tlv, field: string): string {
+    this.primitive(tlv, field);
+    const v = this.contents(tlv);
+    if (v.length === 0) throw new DerError(field, 'empty object identifier', tlv.start);
+    if (v.length > 64) throw new DerError(field, 'object identifier too long', tlv.start);
+    this.budget.spend(v.length, field, tlv.start);
+    const arcs: number[] = [];
+    let value = 0;
+    let fresh = true;
+    for (const byte of v) {
+      if (fresh && byte === 0x80) throw new DerError(field, 'non-minimal object identifier arc', tlv.start);
+      if (value > 0x1ffffffffffff) throw new DerError(field, 'object identifier arc too large', tlv.start);
+      value = value * 128 + (byte & 0x7f);
+      fresh = (byte & 0x80) === 0;
+      if (fresh) {
+        if (arcs.length === 0) {
+          const first = value < 40 ? 0 : value < 80 ? 1 : 2;
+          arcs.push(first, value - first * 40);
+        } else {
+          arcs.push(value);
+        }
+        value = 0;
+      }
+    }
+    if (!fresh) throw new DerError(field, 'truncated object identifier', tlv.start);
+    return arcs.join('.');
+  }
+
+  /** UTCTime or GeneralizedTime, as epoch milliseconds; DER form only (Z, seconds present). */
+  time(tlv: Tlv, field: string): number {
+    this.primitive(tlv, field);
+    const v = this.contents(tlv);
+    this.budget.spend(v.length, field, tlv.start);
+    const text = asciiOf(v);
+    if (tlv.tag === TAG.UTC_TIME) {
+      const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+      if (!m) throw new DerError(field, `bad UTCTime "${printable(text)}"`, tlv.start);
+      const yy = Number(m[1]);
+      return utc(field, tlv.start, yy >= 50 ? 1900 + yy : 2000 + yy, m.slice(2, 7).map(Number), 0);
+    }
+    if (tlv.tag === TAG.GENERALIZED_TIME) {
+      const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d*[1-9]))?Z$/.exec(text);
+      if (!m) throw new DerError(field, `bad GeneralizedTime "${printable(text)}"`, tlv.start);
+      const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
+      return utc(field, tlv.start, Number(m[1]), m.slice(2, 7).map(Number), ms);
+    }
+    throw new DerError(field, `expected a time, found tag 0x${hex2(tlv.tag)}`, tlv.start);
+  }
+
+  /** A directory-string-like value as text (for display only). */
+  string(tlv: Tlv, field: string): string {
+    this.primitive(tlv, field);
+    const v = this.contents(tlv);
+    this.budget.spend(v.length, field, tlv.start);
+    switch (tlv.tag) {
+      case TAG.UTF8_STRING:
+        return Buffer.from(v).toString('utf8');
+      case TAG.BMP_STRING:
+        return Buffer.from(v).swap16().toString('utf16le');
+      case TAG.UNIVERSAL_STRING: {
+        let s = '';
+        for (let i = 0; i + 3 < v.length; i += 4) s += String.fromCodePoint(((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0 & 0x10ffff);
+        return s;
+      }
+      default:
+        return Buffer.from(v).toString('latin1');
+    }
+  }
+}
+
+function utc(field: string, offset: number, year: number, [mo, d, h, mi, s]: number[], ms: number): number {
+  const t = Date.UTC(year, mo! - 1, d, h, mi, s, ms);
+  const back = new Date(t);
+  // Reject dates such as Feb 30 that Date.UTC would silently roll over.
+  if (mo! < 1 || mo! > 12 || back.getUTCDate() !== d || h! > 23 || mi! > 59 || s! > 59) {
+    throw new DerError(field, 'time out of range', offset);
+  }
+  return t;
+}
+
+function asciiOf(v: Uint8Array): string {
+  return Buffer.from(v).toString('latin1');
+}
+
+function printable(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 40);
+}
+
+function hex2(n: number): string {
+  return n.toString(16).padStart(2, '0');
+}

@@ -1,0 +1,19 @@
+// The protocol core: pure functions over bytes and times. No I/O, no clock reads.
+export { Certificate, nameToString } from './certificate.ts';
+export { DerError } from './der.ts';
+export { InputError } from './errors.ts';
+export { readCertificates, readChain, findIssuer, type LoadedChain } from './pem.ts';
+export { buildRequest, certIdFor, encodeCertId, getUrl, getUrlIfShort, GET_URL_LIMIT, NONCE_MAX_BYTES, type CertId } from './request.ts';
+export { parseResponse, type BasicResponse, type CertStatus, type OcspResponse, type ResponseStatus, type SingleResponse } from './response.ts';
+export type { HashName, SignatureAlgorithm } from './signature.ts';
+export {
+  verifyResponse,
+  DEFAULT_VERIFY_SETTINGS,
+  REJECT_REASONS,
+  type Acceptable,
+  type Rejected,
+  type RejectReason,
+  type Verdict,
+  type VerifyInput,
+  type VerifySettings,
+} from './verify.ts';

@@ -1,0 +1,148 @@
+// Signature algorithms: read an AlgorithmIdentifier, then verify with node:crypto.
+
+import { constants, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { DerError, type DerReader, TAG, ctx } from './der.ts';
+import { OID } from './oids.ts';
+
+export type HashName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+
+export type SignatureAlgorithm =
+  | { readonly kind: 'rsa-pkcs1'; readonly name: string; readonly hash: HashName }
+  | { readonly kind: 'rsa-pss'; readonly name: string; readonly hash: HashName; readonly saltLength: number }
+  | { readonly kind: 'ecdsa'; readonly name: string; readonly hash: HashName }
+  | { readonly kind: 'ed25519'; readonly name: string }
+  | { readonly kind: 'unsupported'; readonly name: string; readonly detail: string };
+
+const SIMPLE: Readonly<Record<string, SignatureAlgorithm>> = {
+  [OID.sha1WithRSA]: { kind: 'rsa-pkcs1', name: 'sha1WithRSAEncryption', hash: 'sha1' },
+  [OID.sha256WithRSA]: { kind: 'rsa-pkcs1', name: 'sha256WithRSAEncryption', hash: 'sha256' },
+  [OID.sha384WithRSA]: { kind: 'rsa-pkcs1', name: 'sha384WithRSAEncryption', hash: 'sha384' },
+  [OID.sha512WithRSA]: { kind: 'rsa-pkcs1', name: 'sha512WithRSAEncryption', hash: 'sha512' },
+  [OID.ecdsaWithSha1]: { kind: 'ecdsa', name: 'ecdsa-with-SHA1', hash: 'sha1' },
+  [OID.ecdsaWithSha256]: { kind: 'ecdsa', name: 'ecdsa-with-SHA256', hash: 'sha256' },
+  [OID.ecdsaWithSha384]: { kind: 'ecdsa', name: 'ecdsa-with-SHA384', hash: 'sha384' },
+  [OID.ecdsaWithSha512]: { kind: 'ecdsa', name: 'ecdsa-with-SHA512', hash: 'sha512' },
+  [OID.ed25519]: { kind: 'ed25519', name: 'Ed25519' },
+};
+
+export const HASH_BY_OID: Readonly<Record<string, HashName>> = {
+  [OID.sha1]: 'sha1',
+  [OID.sha256]: 'sha256',
+  [OID.sha384]: 'sha384',
+  [OID.sha512]: 'sha512',
+};
+
+/** Read an AlgorithmIdentifier for a hash: the OID, and parameters absent or NULL. */
+export function readHashAlgorithm(r: DerReader, field: string): { hash: HashName | undefined; oid: string } {
+  const seq = r.sequence(field);
+  const oid = seq.oid(seq.next(field, TAG.OID), field);
+  const params = seq.optional(TAG.NULL, field);
+  if (params) seq.null(params, field);
+  seq.finish(field);
+  return { hash: HASH_BY_OID[oid], oid };
+}
+
+/** Read a signature AlgorithmIdentifier. Unknown algorithms parse, and fail at verification. */
+export function readSignatureAlgorithm(r: DerReader, field: string): SignatureAlgorithm {
+  const seq = r.sequence(field);
+  const oid = seq.oid(seq.next(field, TAG.OID), field);
+  if (oid === OID.rsassaPss) {
+    const params = seq.sequence(`${field}.parameters`);
+    const alg = readPssParams(params, `${field}.parameters`);
+    seq.finish(field);
+    return alg;
+  }
+  const simple = SIMPLE[oid];
+  // RSA PKCS#1 carries NULL parameters; ECDSA and Ed25519 carry none. Accept either form.
+  const params = seq.optional(TAG.NULL, field);
+  if (params) seq.null(params, field);
+  seq.finish(field);
+  return simple ?? { kind: 'unsupported', name: oid, detail: `signature algorithm ${oid} is not supported` };
+}
+
+function readPssParams(r: DerReader, field: string): SignatureAlgorithm {
+  // RFC 4055 defaults: SHA-1, MGF1 with SHA-1, salt 20, trailer 1.
+  let hash: HashName | undefined = 'sha1';
+  let mgfHash: HashName | undefined = 'sha1';
+  let saltLength = 20;
+  const hashTlv = r.optional(ctx(0), `${field}.hashAlgorithm`);
+  if (hashTlv) {
+    const inner = r.enter(hashTlv, `${field}.hashAlgorithm`);
+    hash = readHashAlgorithm(inner, `${field}.hashAlgorithm`).hash;
+    inner.finish(`${field}.hashAlgorithm`);
+  }
+  const mgfTlv = r.optional(ctx(1), `${field}.maskGenAlgorithm`);
+  if (mgfTlv) {
+    const f = `${field}.maskGenAlgorithm`;
+    const mgf = r.enter(mgfTlv, f).sequence(f);
+    const mgfOid = mgf.oid(mgf.next(f, TAG.OID), f);
+    if (mgfOid !== OID.mgf1) return { kind: 'unsupported', name: 'RSASSA-PSS', detail: `mask generation ${mgfOid} is not MGF1` };
+    mgfHash = readHashAlgorithm(mgf, f).hash;
+    mgf.finish(f);
+  }
+  const saltTlv = r.optional(ctx(2), `${field}.saltLength`);
+  if (saltTlv) {
+    const inner = r.enter(saltTlv, `${field}.saltLength`);
+    saltLength = inner.smallUint(inner.next(`${field}.saltLength`, TAG.INTEGER), `${field}.saltLength`);
+    inner.finish(`${field}.saltLength`);
+  }
+  const trailerTlv = r.optional(ctx(3), `${field}.trailerField`);
+  if (trailerTlv) {
+    const inner = r.enter(trailerTlv, `${field}.trailerField`);
+    const trailer = inner.smallUint(inner.next(`${field}.trailerField`, TAG.INTEGER), `${field}.trailerField`);
+    inner.finish(`${field}.trailerField`);
+    if (trailer !== 1) throw new DerError(`${field}.trailerField`, 'trailer field must be 1', trailerTlv.start);
+  }
+  r.finish(field);
+  if (!hash || hash !== mgfHash) {
+    return { kind: 'unsupported', name: 'RSASSA-PSS', detail: 'PSS with an unknown hash or a different MGF1 hash is not supported' };
+  }
+  return { kind: 'rsa-pss', name: `RSASSA-PSS/${hash}`, hash, saltLength };
+}
+
+export type SignatureCheck = { ok: true } | { ok: false; reason: 'bad-signature' | 'unsupported-algorithm' | 'weak-algorithm'; detail: string };
+
+const KEY_TYPES: Readonly<Record<string, readonly string[]>> = {
+  'rsa-pkcs1': ['rsa'],
+  'rsa-pss': ['rsa', 'rsa-pss'],
+  ecdsa: ['ec'],
+  ed25519: ['ed25519'],
+};
+
+/** Verify `signature` over `data`. Never throws: a key/algorithm mismatch is a failed check. */
+export function checkSignature(
+  alg: SignatureAlgorithm,
+  data: Uint8Array,
+  signature: Uint8Array,
+  key: KeyObject,
+  allowSha1: boolean,
+): SignatureCheck {
+  if (alg.kind === 'unsupported') return { ok: false, reason: 'unsupported-algorithm', detail: alg.detail };
+  if ('hash' in alg && alg.hash === 'sha1' && !allowSha1) {
+    return { ok: false, reason: 'weak-algorithm', detail: `${alg.name} uses SHA-1, which is refused unless explicitly allowed` };
+  }
+  const keyType = key.asymmetricKeyType ?? 'unknown';
+  if (!KEY_TYPES[alg.kind]!.includes(keyType)) {
+    return { ok: false, reason: 'bad-signature', detail: `${alg.name} signature cannot come from a ${keyType} key` };
+  }
+  try {
+    let ok: boolean;
+    switch (alg.kind) {
+      case 'ed25519':
+        ok = cryptoVerify(null, data, key, signature);
+        break;
+      case 'rsa-pss':
+        ok = cryptoVerify(alg.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength }, signature);
+        break;
+      case 'ecdsa':
+        ok = cryptoVerify(alg.hash, data, { key, dsaEncoding: 'der' }, signature);
+        break;
+      case 'rsa-pkcs1':
+        ok = cryptoVerify(alg.hash, data, key, signature);
+        break;
+    }
+    return ok ? { ok: true } : { ok: false, reason: 'bad-signature', detail: `${alg.name} signature does not verify` };
+  } catch (err) {
+    return { ok: false, reason: 'bad-signature', detail: `${alg.name} signature could not be checked: ${(err as Error).message}` };
+  }
+}

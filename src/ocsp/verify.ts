@@ -1,0 +1,294 @@
+// Verifying an OCSP response for one certificate, at a given time. Pure: `now` is a parameter.
+// The verdict is acceptable (good or revoked, with its validity window) or rejected with a
+// stable reason code that an operator can act on.
+
+import { Certificate } from './certificate.ts';
+import { DerBudget, DerError, DerReader, TAG } from './der.ts';
+import { InputError } from './errors.ts';
+import { OID } from './oids.ts';
+import { parseResponse, type BasicResponse, type CertStatus, type Extension, type OcspResponse, type SingleResponse } from './response.ts';
+import { checkSignature } from './signature.ts';
+
+export interface VerifySettings {
+  /** How far thisUpdate may lie in the future (clock skew between us and the responder). */
+  readonly skewMs: number;
+  /** A response without nextUpdate is accepted for this long after its thisUpdate. */
+  readonly maxAgeWithoutNextUpdateMs: number;
+  readonly maxResponseBytes: number;
+  /** SHA-1 signatures are refused unless this is set. */
+  readonly allowSha1Signatures: boolean;
+  /** The nonce we sent, if any: the response must echo it. */
+  readonly nonce?: Uint8Array | undefined;
+}
+
+export const DEFAULT_VERIFY_SETTINGS: VerifySettings = {
+  skewMs: 5 * 60_000,
+  maxAgeWithoutNextUpdateMs: 60 * 60_000,
+  maxResponseBytes: 64 * 1024,
+  allowSha1Signatures: false,
+};
+
+export const REJECT_REASONS = [
+  'too-large',
+  'malformed',
+  'malformed-request',
+  'internal-error',
+  'try-later',
+  'sig-required',
+  'unauthorized',
+  'unsupported-response-type',
+  'unknown-critical-extension',
+  'signer-not-found',
+  'unauthorized-signer',
+  'unsupported-algorithm',
+  'weak-algorithm',
+  'bad-signature',
+  'cert-id-mismatch',
+  'status-unknown',
+  'not-yet-valid',
+  'expired',
+  'stale',
+  'nonce-mismatch',
+] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** Facts read from the response, present in every verdict that got far enough to read them. */
+export interface ResponseFacts {
+  readonly serial: string;
+  readonly certStatus: CertStatus | null;
+  readonly thisUpdate: number | null;
+  readonly nextUpdate: number | null;
+  readonly producedAt: number | null;
+}
+
+export interface Acceptable extends ResponseFacts {
+  readonly ok: true;
+  readonly certStatus: 'good' | 'revoked';
+  readonly thisUpdate: number;
+  readonly producedAt: number;
+  readonly revocationTime: number | null;
+  readonly revocationReason: number | null;
+  /** When this response stops being servable: nextUpdate, or thisUpdate + the no-nextUpdate lifetime. */
+  readonly validUntil: number;
+  readonly signer: 'issuer' | 'delegated';
+  /** notAfter of the certificate that signed the response (the issuer or the delegated responder). */
+  readonly signerNotAfter: number;
+}
+
+export interface Rejected extends ResponseFacts {
+  readonly ok: false;
+  readonly reason: RejectReason;
+  readonly message: string;
+}
+
+export type Verdict = Acceptable | Rejected;
+
+const RESPONDER_STATUS_REASON = {
+  malformedRequest: 'malformed-request',
+  internalError: 'internal-error',
+  tryLater: 'try-later',
+  sigRequired: 'sig-required',
+  unauthorized: 'unauthorized',
+} as const satisfies Record<string, RejectReason>;
+
+/** Response and single-response extensions we understand; an unknown critical one is a rejection. */
+const UNDERSTOOD_EXTENSIONS = new Set<string>([
+  OID.ocspNonce,
+  OID.ocspExtendedRevoke,
+  '1.3.6.1.5.5.7.48.1.3', // id-pkix-ocsp-crl
+  '1.3.6.1.5.5.7.48.1.6', // id-pkix-ocsp-archive-cutoff
+  '1.3.6.1.5.5.7.48.1.7', // id-pkix-ocsp-service-locator
+  OID.crlReason,
+]);
+
+/** Delegated responder certificates already proven to be issued by an issuer, per issuer. */
+const delegateCache = new WeakMap<Certificate, Map<string, Certificate>>();
+const DELEGATE_CACHE_MAX = 16;
+
+export interface VerifyInput {
+  readonly certificate: Certificate;
+  readonly issuer: Certificate;
+  /** Epoch milliseconds at which every time check is made. */
+  readonly now: number;
+  readonly settings?: Partial<VerifySettings>;
+}
+
+/** Verify `der` as an OCSP response for `certificate`. Never throws on bad response bytes. */
+export function verifyResponse(der: Uint8Array, input: VerifyInput): Verdict {
+  const settings = { ...DEFAULT_VERIFY_SETTINGS, ...input.settings };
+  const facts: Mutable<ResponseFacts> = { serial: input.certificate.serialHex, certStatus: null, thisUpdate: null, nextUpdate: null, producedAt: null };
+  const reject = (reason: RejectReason, message: string): Rejected => ({ ok: false, reason, message, ...facts });
+
+  if (der.length > settings.maxResponseBytes) {
+    return reject('too-large', `response is ${der.length} bytes, over the ${settings.maxResponseBytes}-byte limit`);
+  }
+  let parsed: OcspResponse;
+  try {
+    parsed = parseResponse(der);
+  } catch (err) {
+    if (err instanceof DerError) return reject('malformed', `malformed response: ${err.message}`);
+    throw err;
+  }
+  if (parsed.status !== 'successful') {
+    return reject(RESPONDER_STATUS_REASON[parsed.status], `responder answered "${parsed.status}" instead of a response`);
+  }
+  const basic = parsed.basic;
+  if (!basic) return reject('unsupported-response-type', `response type ${parsed.responseType ?? '(none)'} is not id-pkix-ocsp-basic`);
+  facts.producedAt = basic.producedAt;
+
+  const single = findSingleResponse(basic, input.certificate, input.issuer);
+  if (single) {
+    facts.certStatus = single.status;
+    facts.thisUpdate = single.thisUpdate;
+    facts.nextUpdate = single.nextUpdate;
+  }
+
+  const critical = unknownCritical(basic.extensions) ?? (single ? unknownCritical(single.extensions) : undefined);
+  if (critical) return reject('unknown-critical-extension', `response carries unknown critical extension ${critical}`);
+
+  const signer = findSigner(basic, input.issuer, input.now);
+  if ('reason' in signer) return reject(signer.reason, signer.message);
+  const sig = checkSignature(basic.signatureAlgorithm, basic.tbsResponseData, basic.signature, signer.cert.publicKey(), settings.allowSha1Signatures);
+  if (!sig.ok) return reject(sig.reason, `response signature: ${sig.detail}`);
+
+  if (!single) {
+    const serials = basic.responses.map((r) => Buffer.from(r.certId.serial).toString('hex').toUpperCase()).join(', ');
+    return reject('cert-id-mismatch', `no SingleResponse matches certificate serial ${facts.serial} and its issuer (response covers: ${serials || 'nothing'})`);
+  }
+  if (single.status === 'unknown') return reject('status-unknown', 'responder does not know this certificate (status unknown)');
+
+  if (single.nextUpdate !== null && single.nextUpdate < single.thisUpdate) {
+    return reject('malformed', 'nextUpdate is before thisUpdate');
+  }
+  if (single.thisUpdate > input.now + settings.skewMs) {
+    return reject('not-yet-valid', `thisUpdate ${iso(single.thisUpdate)} is in the future beyond the ${settings.skewMs / 1000}s skew allowance`);
+  }
+  const validUntil = single.nextUpdate ?? single.thisUpdate + settings.maxAgeWithoutNextUpdateMs;
+  if (single.nextUpdate !== null && single.nextUpdate <= input.now) {
+    return reject('expired', `nextUpdate ${iso(single.nextUpdate)} has passed`);
+  }
+  if (single.nextUpdate === null && validUntil <= input.now) {
+    return reject('stale', `no nextUpdate, and thisUpdate ${iso(single.thisUpdate)} is older than ${settings.maxAgeWithoutNextUpdateMs / 1000}s`);
+  }
+  if (settings.nonce) {
+    const problem = nonceProblem(basic.extensions, settings.nonce);
+    if (problem) return reject('nonce-mismatch', problem);
+  }
+  return {
+    ok: true,
+    ...facts,
+    certStatus: single.status,
+    thisUpdate: single.thisUpdate,
+    producedAt: basic.producedAt,
+    revocationTime: single.revocationTime,
+    revocationReason: single.revocationReason,
+    validUntil,
+    signer: signer.cert === input.issuer ? 'issuer' : 'delegated',
+    signerNotAfter: signer.cert.notAfter,
+  };
+}
+
+/** The first SingleResponse whose full CertID (hash algorithm, name hash, key hash, serial) names our certificate. */
+function findSingleResponse(basic: BasicResponse, cert: Certificate, issuer: Certificate): SingleResponse | undefined {
+  if (!Buffer.from(cert.issuerName).equals(issuer.subjectName)) return undefined;
+  const serial = Buffer.from(cert.serial);
+  return basic.responses.find((r) => {
+    const id = r.certId;
+    return (
+      id.hash !== undefined &&
+      serial.equals(id.serial) &&
+      issuer.keyHash(id.hash).equals(id.issuerKeyHash) &&
+      issuer.subjectNameHash(id.hash).equals(id.issuerNameHash)
+    );
+  });
+}
+
+function unknownCritical(extensions: readonly Extension[]): string | undefined {
+  return extensions.find((e) => e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid))?.oid;
+}
+
+type SignerResult = { cert: Certificate } | { reason: RejectReason; message: string };
+
+/** The certificate whose key must verify the response: the issuer, or an authorized delegated responder. */
+function findSigner(basic: BasicResponse, issuer: Certificate, now: number): SignerResult {
+  if (matchesResponderId(basic, issuer)) return { cert: issuer };
+  const cache = cachedDelegates(issuer);
+  let candidate: Certificate | undefined;
+  for (const der of basic.certs) {
+    const key = Buffer.from(der).toString('latin1');
+    const known = cache.get(key);
+    if (known) {
+      if (matchesResponderId(basic, known)) {
+        candidate = known;
+        break;
+      }
+      continue;
+    }
+    let cert: Certificate;
+    try {
+      cert = new Certificate(der, 'responder certificate');
+    } catch (err) {
+      if (err instanceof InputError) return { reason: 'malformed', message: `embedded ${err.message}` };
+      throw err;
+    }
+    if (matchesResponderId(basic, cert)) {
+      candidate = cert;
+      if (!cert.isIssuedBy(issuer)) {
+        return { reason: 'unauthorized-signer', message: `responder certificate "${cert.subject}" is not issued by the certificate's issuer "${issuer.subject}"` };
+      }
+      if (cache.size >= DELEGATE_CACHE_MAX) cache.clear();
+      cache.set(key, cert);
+      break;
+    }
+  }
+  if (!candidate) {
+    return { reason: 'signer-not-found', message: `no certificate matches the responder ID ${describeResponderId(basic)}, and the issuer does not either` };
+  }
+  if (!candidate.hasExtKeyUsage(OID.kpOcspSigning)) {
+    return { reason: 'unauthorized-signer', message: `responder certificate "${candidate.subject}" lacks the OCSP-signing extended key usage` };
+  }
+  if (!candidate.isValidAt(now)) {
+    return { reason: 'unauthorized-signer', message: `responder certificate "${candidate.subject}" is outside its validity (${iso(candidate.notBefore)} to ${iso(candidate.notAfter)})` };
+  }
+  if (candidate.unknownCriticalExtensions.length > 0) {
+    return { reason: 'unauthorized-signer', message: `responder certificate "${candidate.subject}" has unknown critical extension ${candidate.unknownCriticalExtensions[0]}` };
+  }
+  return { cert: candidate };
+}
+
+function cachedDelegates(issuer: Certificate): Map<string, Certificate> {
+  let cache = delegateCache.get(issuer);
+  if (!cache) delegateCache.set(issuer, (cache = new Map<string, Certificate>()));
+  return cache;
+}
+
+function matchesResponderId(basic: BasicResponse, cert: Certificate): boolean {
+  const id = basic.responderId;
+  if (id.byKey) return cert.keyHash('sha1').equals(id.byKey);
+  return Buffer.from(cert.subjectName).equals(id.byName);
+}
+
+function describeResponderId(basic: BasicResponse): string {
+  const id = basic.responderId;
+  return id.byKey ? `byKey ${Buffer.from(id.byKey).toString('hex')}` : 'byName (a name no certificate has)';
+}
+
+function nonceProblem(extensions: readonly Extension[], sent: Uint8Array): string | undefined {
+  const ext = extensions.find((e) => e.oid === OID.ocspNonce);
+  if (!ext) return 'we sent a nonce, and the response does not echo one';
+  // The nonce is an OCTET STRING inside extnValue; some responders put the raw bytes there.
+  let echoed: Uint8Array = ext.value;
+  try {
+    const { reader, tlv } = DerReader.whole(ext.value, 'nonce', DerBudget.forInput(ext.value.length));
+    if (tlv.tag === TAG.OCTET_STRING) echoed = reader.octets(tlv, 'nonce');
+  } catch {
+    // Not DER: compare the raw value.
+  }
+  return Buffer.from(echoed).equals(sent) ? undefined : 'the response echoes a different nonce from the one we sent';
+}
+
+function iso(t: number): string {
+  return new Date(t).toISOString();
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

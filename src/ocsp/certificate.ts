@@ -5,6 +5,7 @@ import { DerError, DerReader, TAG, ctx, ctxPrim, type Tlv } from './der.ts';
 import { InputError } from './errors.ts';
 import { NAME_ATTRIBUTES, OID } from './oids.ts';
 import { checkSignature, readSignatureAlgorithm, type HashName, type SignatureAlgorithm } from './signature.ts';
+import { bytesEqual } from './bytes.ts';
 
 /** Extensions we understand; any other critical one makes a certificate unfit to sign OCSP. */
 const UNDERSTOOD_EXTENSIONS = new Set<string>([
@@ -52,6 +53,7 @@ export class Certificate {
   readonly unknownCriticalExtensions: readonly string[] = [];
 
   private key: KeyObject | undefined;
+  private serialHexCache: string | undefined;
   private readonly keyHashes = new Map<HashName, Buffer>();
   private readonly nameHashes = new Map<HashName, Buffer>();
 
@@ -110,8 +112,11 @@ export class Certificate {
 
   /** Serial number in hex, upper case, without the sign-padding zero byte (as openssl prints it). */
   get serialHex(): string {
-    const s = this.serial.length > 1 && this.serial[0] === 0 ? this.serial.subarray(1) : this.serial;
-    return Buffer.from(s).toString('hex').toUpperCase();
+    if (this.serialHexCache === undefined) {
+      const s = this.serial.length > 1 && this.serial[0] === 0 ? this.serial.subarray(1) : this.serial;
+      this.serialHexCache = Buffer.from(s).toString('hex').toUpperCase();
+    }
+    return this.serialHexCache;
   }
 
   publicKey(): KeyObject {
@@ -135,7 +140,7 @@ export class Certificate {
 
   /** True if `candidate`'s key verifies this certificate's signature, and the names chain. */
   isIssuedBy(candidate: Certificate, allowSha1 = true): boolean {
-    if (!Buffer.from(this.issuerName).equals(candidate.subjectName)) return false;
+    if (!bytesEqual(this.issuerName, candidate.subjectName)) return false;
     let key: KeyObject;
     try {
       key = candidate.publicKey();

@@ -233,26 +233,27 @@ export class DerReader {
     if (v.length === 0) throw new DerError(field, 'empty object identifier', tlv.start);
     if (v.length > 64) throw new DerError(field, 'object identifier too long', tlv.start);
     this.budget.spend(v.length, field, tlv.start);
-    const arcs: number[] = [];
+    let out = '';
     let value = 0;
     let fresh = true;
-    for (const byte of v) {
+    for (let i = 0; i < v.length; i++) {
+      const byte = v[i]!;
       if (fresh && byte === 0x80) throw new DerError(field, 'non-minimal object identifier arc', tlv.start);
       if (value > 0x1ffffffffffff) throw new DerError(field, 'object identifier arc too large', tlv.start);
       value = value * 128 + (byte & 0x7f);
       fresh = (byte & 0x80) === 0;
       if (fresh) {
-        if (arcs.length === 0) {
+        if (out === '') {
           const first = value < 40 ? 0 : value < 80 ? 1 : 2;
-          arcs.push(first, value - first * 40);
+          out = `${first}.${value - first * 40}`;
         } else {
-          arcs.push(value);
+          out += `.${value}`;
         }
         value = 0;
       }
     }
     if (!fresh) throw new DerError(field, 'truncated object identifier', tlv.start);
-    return arcs.join('.');
+    return out;
   }
 
   /** UTCTime or GeneralizedTime, as epoch milliseconds; DER form only (Z, seconds present). */
@@ -260,20 +261,42 @@ export class DerReader {
     this.primitive(tlv, field);
     const v = this.contents(tlv);
     this.budget.spend(v.length, field, tlv.start);
-    const text = asciiOf(v);
+    // Decoded from the bytes directly: this runs three times per response on the hot path.
+    let year: number;
+    let i: number;
     if (tlv.tag === TAG.UTC_TIME) {
-      const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-      if (!m) throw new DerError(field, `bad UTCTime "${printable(text)}"`, tlv.start);
-      const yy = Number(m[1]);
-      return utc(field, tlv.start, yy >= 50 ? 1900 + yy : 2000 + yy, m.slice(2, 7).map(Number), 0);
+      if (v.length !== 13) throw badTime(field, tlv, v, 'UTCTime');
+      const yy = digits(v, 0, 2);
+      year = yy < 0 ? -1 : yy >= 50 ? 1900 + yy : 2000 + yy;
+      i = 2;
+    } else if (tlv.tag === TAG.GENERALIZED_TIME) {
+      if (v.length < 15) throw badTime(field, tlv, v, 'GeneralizedTime');
+      year = digits(v, 0, 4);
+      i = 4;
+    } else {
+      throw new DerError(field, `expected a time, found tag 0x${hex2(tlv.tag)}`, tlv.start);
     }
-    if (tlv.tag === TAG.GENERALIZED_TIME) {
-      const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d*[1-9]))?Z$/.exec(text);
-      if (!m) throw new DerError(field, `bad GeneralizedTime "${printable(text)}"`, tlv.start);
-      const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
-      return utc(field, tlv.start, Number(m[1]), m.slice(2, 7).map(Number), ms);
+    const month = digits(v, i, 2);
+    const day = digits(v, i + 2, 2);
+    const hour = digits(v, i + 4, 2);
+    const minute = digits(v, i + 6, 2);
+    const second = digits(v, i + 8, 2);
+    let ms = 0;
+    let end = i + 10;
+    if (tlv.tag === TAG.GENERALIZED_TIME && v[end] === 0x2e) {
+      // DER fractions: at least one digit, no trailing zero.
+      const fracStart = ++end;
+      while (end < v.length && v[end]! >= 0x30 && v[end]! <= 0x39) end++;
+      if (end === fracStart || v[end - 1] === 0x30) throw badTime(field, tlv, v, 'GeneralizedTime');
+      ms = Math.floor(Number(`0.${asciiOf(v.subarray(fracStart, end))}`) * 1000);
     }
-    throw new DerError(field, `expected a time, found tag 0x${hex2(tlv.tag)}`, tlv.start);
+    if (end !== v.length - 1 || v[end] !== 0x5a /* Z */ || (year | month | day | hour | minute | second) < 0) {
+      throw badTime(field, tlv, v, tlv.tag === TAG.UTC_TIME ? 'UTCTime' : 'GeneralizedTime');
+    }
+    if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
+      throw new DerError(field, 'time out of range', tlv.start);
+    }
+    return Date.UTC(year, month - 1, day, hour, minute, second, ms);
   }
 
   /** A directory-string-like value as text (for display only). */
@@ -297,14 +320,24 @@ export class DerReader {
   }
 }
 
-function utc(field: string, offset: number, year: number, [mo, d, h, mi, s]: number[], ms: number): number {
-  const t = Date.UTC(year, mo! - 1, d, h, mi, s, ms);
-  const back = new Date(t);
-  // Reject dates such as Feb 30 that Date.UTC would silently roll over.
-  if (mo! < 1 || mo! > 12 || back.getUTCDate() !== d || h! > 23 || mi! > 59 || s! > 59) {
-    throw new DerError(field, 'time out of range', offset);
+/** The decimal number in v[at, at+n), or -1 if any byte is not a digit. */
+function digits(v: Uint8Array, at: number, n: number): number {
+  let x = 0;
+  for (let k = at; k < at + n; k++) {
+    const d = (v[k] ?? 0) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    x = x * 10 + d;
   }
-  return t;
+  return x;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+function badTime(field: string, tlv: Tlv, v: Uint8Array, kind: string): DerError {
+  return new DerError(field, `bad ${kind} "${printable(asciiOf(v))}"`, tlv.start);
 }
 
 function asciiOf(v: Uint8Array): string {

@@ -6,6 +6,7 @@ import { derNull, integerFromContent, octetString, oid, sequence, tlv } from './
 import { InputError } from './errors.ts';
 import { OID } from './oids.ts';
 import type { HashName } from './signature.ts';
+import { bytesEqual } from './bytes.ts';
 
 const HASH_OID: Readonly<Record<HashName, string>> = {
   sha1: OID.sha1,
@@ -24,7 +25,7 @@ export interface CertId {
 
 /** The CertID of `cert` issued by `issuer`. SHA-1 is the default: what responders and clients expect. */
 export function certIdFor(cert: Certificate, issuer: Certificate, hash: HashName = 'sha1'): CertId {
-  if (!Buffer.from(cert.issuerName).equals(issuer.subjectName)) {
+  if (!bytesEqual(cert.issuerName, issuer.subjectName)) {
     throw new InputError('issuer', `"${issuer.subject}" is not the issuer named by the certificate ("${cert.issuer}")`);
   }
   return {

@@ -1,6 +1,7 @@
 // Parsing OCSP responses (RFC 6960 §4.2). Pure and strict; the signed bytes are kept exactly
 // as received, because a signature is only meaningful over the bytes that were signed.
 
+import { plainView } from './bytes.ts';
 import { DerBudget, DerError, DerReader, TAG, ctx, ctxPrim } from './der.ts';
 import { readHashAlgorithm, readSignatureAlgorithm, type HashName, type SignatureAlgorithm } from './signature.ts';
 
@@ -60,7 +61,8 @@ export interface OcspResponse {
  * Parse a DER OCSPResponse. Throws DerError, naming the field, on anything malformed.
  * The work budget (default: linear in the input) bounds what hostile bytes can cost.
  */
-export function parseResponse(der: Uint8Array, budget: DerBudget = DerBudget.forInput(der.length)): OcspResponse {
+export function parseResponse(input: Uint8Array, budget: DerBudget = DerBudget.forInput(input.length)): OcspResponse {
+  const der = plainView(input);
   const { reader, tlv } = DerReader.whole(der, 'OCSPResponse', budget);
   if (tlv.tag !== TAG.SEQUENCE) throw new DerError('OCSPResponse', 'expected a SEQUENCE', 0);
   const top = reader.enter(tlv, 'OCSPResponse');

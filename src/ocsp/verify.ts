@@ -8,6 +8,7 @@ import { InputError } from './errors.ts';
 import { OID } from './oids.ts';
 import { parseResponse, type BasicResponse, type CertStatus, type Extension, type OcspResponse, type SingleResponse } from './response.ts';
 import { checkSignature } from './signature.ts';
+import { bytesEqual } from './bytes.ts';
 
 export interface VerifySettings {
   /** How far thisUpdate may lie in the future (clock skew between us and the responder). */
@@ -115,9 +116,10 @@ export interface VerifyInput {
 
 /** Verify `der` as an OCSP response for `certificate`. Never throws on bad response bytes. */
 export function verifyResponse(der: Uint8Array, input: VerifyInput): Verdict {
-  const settings = { ...DEFAULT_VERIFY_SETTINGS, ...input.settings };
+  const settings = input.settings ? { ...DEFAULT_VERIFY_SETTINGS, ...input.settings } : DEFAULT_VERIFY_SETTINGS;
   const facts: Mutable<ResponseFacts> = { serial: input.certificate.serialHex, certStatus: null, thisUpdate: null, nextUpdate: null, producedAt: null };
-  const reject = (reason: RejectReason, message: string): Rejected => ({ ok: false, reason, message, ...facts });
+  // No closures on this path: verification runs for every fetched and every stored response.
+  const reject = rejectWith.bind(null, facts);
 
   if (der.length > settings.maxResponseBytes) {
     return reject('too-large', `response is ${der.length} bytes, over the ${settings.maxResponseBytes}-byte limit`);
@@ -188,23 +190,30 @@ export function verifyResponse(der: Uint8Array, input: VerifyInput): Verdict {
   };
 }
 
+function rejectWith(facts: ResponseFacts, reason: RejectReason, message: string): Rejected {
+  return { ok: false, reason, message, ...facts };
+}
+
 /** The first SingleResponse whose full CertID (hash algorithm, name hash, key hash, serial) names our certificate. */
 function findSingleResponse(basic: BasicResponse, cert: Certificate, issuer: Certificate): SingleResponse | undefined {
-  if (!Buffer.from(cert.issuerName).equals(issuer.subjectName)) return undefined;
-  const serial = Buffer.from(cert.serial);
-  return basic.responses.find((r) => {
+  if (!bytesEqual(cert.issuerName, issuer.subjectName)) return undefined;
+  for (const r of basic.responses) {
     const id = r.certId;
-    return (
+    if (
       id.hash !== undefined &&
-      serial.equals(id.serial) &&
-      issuer.keyHash(id.hash).equals(id.issuerKeyHash) &&
-      issuer.subjectNameHash(id.hash).equals(id.issuerNameHash)
-    );
-  });
+      bytesEqual(cert.serial, id.serial) &&
+      bytesEqual(issuer.keyHash(id.hash), id.issuerKeyHash) &&
+      bytesEqual(issuer.subjectNameHash(id.hash), id.issuerNameHash)
+    ) {
+      return r;
+    }
+  }
+  return undefined;
 }
 
 function unknownCritical(extensions: readonly Extension[]): string | undefined {
-  return extensions.find((e) => e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid))?.oid;
+  for (const e of extensions) if (e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid)) return e.oid;
+  return undefined;
 }
 
 type SignerResult = { cert: Certificate } | { reason: RejectReason; message: string };
@@ -264,8 +273,8 @@ function cachedDelegates(issuer: Certificate): Map<string, Certificate> {
 
 function matchesResponderId(basic: BasicResponse, cert: Certificate): boolean {
   const id = basic.responderId;
-  if (id.byKey) return cert.keyHash('sha1').equals(id.byKey);
-  return Buffer.from(cert.subjectName).equals(id.byName);
+  if (id.byKey) return bytesEqual(cert.keyHash('sha1'), id.byKey);
+  return bytesEqual(cert.subjectName, id.byName);
 }
 
 function describeResponderId(basic: BasicResponse): string {
@@ -284,7 +293,7 @@ function nonceProblem(extensions: readonly Extension[], sent: Uint8Array): strin
   } catch {
     // Not DER: compare the raw value.
   }
-  return Buffer.from(echoed).equals(sent) ? undefined : 'the response echoes a different nonce from the one we sent';
+  return bytesEqual(echoed, sent) ? undefined : 'the response echoes a different nonce from the one we sent';
 }
 
 function iso(t: number): string {

@@ -1,0 +1,14 @@
+// Byte helpers for the hot path: no copies, and no native calls for the short arrays
+// (hashes, serials, names) that verification compares.
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (a.length > 64) return Buffer.compare(a, b) === 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A plain Uint8Array view of the same bytes: its subarrays are cheaper to make than Buffer's. */
+export function plainView(b: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}

@@ -7,11 +7,13 @@
 
 import { verify as cryptoVerify } from 'node:crypto';
 import * as pkijs from 'pkijs';
+import type * as CoreTypes from '../src/ocsp/index.ts';
 import { makePki, type KeyKind } from '../test/support/pki.ts';
 import { buildResponse } from '../test/support/responses.ts';
 
 // Time the compiled core (`npm run build`), which is what users run; types come from src.
-const core = (await import(new URL('../dist/ocsp/index.js', import.meta.url).href)) as typeof import('../src/ocsp/index.ts');
+type Core = typeof CoreTypes;
+const core = (await import(new URL('../dist/ocsp/index.js', import.meta.url).href)) as Core;
 const { parseResponse, verifyResponse } = core;
 
 const quick = process.argv.includes('--quick');

@@ -60,7 +60,7 @@ export async function startOpensslResponder(opts: { cwd: string; index: string; 
     });
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`openssl ocsp did not start: ${(err as Error).message}\n${stderr}`);
+    throw new Error(`openssl ocsp did not start: ${(err as Error).message}\n${stderr}`, { cause: err });
   }
   return {
     url: `http://127.0.0.1:${port}/`,

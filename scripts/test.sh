@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Run every test file explicitly (on Node 20, `node --test` with no files runs nothing and
-# exits 0), then fail unless at least one test ran and none failed.
-# Usage: scripts/test.sh [test files...]   (default: all of test/**/*.test.ts)
+# The project's test command (`npm test`): type check, lint, then every test file, passed
+# explicitly (on Node 20, `node --test` with no files runs nothing and exits 0). Fails
+# unless at least one test ran and none failed.
+# Usage: scripts/test.sh                  everything
+#        scripts/test.sh FILE.test.ts...  only those test files (no type check or lint)
 set -euo pipefail
 shopt -s globstar nullglob
 cd "$(dirname "$0")/.."
 
 files=("$@")
-if [ ${#files[@]} -eq 0 ]; then files=(test/**/*.test.ts); fi
+if [ ${#files[@]} -eq 0 ]; then
+  files=(test/**/*.test.ts)
+  echo "== type check"
+  npm run --silent typecheck
+  echo "== lint"
+  npm run --silent lint
+  echo "== tests"
+fi
 if [ ${#files[@]} -eq 0 ]; then echo "scripts/test.sh: no test files found" >&2; exit 1; fi
 
 tap=$(mktemp)

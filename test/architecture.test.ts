@@ -22,7 +22,10 @@ const ALLOWED: Record<string, string[]> = {
   ocsp: ['ocsp'],
   io: ['io', 'ocsp'],
   fetch: ['fetch', 'ocsp'],
-  cli: ['cli', 'fetch', 'io', 'ocsp'],
+  store: ['store', 'io', 'ocsp'],
+  engine: ['engine', 'fetch', 'store', 'io', 'ocsp'],
+  node: ['node', 'engine', 'store', 'ocsp'],
+  cli: ['cli', 'node', 'engine', 'fetch', 'store', 'io', 'ocsp'],
 };
 
 describe('architecture', () => {

@@ -1,0 +1,98 @@
+// The engine's public types: options, status, events.
+
+import type { VerifySettings } from '../ocsp/verify.ts';
+import type { HashName } from '../ocsp/signature.ts';
+import type { StapleStore } from '../store/store.ts';
+import type { Clock } from './clock.ts';
+import type { StapleFetcher } from './fetcher.ts';
+import type { Logger } from './logger.ts';
+import type { RefreshSettings } from './policy.ts';
+
+export interface StaplerOptions {
+  /** Where staples persist. Default: a directory (see `defaultStoreDir`); 'memory' keeps them in the process. */
+  readonly store?: StapleStore | 'memory' | { readonly directory: string };
+  readonly logger?: Logger;
+  /** Per-responder request timeout (default 5 s). */
+  readonly timeoutMs?: number;
+  /** Deadline for one refresh across all of a certificate's responders (default 15 s). */
+  readonly deadlineMs?: number;
+  /** Ask these responders instead of the certificates' AIA URLs. */
+  readonly responderUrls?: readonly string[];
+  /** Per-issuer responder override: keys are the issuer's subject (RFC 4514) or its SHA-256 fingerprint (hex). */
+  readonly responderUrlsByIssuer?: Readonly<Record<string, readonly string[]>>;
+  /** Plain-HTTP proxy for responder requests. */
+  readonly proxy?: string;
+  readonly refresh?: Partial<RefreshSettings>;
+  /** Clock skew allowed for thisUpdate (default 5 min). */
+  readonly skewMs?: number;
+  /** Lifetime of a response that has no nextUpdate (default 1 h). */
+  readonly maxAgeWithoutNextUpdateMs?: number;
+  /** Largest response accepted (default 64 KiB). */
+  readonly maxResponseBytes?: number;
+  readonly allowSha1Signatures?: boolean;
+  /** CertID hash (default SHA-1: what responders and clients expect). */
+  readonly hash?: HashName;
+  /** Fetches running at once, across all certificates (default 8). */
+  readonly concurrency?: number;
+  /** How long one process may hold a certificate's refresh lease in a shared store (default 30 s). */
+  readonly leaseTtlMs?: number;
+  // ---- injected for tests ----
+  readonly clock?: Clock;
+  readonly fetcher?: StapleFetcher;
+  readonly random?: () => number;
+}
+
+export type VerifyOptions = Pick<VerifySettings, 'skewMs' | 'maxAgeWithoutNextUpdateMs' | 'maxResponseBytes' | 'allowSha1Signatures'>;
+
+export type CertificateState =
+  /** No OCSP URL: nothing to staple (a quiet no-op). */
+  | 'no-responder'
+  /** The issuer is unknown: no request can be built. */
+  | 'no-issuer'
+  /** Registered; the first fetch has not completed. */
+  | 'pending'
+  /** Stapling an acceptable response. */
+  | 'stapled'
+  /** Stapling an acceptable response; the last refresh failed and is being retried. */
+  | 'stapled-refresh-failing'
+  /** No acceptable response (never had one, or it expired); fetching goes on. */
+  | 'unstapled';
+
+export interface CertificateStatus {
+  /** SHA-256 of the certificate's DER, hex: its identity in stores and status. */
+  readonly id: string;
+  readonly subject: string;
+  readonly serial: string;
+  readonly mustStaple: boolean;
+  readonly state: CertificateState;
+  readonly certStatus: 'good' | 'revoked' | null;
+  readonly thisUpdate: number | null;
+  readonly nextUpdate: number | null;
+  /** When the staple stops being served. */
+  readonly validUntil: number | null;
+  readonly source: 'fetch' | 'store' | null;
+  readonly nextRefreshAt: number | null;
+  readonly nextRefreshRule: string | null;
+  readonly lastError: { readonly reason: string; readonly message: string; readonly at: number } | null;
+  readonly consecutiveFailures: number;
+  readonly counters: { readonly fetches: number; readonly fetchFailures: number; readonly stapled: number; readonly unstapled: number };
+}
+
+export interface StaplerEvents {
+  /** A new acceptable response is being stapled. */
+  updated: [CertificateStatus];
+  /** The responder says the certificate is revoked (the response is stapled: passing it on is the point). */
+  revoked: [CertificateStatus];
+  /** The staple reached its end of validity and was removed. */
+  expired: [CertificateStatus];
+  refreshFailed: [CertificateStatus];
+  /** A Must-Staple certificate has no staple, or its staple will expire before the next retry. */
+  mustStapleAtRisk: [CertificateStatus];
+}
+
+export interface ReadyReport {
+  readonly stapled: readonly CertificateStatus[];
+  readonly noResponder: readonly CertificateStatus[];
+  /** Certificates that could not be stapled in time (none of them Must-Staple). */
+  readonly unstapled: readonly CertificateStatus[];
+}

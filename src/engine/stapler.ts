@@ -395,8 +395,11 @@ export class Stapler extends EventEmitter<StaplerEvents> {
 
   private onStoreChange(id: string): void {
     const m = this.byId.get(id);
-    if (!m || m.inflight || this.closed || !m.fetchable) return;
-    void this.adoptFromStore(m).then(() => this.notifyChange());
+    if (!m || this.closed || !m.fetchable) return;
+    const adopt = (): void => void this.adoptFromStore(m).then(() => this.notifyChange());
+    // Another process saved while we were busy with this certificate: look once we are done.
+    if (m.inflight) void m.inflight.then(adopt);
+    else adopt();
   }
 
   // ---------------------------------------------------------------- waiting and status

@@ -66,7 +66,8 @@ export class DirectoryStore implements StapleStore {
     }
   }
 
-  async save(key: string, der: Buffer): Promise<void> {
+  /** Files do not expire by themselves; an expired one fails verification when loaded. */
+  async save(key: string, der: Buffer, _expiresAt?: number): Promise<void> {
     await this.ensureDir();
     await writeFileAtomic(this.file(key), der, 0o600);
   }

@@ -40,7 +40,7 @@ export function handshake(port: number, opts: { servername?: string; tls?: '1.2'
       resolve({ staple, protocol: socket.getProtocol(), peerSerial: peer.serialNumber.toUpperCase() });
       socket.end();
     });
-    socket.on('error', (err) => {
+    socket.on('error', (err: Error) => {
       clearTimeout(timer);
       reject(err);
     });
@@ -58,7 +58,7 @@ export function opensslStatus(port: number, opts: { servername?: string; tls?: '
   return new Promise((resolve, reject) => {
     const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', opts.servername ?? 'leaf.test', '-status', opts.tls === '1.2' ? '-tls1_2' : '-tls1_3'];
     const child = execFile('openssl', args, { timeout: 15_000, encoding: 'utf8' }, (err, stdout) => {
-      if (err && !stdout) return reject(err);
+      if (err && !stdout) return reject(new Error(`openssl s_client failed: ${err.message}`));
       const responseStatus = /OCSP Response Status: (\w+)/.exec(stdout)?.[1] ?? null;
       const certStatus = /Cert Status: (\w+)/.exec(stdout)?.[1] ?? null;
       resolve({ stapled: !/OCSP response: no response sent/.test(stdout) && responseStatus !== null, responseStatus, certStatus, output: stdout });

@@ -5,6 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import { createHash } from 'node:crypto';
+import { ownedCopy } from '../ocsp/bytes.ts';
 import { Certificate } from '../ocsp/certificate.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { findIssuer, readCertificates } from '../ocsp/pem.ts';
@@ -47,6 +48,8 @@ export class Stapler extends EventEmitter<StaplerEvents> {
   private readonly leaseTtlMs: number;
   private readonly byId = new Map<string, ManagedCertificate>();
   private readonly byDer = new Map<string, ManagedCertificate>();
+  /** ready() calls in progress, told of each new registration. */
+  private readonly readyWatchers = new Set<(m: ManagedCertificate) => void>();
   /** CA certificates seen in chains: candidates for the issuer of certificates met in handshakes. */
   private readonly knownIssuers = new Map<string, Certificate>();
   private readonly handshakeRegistrations = new Set<string>();
@@ -100,8 +103,9 @@ export class Stapler extends EventEmitter<StaplerEvents> {
     const chain = readCertificates(typeof certificate === 'string' ? Buffer.from(certificate) : certificate, label);
     const leaf = chain[0]!;
     const extra = opts.issuer === undefined ? [] : readCertificates(typeof opts.issuer === 'string' ? Buffer.from(opts.issuer) : opts.issuer, `${label} (issuer)`);
-    for (const c of [...chain.slice(1), ...extra]) this.rememberIssuer(c);
-    const issuer = findIssuer(leaf, [...extra, ...chain.slice(1), ...this.knownIssuers.values()]);
+    // One shared instance per CA certificate: its key and hashes are computed once, not per leaf.
+    const candidates = [...extra, ...chain.slice(1)].map((c) => this.canonicalIssuer(c));
+    const issuer = findIssuer(leaf, [...candidates, ...this.knownIssuers.values()]);
     if (opts.issuer !== undefined && !issuer) throw new InputError(`${label} (issuer)`, `is not the issuer of "${leaf.subject}"`);
     return this.register(leaf, issuer ?? null, opts.responderUrls);
   }
@@ -114,6 +118,7 @@ export class Stapler extends EventEmitter<StaplerEvents> {
     const m = new ManagedCertificate(leaf, issuer, urls);
     this.byId.set(m.id, m);
     this.byDer.set(m.lookupKey, m);
+    for (const watcher of this.readyWatchers) watcher(m);
     const who = { subject: leaf.subject, serial: leaf.serialHex, id: m.id };
     if (urls.length === 0) {
       this.log.info(who, 'certificate has no OCSP responder URL: nothing to staple');
@@ -132,8 +137,13 @@ export class Stapler extends EventEmitter<StaplerEvents> {
     return m.status();
   }
 
-  private rememberIssuer(c: Certificate): void {
-    if (c.isCA) this.knownIssuers.set(Buffer.from(c.der).toString('latin1'), c);
+  /** The shared instance of a CA certificate seen before (or this one, remembered). */
+  private canonicalIssuer(c: Certificate): Certificate {
+    const key = Buffer.from(c.der).toString('latin1');
+    const known = this.knownIssuers.get(key);
+    if (known) return known;
+    if (c.isCA) this.knownIssuers.set(key, c);
+    return c;
   }
 
   private responderUrlsFor(leaf: Certificate, issuer: Certificate | null): readonly string[] {
@@ -207,6 +217,13 @@ export class Stapler extends EventEmitter<StaplerEvents> {
     const leaf = readCertificates(typeof certificate === 'string' ? Buffer.from(certificate) : certificate, 'certificate')[0]!;
     const m = this.byDer.get(Buffer.from(leaf.der).toString('latin1'));
     if (!m) throw new InputError('certificate', `"${leaf.subject}" was not added`);
+    return this.refresh(m, true);
+  }
+
+  /** Refresh now, by the certificate's id (its status `id`). */
+  refreshById(id: string): Promise<void> {
+    const m = this.byId.get(id);
+    if (!m) throw new InputError('certificate', `no certificate with id ${id} was added`);
     return this.refresh(m, true);
   }
 
@@ -288,7 +305,7 @@ export class Stapler extends EventEmitter<StaplerEvents> {
       }
     }
     if (replace) {
-      m.staple = next;
+      m.staple = { ...next, der: ownedCopy(next.der) };
       m.expiryTimer?.cancel();
       m.expiryTimer = this.clock.at(next.verdict.validUntil, () => this.expire(m));
     }
@@ -412,22 +429,35 @@ export class Stapler extends EventEmitter<StaplerEvents> {
   async ready(opts: { timeout?: number } = {}): Promise<ReadyReport> {
     const timeout = opts.timeout ?? 10_000;
     const deadline = this.clock.now() + timeout;
-    for (;;) {
-      const all = [...this.byId.values()];
-      const hopeless = all.filter((m) => m.mustStaple && !m.fetchable);
-      if (hopeless.length > 0) throw mustStapleError(hopeless, 'has no OCSP responder or no known issuer');
-      const waiting = all.filter((m) => m.fetchable && !m.staple);
-      const timedOut = this.clock.now() >= deadline;
-      if (waiting.length === 0 || timedOut) {
-        const must = waiting.filter((m) => m.mustStaple);
-        if (must.length > 0) throw mustStapleError(must, `could not be stapled within ${timeout} ms`);
-        return {
-          stapled: all.filter((m) => m.staple).map((m) => m.status()),
-          noResponder: all.filter((m) => !m.fetchable).map((m) => m.status()),
-          unstapled: waiting.map((m) => m.status()),
-        };
+    // Each certificate is looked at once when it appears, then only while it is still waiting:
+    // with 10,000 certificates, a wake-up per completed fetch must not rescan them all.
+    const waiting = new Set<ManagedCertificate>();
+    const hopeless: ManagedCertificate[] = [];
+    const consider = (m: ManagedCertificate): void => {
+      if (m.mustStaple && !m.fetchable) hopeless.push(m);
+      if (m.fetchable && !m.staple) waiting.add(m);
+    };
+    for (const m of this.byId.values()) consider(m);
+    this.readyWatchers.add(consider);
+    try {
+      for (;;) {
+        if (hopeless.length > 0) throw mustStapleError(hopeless, 'has no OCSP responder or no known issuer');
+        for (const m of waiting) if (m.staple || !this.byId.has(m.id)) waiting.delete(m);
+        const timedOut = this.clock.now() >= deadline;
+        if (waiting.size === 0 || timedOut) {
+          const must = [...waiting].filter((m) => m.mustStaple);
+          if (must.length > 0) throw mustStapleError(must, `could not be stapled within ${timeout} ms`);
+          const all = [...this.byId.values()];
+          return {
+            stapled: all.filter((m) => m.staple).map((m) => m.status()),
+            noResponder: all.filter((m) => !m.fetchable).map((m) => m.status()),
+            unstapled: [...waiting].map((m) => m.status()),
+          };
+        }
+        await this.nextChange(deadline);
       }
-      await this.nextChange(deadline);
+    } finally {
+      this.readyWatchers.delete(consider);
     }
   }
 

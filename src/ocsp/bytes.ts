@@ -12,3 +12,14 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 export function plainView(b: Uint8Array): Uint8Array {
   return Object.getPrototypeOf(b) === Uint8Array.prototype ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
+
+/**
+ * An exact-size copy outside Node's shared buffer pool. Small Buffers are slices of 8 KiB pool
+ * slabs, and keeping one alive keeps its whole slab: long-lived bytes (certificates, staples)
+ * get their own memory.
+ */
+export function ownedCopy(b: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(b.length);
+  copy.set(b);
+  return copy;
+}

@@ -54,8 +54,9 @@ export class Certificate {
 
   private key: KeyObject | undefined;
   private serialHexCache: string | undefined;
-  private readonly keyHashes = new Map<HashName, Buffer>();
-  private readonly nameHashes = new Map<HashName, Buffer>();
+  // Created on first use: only issuers need them, and an empty Map still costs memory per leaf.
+  private keyHashes: Map<HashName, Buffer> | undefined;
+  private nameHashes: Map<HashName, Buffer> | undefined;
 
   /** Parse one DER certificate; DER errors name the field, and `label` names the item. */
   constructor(der: Uint8Array, label = 'certificate') {
@@ -126,6 +127,7 @@ export class Certificate {
 
   /** Hash of this certificate's public key, as an OCSP CertID names an issuer (memoized). */
   keyHash(hash: HashName): Buffer {
+    this.keyHashes ??= new Map();
     let h = this.keyHashes.get(hash);
     if (!h) this.keyHashes.set(hash, (h = createHash(hash).update(this.publicKeyBits).digest()));
     return h;
@@ -133,6 +135,7 @@ export class Certificate {
 
   /** Hash of this certificate's subject name (what a CertID's issuerNameHash is, for certificates it issued). */
   subjectNameHash(hash: HashName): Buffer {
+    this.nameHashes ??= new Map();
     let h = this.nameHashes.get(hash);
     if (!h) this.nameHashes.set(hash, (h = createHash(hash).update(this.subjectName).digest()));
     return h;

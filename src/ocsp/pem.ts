@@ -1,5 +1,6 @@
 // Reading certificates from PEM or DER bytes, and finding a certificate's issuer in a chain.
 
+import { ownedCopy } from './bytes.ts';
 import { Certificate } from './certificate.ts';
 import { InputError } from './errors.ts';
 
@@ -9,7 +10,7 @@ const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
 /** All certificates in `bytes` (PEM with one or more blocks, or a single DER certificate), in order. */
 export function readCertificates(bytes: Uint8Array, label: string): Certificate[] {
   if (bytes.length === 0) throw new InputError(label, 'is empty');
-  if (bytes[0] === 0x30) return [new Certificate(bytes, label)];
+  if (bytes[0] === 0x30) return [new Certificate(ownedCopy(bytes), label)];
   const text = Buffer.from(bytes).toString('latin1');
   const certs: Certificate[] = [];
   const otherBlocks: string[] = [];
@@ -21,7 +22,7 @@ export function readCertificates(bytes: Uint8Array, label: string): Certificate[
     }
     const body = m[2]!;
     if (!BASE64_BODY.test(body)) throw new InputError(label, `certificate #${certs.length + 1} has invalid base64`);
-    certs.push(new Certificate(Buffer.from(body, 'base64'), `${label} (certificate #${certs.length + 1})`));
+    certs.push(new Certificate(ownedCopy(Buffer.from(body, 'base64')), `${label} (certificate #${certs.length + 1})`));
   }
   if (certs.length > 0) return certs;
   if (otherBlocks.some((t) => t.includes('PRIVATE KEY'))) {

@@ -58,12 +58,16 @@ export class DirectoryStore implements StapleStore {
   }
 
   async load(key: string): Promise<Buffer | null> {
-    try {
-      return await readFileCapped(this.file(key), MAX_FILE_BYTES);
-    } catch (err) {
-      if ((err as { reason?: string }).reason === 'does not exist') return null;
-      throw err;
-    }
+    const path = this.file(key);
+    // A missing file is the common case (a new certificate): no exception for it.
+    const exists = await stat(path).then(
+      () => true,
+      (err: { code?: string }) => {
+        if (err.code === 'ENOENT') return false;
+        throw err;
+      },
+    );
+    return exists ? readFileCapped(path, MAX_FILE_BYTES) : null;
   }
 
   /** Files do not expire by themselves; an expired one fails verification when loaded. */
@@ -152,10 +156,16 @@ export class DirectoryStore implements StapleStore {
     void this.ensureDir().then(() => {
       if (!closed) startWatch();
     }, () => undefined);
-    // The poll catches what the watch misses (network filesystems, a watch that failed).
+    // The poll catches what the watch misses (network filesystems, a watch that failed). Every
+    // save renames a file into the directory, which changes the directory's mtime: only then
+    // are the files looked at, so that 10,000 staples cost one stat per poll.
+    let dirMtime = -1;
     const poll = setInterval(() => {
       void (async () => {
         if (!live.watcher) startWatch();
+        const mtime = await stat(this.dir).then((st) => st.mtimeMs, () => -1);
+        if (mtime === dirMtime) return;
+        dirMtime = mtime;
         let names: string[];
         try {
           names = await readdir(this.dir);

@@ -1,5 +1,6 @@
 // A store that lives and dies with the process: for tests, and for servers that opt out of disk.
 
+import { ownedCopy } from '../ocsp/bytes.ts';
 import type { Lease, StapleStore } from './store.ts';
 
 export class MemoryStore implements StapleStore {
@@ -12,7 +13,7 @@ export class MemoryStore implements StapleStore {
   }
 
   save(key: string, der: Buffer): Promise<void> {
-    this.staples.set(key, Buffer.from(der));
+    this.staples.set(key, ownedCopy(der));
     return Promise.resolve();
   }
 

@@ -19,6 +19,7 @@ import { HttpFetcher, type StapleFetcher } from './fetcher.ts';
 import { defaultLogger, type Logger } from './logger.ts';
 import { ManagedCertificate, type Installed } from './managed.ts';
 import { DEFAULT_REFRESH_SETTINGS, nextRefresh, nextRetry, type RefreshSettings } from './policy.ts';
+import { validateOptions } from './options.ts';
 import { FetchQueue } from './queue.ts';
 import type { CertificateStatus, ReadyReport, StaplerEvents, StaplerOptions } from './types.ts';
 
@@ -60,6 +61,7 @@ export class Stapler extends EventEmitter<StaplerEvents> {
 
   constructor(private readonly options: StaplerOptions = {}) {
     super();
+    validateOptions(options);
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? defaultLogger();
     this.random = options.random ?? Math.random;

@@ -558,3 +558,32 @@ describe('handshake registration', () => {
     await r.stapler.close();
   });
 });
+
+describe('responder URL overrides', () => {
+  it('a global override replaces the AIA URLs (but does not invent a responder for certificates without one)', async () => {
+    const r = rig({ responderUrls: ['http://127.0.0.1:7/global'] });
+    await r.stapler.add(chain(pki.leaf));
+    await r.stapler.add(chain(pki.noAiaLeaf));
+    await r.stapler.ready();
+    assert.deepEqual(r.fetcher.calls.map((c) => c.urls), [['http://127.0.0.1:7/global']]);
+    await r.stapler.close();
+  });
+  it('a per-issuer override, by subject or by fingerprint', async () => {
+    const { createHash } = await import('node:crypto');
+    const fingerprint = createHash('sha256').update(pki.intermediate.der).digest('hex');
+    for (const key of [pki.intermediate.cert.subject, fingerprint]) {
+      const r = rig({ responderUrls: ['http://127.0.0.1:7/global'], responderUrlsByIssuer: { [key]: ['http://127.0.0.1:7/issuer'] } });
+      await r.stapler.add(chain(pki.leaf));
+      await r.stapler.ready();
+      assert.deepEqual(r.fetcher.calls[0]!.urls, ['http://127.0.0.1:7/issuer']);
+      await r.stapler.close();
+    }
+  });
+  it('per-certificate URLs win over both', async () => {
+    const r = rig({ responderUrls: ['http://127.0.0.1:7/global'] });
+    await r.stapler.add(chain(pki.leaf), { responderUrls: ['http://127.0.0.1:7/mine'] });
+    await r.stapler.ready();
+    assert.deepEqual(r.fetcher.calls[0]!.urls, ['http://127.0.0.1:7/mine']);
+    await r.stapler.close();
+  });
+});

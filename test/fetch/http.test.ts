@@ -184,3 +184,43 @@ describe('fetchStaple', () => {
     );
   });
 });
+
+describe('HttpFetcher (the engine\'s fetcher)', () => {
+  it('gives up on all responders at the overall deadline, not after every timeout', async () => {
+    const { HttpFetcher } = await import('../../src/engine/fetcher.ts');
+    responder.behaviour = 'hang';
+    const fetcher = new HttpFetcher({ timeoutMs: 1_000, deadlineMs: 1_500, maxResponseBytes: 65_536, hash: 'sha1', verify: {} });
+    const before = responder.requestCount;
+    try {
+      const outcome = await fetcher.fetch({
+        certificate: pki.leaf.cert,
+        issuer: pki.intermediate.cert,
+        urls: [responder.url, `${responder.url}/b`, `${responder.url}/c`],
+        now: Date.now,
+        signal: new AbortController().signal,
+      });
+      assert.equal(outcome.ok, false);
+      // The first responder used its whole timeout, the second was cut off by the deadline,
+      // and the third was never asked.
+      assert.equal(responder.requestCount - before, 2);
+      assert.ok(!outcome.ok && outcome.reason === 'fetch-timeout', JSON.stringify(outcome));
+    } finally {
+      await fetcher.close();
+      responder.behaviour = 'good';
+    }
+  });
+  it('returns the verified response with its max-age', async () => {
+    const { HttpFetcher } = await import('../../src/engine/fetcher.ts');
+    responder.behaviour = 'good';
+    responder.headers = { 'cache-control': 'max-age=600' };
+    const fetcher = new HttpFetcher({ timeoutMs: 1_000, deadlineMs: 1_500, maxResponseBytes: 65_536, hash: 'sha1', verify: {} });
+    try {
+      const outcome = await fetcher.fetch({ certificate: pki.leaf.cert, issuer: pki.intermediate.cert, urls: [responder.url], now: Date.now, signal: new AbortController().signal });
+      assert.ok(outcome.ok);
+      assert.equal(outcome.maxAgeSeconds, 600);
+    } finally {
+      responder.headers = {};
+      await fetcher.close();
+    }
+  });
+});

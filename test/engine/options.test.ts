@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InputError } from '../../src/ocsp/errors.ts';
+import { Stapler } from '../../src/engine/stapler.ts';
+import { silentLogger } from '../../src/engine/logger.ts';
+import type { StaplerOptions } from '../../src/engine/types.ts';
+
+function rejects(options: StaplerOptions, item: string, reason: RegExp): void {
+  assert.throws(
+    () => new Stapler({ store: 'memory', logger: silentLogger, ...options }),
+    (err: unknown) => err instanceof InputError && err.item === item && reason.test(err.reason),
+    `${item} should be refused`,
+  );
+}
+
+describe('Stapler options are checked up front', () => {
+  it('names the option, the value and what is expected', () => {
+    rejects({ timeoutMs: -1 }, 'timeoutMs', /-1 is not valid: expected a number greater than 0/);
+    rejects({ deadlineMs: Number.NaN }, 'deadlineMs', /NaN/);
+    rejects({ concurrency: 0 }, 'concurrency', /whole number from 1 to 1024/);
+    rejects({ concurrency: 2.5 }, 'concurrency', /whole number/);
+    rejects({ skewMs: -5 }, 'skewMs', /0 or more/);
+    rejects({ maxResponseBytes: 1e9 }, 'maxResponseBytes', /at most/);
+    rejects({ hash: 'md5' as 'sha1' }, 'hash', /sha1, sha256/);
+    rejects({ responderUrls: ['ftp://ocsp.example/'] }, 'responderUrls', /http:\/\/ or https:\/\//);
+    rejects({ responderUrlsByIssuer: { 'CN=Some CA': ['not a url'] } }, 'responderUrlsByIssuer["CN=Some CA"]', /not a valid URL/);
+    rejects({ proxy: 'socks5://127.0.0.1:1080' }, 'proxy', /http/);
+    rejects({ refresh: { refreshFraction: 1.5 } }, 'refresh.refreshFraction', /between 0 and 1/);
+    rejects({ refresh: { backoffInitialMs: 60_000, backoffMaxMs: 1_000 } }, 'refresh.backoffMaxMs', /less than/);
+  });
+  it('accepts good values', async () => {
+    const s = new Stapler({ store: 'memory', logger: silentLogger, timeoutMs: 1_000, concurrency: 4, responderUrls: ['http://127.0.0.1:9/'], refresh: { refreshFraction: 0.3 } });
+    await s.close();
+  });
+});

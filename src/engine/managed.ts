@@ -28,6 +28,8 @@ export class ManagedCertificate {
   failures = 0;
   attempted = false;
   lastError: { reason: string; message: string; at: number } | null = null;
+  /** The stored bytes last found unacceptable (so that they are not checked and logged again). */
+  rejectedStored: Buffer | null = null;
   readonly counters = { fetches: 0, fetchFailures: 0, stapled: 0, unstapled: 0 };
 
   constructor(

@@ -200,9 +200,9 @@ export class Stapler extends EventEmitter<StaplerEvents> {
     this.handshakeRegistrations.add(key);
     void (async () => {
       try {
-        const leaf = new Certificate(certDer, 'certificate from a handshake');
+        const leaf = new Certificate(ownedCopy(certDer), 'certificate from a handshake');
         const candidates = [...this.knownIssuers.values()];
-        if (issuerDer) candidates.unshift(new Certificate(issuerDer, 'issuer from a handshake'));
+        if (issuerDer) candidates.unshift(this.canonicalIssuer(new Certificate(ownedCopy(issuerDer), 'issuer from a handshake')));
         const issuer = findIssuer(leaf, candidates) ?? null;
         this.log.info({ subject: leaf.subject, serial: leaf.serialHex }, 'certificate seen in a handshake was not added: registering it now (this handshake gets no staple)');
         await this.register(leaf, issuer);
@@ -397,8 +397,11 @@ export class Stapler extends EventEmitter<StaplerEvents> {
     }
     if (!der || this.closed) return false;
     if (m.staple && Buffer.compare(der, m.staple.der) === 0) return false;
+    // The same bad file, seen again on each retry during an outage: already logged.
+    if (m.rejectedStored && Buffer.compare(der, m.rejectedStored) === 0) return false;
     const verdict = this.verify(m, der);
     if (!verdict.ok) {
+      m.rejectedStored = ownedCopy(der);
       this.log.warn({ subject: m.cert.subject, store: this.store.description, reason: verdict.reason }, `stored staple is not acceptable, ignoring it: ${verdict.message}`);
       return false;
     }

@@ -6,6 +6,8 @@ set -euo pipefail
 # command -> Debian package
 declare -A PEERS=(
   [openssl]=openssl
+  [nginx]=nginx-light
+  [haproxy]=haproxy
 )
 
 missing=()

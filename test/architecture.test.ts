@@ -25,7 +25,8 @@ const ALLOWED: Record<string, string[]> = {
   store: ['store', 'io', 'ocsp'],
   engine: ['engine', 'fetch', 'store', 'io', 'ocsp'],
   node: ['node', 'engine', 'store', 'ocsp'],
-  cli: ['cli', 'node', 'engine', 'fetch', 'store', 'io', 'ocsp'],
+  check: ['check', 'ocsp'],
+  cli: ['cli', 'check', 'node', 'engine', 'fetch', 'store', 'io', 'ocsp'],
 };
 
 describe('architecture', () => {

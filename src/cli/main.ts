@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../ocsp/errors.ts';
+import { checkCommand, type CheckOptions } from './commands/check.ts';
 import { fetchCommand } from './commands/fetch.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { verifyCommand } from './commands/verify.ts';
@@ -64,6 +65,26 @@ function buildProgram(setExit: (code: number) => void): Command {
       .option('--nonce', 'send a nonce and require it back (defeats responder caches)')
       .option('--out <file>', 'write the DER response here, only if it is acceptable'),
   ).action(async (opts: Parameters<typeof fetchCommand>[0]) => setExit(await fetchCommand(opts, { out, log, now })));
+
+  program
+    .command('check')
+    .description("check a live server's stapling as a strict client would (exit 0 valid staple, 1 missing or invalid, 2 connection error)")
+    .argument('<host:port>', 'the server')
+    .option('--servername <name>', 'SNI name and the name to verify (default: the host)')
+    .option('--ca <pem>', 'trust these CA certificates instead of the system store')
+    .option('--tls1.2', 'TLS 1.2 only')
+    .option('--tls1.3', 'TLS 1.3 only')
+    .option('--timeout <seconds>', 'handshake deadline', '10')
+    .option('--json', 'print JSON')
+    .action(async (target: string, opts: Record<string, unknown>) =>
+      setExit(
+        await checkCommand(
+          target,
+          { ...(opts as CheckOptions), tls12: opts['tls1.2'] === true || opts.tls12 === true, tls13: opts['tls1.3'] === true || opts.tls13 === true },
+          { out, log, now },
+        ),
+      ),
+    );
 
   return program;
 }

@@ -75,7 +75,11 @@ export async function issue(opts: IssueOptions): Promise<Issued> {
     extensions.push(new x509.Extension('1.3.6.1.5.5.7.1.24', false, new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x05])));
   }
   if (opts.ocspSigning) extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.ocspSigning], false));
-  if (!opts.ca && !opts.ocspSigning) extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false));
+  if (!opts.ca && !opts.ocspSigning) {
+    extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false));
+    // A server certificate names its host, so that strict clients (and `stapler check`) accept it.
+    if (/^[a-z0-9.-]+$/.test(opts.name)) extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: opts.name }]));
+  }
 
   const signerKind = opts.issuer?.kind ?? kind;
   const common = {

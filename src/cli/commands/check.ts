@@ -1,0 +1,66 @@
+// stapler check <host:port>: a live server's stapling, judged as a strict client would.
+
+import { InputError } from '../../ocsp/errors.ts';
+import { parseTarget, probe, ProbeError } from '../../check/probe.ts';
+import { readFileCapped } from '../../io/files.ts';
+import { verdictJson } from '../describe.ts';
+import { EXIT } from '../exit-codes.ts';
+import { CERT_FILE_LIMIT } from '../inputs.ts';
+import { parseSeconds } from '../options.ts';
+
+export interface CheckOptions {
+  servername?: string;
+  ca?: string;
+  tls12?: boolean;
+  tls13?: boolean;
+  timeout?: string;
+  json?: boolean;
+}
+
+export async function checkCommand(targetText: string, opts: CheckOptions, io: { out: (s: string) => void; log: (s: string) => void; now: () => number }): Promise<number> {
+  const target = parseTarget(targetText);
+  if (opts.tls12 && opts.tls13) throw new InputError('--tls1.2/--tls1.3', 'give one or neither');
+  const timeoutMs = opts.timeout === undefined ? 10_000 : parseSeconds(opts.timeout, '--timeout', 0.1, 300) * 1000;
+  const ca = opts.ca ? await readFileCapped(opts.ca, CERT_FILE_LIMIT) : undefined;
+  let result;
+  try {
+    result = await probe(target, { servername: opts.servername, ca, tls: opts.tls12 ? '1.2' : opts.tls13 ? '1.3' : undefined, timeoutMs, now: io.now });
+  } catch (err) {
+    if (!(err instanceof ProbeError)) throw err;
+    if (opts.json) io.out(JSON.stringify({ target: targetText, ok: false, error: err.message }));
+    io.log(`stapler: ${err.message}`);
+    return EXIT.usage;
+  }
+  if (opts.json) {
+    io.out(
+      JSON.stringify({
+        target: targetText,
+        ok: result.ok,
+        protocol: result.protocol,
+        servername: result.servername,
+        certificate: result.certificate,
+        staple: result.staple ? verdictJson(result.staple) : null,
+        stapleProblem: result.stapleProblem,
+        timeLeftSeconds: result.staple?.ok ? Math.max(0, Math.floor((result.staple.validUntil - io.now()) / 1000)) : null,
+        mustStapleCompliant: result.mustStapleCompliant,
+        summary: result.summary,
+      }),
+    );
+  } else {
+    const c = result.certificate;
+    io.out(
+      [
+        `${targetText}${result.servername ? ` (${result.servername})` : ''}, ${result.protocol}`,
+        `  certificate: ${c.subject}, serial ${c.serial}, Must-Staple: ${c.mustStaple ? 'yes' : 'no'}`,
+        `  ${result.summary}`,
+        ...(result.staple ? [`  thisUpdate ${iso(result.staple.thisUpdate)}, nextUpdate ${iso(result.staple.nextUpdate)}`] : []),
+        `  verdict: ${result.ok ? 'OK' : 'FAIL'}`,
+      ].join('\n'),
+    );
+  }
+  return result.ok ? EXIT.ok : EXIT.rejected;
+}
+
+function iso(t: number | null): string {
+  return t === null ? '(none)' : new Date(t).toISOString();
+}

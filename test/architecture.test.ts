@@ -26,7 +26,8 @@ const ALLOWED: Record<string, string[]> = {
   engine: ['engine', 'fetch', 'store', 'io', 'ocsp'],
   node: ['node', 'engine', 'store', 'ocsp'],
   check: ['check', 'ocsp'],
-  cli: ['cli', 'check', 'node', 'engine', 'fetch', 'store', 'io', 'ocsp'],
+  daemon: ['daemon', 'engine', 'store', 'io', 'ocsp'],
+  cli: ['cli', 'check', 'daemon', 'node', 'engine', 'fetch', 'store', 'io', 'ocsp'],
 };
 
 describe('architecture', () => {

@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../ocsp/errors.ts';
 import { checkCommand, type CheckOptions } from './commands/check.ts';
+import { daemonCommand, type DaemonFlags } from './commands/daemon.ts';
 import { fetchCommand } from './commands/fetch.ts';
+import { statusCommand } from './commands/status.ts';
+import { DEFAULT_STATE_FILE, DEFAULT_STORE_DIR } from '../daemon/config.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { EXIT } from './exit-codes.ts';
@@ -85,6 +88,29 @@ function buildProgram(setExit: (code: number) => void): Command {
         ),
       ),
     );
+
+  program
+    .command('daemon')
+    .description('keep staple files fresh for nginx, HAProxy and other servers (runs until SIGTERM or SIGINT)')
+    .option('--config <file>', 'YAML configuration (see the README); flags override it')
+    .option('--check-config', 'only check the configuration, then exit')
+    .option('--cert <glob>', 'certificate files, e.g. "/etc/haproxy/certs/*.pem" (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--issuer <pem>', 'issuer certificate for files whose chain lacks it')
+    .option('--staple-file <template>', 'where staples go: {cert}, {dir}, {name} (default "{cert}.ocsp")')
+    .option('--nginx-include <template>', 'also write an nginx include that turns ssl_stapling on or off, e.g. "{cert}.stapling.conf"')
+    .option('--reload <command>', 'run after staple files change (debounced), e.g. "nginx -s reload"')
+    .option('--haproxy-socket <path>', "push staples through HAProxy's runtime API (stats socket path or host:port)")
+    .option('--state <file>', `state file for \`stapler status\` (default ${DEFAULT_STATE_FILE})`)
+    .option('--store <dir>', `staple store directory (default ${DEFAULT_STORE_DIR})`)
+    .option('--log-level <level>', 'debug, info, warn or error')
+    .action(async (opts: DaemonFlags) => setExit(await daemonCommand(opts, { out })));
+
+  program
+    .command('status')
+    .description("print the daemon's certificates and staples")
+    .option('--state <file>', `the daemon's state file (default ${DEFAULT_STATE_FILE})`)
+    .option('--json', 'print JSON')
+    .action(async (opts: { state?: string; json?: boolean }) => setExit(await statusCommand(opts, { out, now })));
 
   return program;
 }

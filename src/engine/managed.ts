@@ -15,6 +15,11 @@ export interface Installed {
   readonly source: 'fetch' | 'store';
 }
 
+/** A certificate's identity in stores, status and the daemon's state: SHA-256 of its DER, hex. */
+export function certificateId(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('hex');
+}
+
 export class ManagedCertificate {
   /** SHA-256 of the DER, hex: the key in stores. */
   readonly id: string;
@@ -37,9 +42,8 @@ export class ManagedCertificate {
     readonly issuer: Certificate | null,
     readonly urls: readonly string[],
   ) {
-    const der = Buffer.from(cert.der);
-    this.id = createHash('sha256').update(der).digest('hex');
-    this.lookupKey = der.toString('latin1');
+    this.id = certificateId(cert.der);
+    this.lookupKey = Buffer.from(cert.der).toString('latin1');
   }
 
   get mustStaple(): boolean {

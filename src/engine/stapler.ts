@@ -17,7 +17,7 @@ import type { StapleStore } from '../store/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { HttpFetcher, type StapleFetcher } from './fetcher.ts';
 import { defaultLogger, type Logger } from './logger.ts';
-import { ManagedCertificate, type Installed } from './managed.ts';
+import { certificateId, ManagedCertificate, type Installed } from './managed.ts';
 import { DEFAULT_REFRESH_SETTINGS, nextRefresh, nextRetry, type RefreshSettings } from './policy.ts';
 import { validateOptions } from './options.ts';
 import { FetchQueue } from './queue.ts';
@@ -161,7 +161,11 @@ export class Stapler extends EventEmitter<StaplerEvents> {
   /** Forget a certificate (e.g. replaced by its renewal). Its stored staple stays until it expires. */
   remove(certificate: string | Uint8Array): boolean {
     const leaf = readCertificates(typeof certificate === 'string' ? Buffer.from(certificate) : certificate, 'certificate')[0]!;
-    const m = this.byDer.get(Buffer.from(leaf.der).toString('latin1'));
+    return this.removeById(certificateId(leaf.der));
+  }
+
+  removeById(id: string): boolean {
+    const m = this.byId.get(id);
     if (!m) return false;
     m.cancelTimers();
     this.byDer.delete(m.lookupKey);
@@ -190,6 +194,17 @@ export class Stapler extends EventEmitter<StaplerEvents> {
     }
     m.counters.unstapled++;
     return null;
+  }
+
+  /** The current staple of a certificate, by id, or null (for faces that write staples out; counts no handshake). */
+  stapleById(id: string): Buffer | null {
+    const s = this.byId.get(id)?.staple;
+    return s && this.clock.now() < s.verdict.validUntil ? s.der : null;
+  }
+
+  /** One certificate's status, by id. */
+  statusById(id: string): CertificateStatus | null {
+    return this.byId.get(id)?.status() ?? null;
   }
 
   private registerFromHandshake(certDer: Buffer, issuerDer: Buffer | null): void {

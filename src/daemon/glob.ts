@@ -1,0 +1,58 @@
+// Expanding certificate globs: *, ?, [...] within a path segment, and ** across segments.
+// Node 20 has no fs.glob; this is the small part of one that certificate paths need.
+
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const MAGIC = /[*?[]/;
+const MAX_MATCHES = 100_000;
+
+function segmentRegExp(segment: string): RegExp {
+  let re = '';
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = segment.indexOf(']', i + 1);
+      if (end < 0) re += '\\[';
+      else {
+        const body = segment.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        re += `[${body}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** Absolute paths of the regular files that `pattern` (an absolute path) matches, sorted. */
+export async function expandGlob(pattern: string): Promise<string[]> {
+  if (!MAGIC.test(pattern)) {
+    return (await stat(pattern).then((s) => s.isFile(), () => false)) ? [pattern] : [];
+  }
+  const segments = pattern.split('/').filter((s, i) => s !== '' || i === 0);
+  const out = new Set<string>();
+  const walk = async (dir: string, i: number): Promise<void> => {
+    if (out.size >= MAX_MATCHES) return;
+    if (i === segments.length) {
+      if (await stat(dir).then((s) => s.isFile(), () => false)) out.add(dir);
+      return;
+    }
+    const seg = segments[i]!;
+    if (seg === '**') {
+      await walk(dir, i + 1);
+      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        if (entry.isDirectory() && !entry.name.startsWith('.')) await walk(join(dir, entry.name), i);
+      }
+      return;
+    }
+    if (!MAGIC.test(seg)) return walk(join(dir, seg), i + 1);
+    const re = segmentRegExp(seg);
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (re.test(entry.name) && (!entry.name.startsWith('.') || seg.startsWith('.'))) await walk(join(dir, entry.name), i + 1);
+    }
+  };
+  await walk(segments[0] === '' ? '/' : segments[0]!, 1);
+  return [...out].sort();
+}

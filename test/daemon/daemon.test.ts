@@ -1,0 +1,218 @@
+// The daemon in-process: real certificate files, a real HTTP responder, a fake clock for the
+// engine (so that expiry is a step, not a wait).
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { buildConfig } from '../../src/daemon/config.ts';
+import { Daemon } from '../../src/daemon/daemon.ts';
+import type { Logger } from '../../src/engine/logger.ts';
+import { verifyResponse } from '../../src/ocsp/verify.ts';
+import { FakeClock } from '../support/fake-clock.ts';
+import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
+import { TestResponder } from '../support/responder.ts';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+let pki: TestPki;
+let responder: TestResponder;
+let dir: string;
+let lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+const daemons: Daemon[] = [];
+
+const logger: Logger = Object.fromEntries(
+  ['debug', 'info', 'warn', 'error'].map((level) => [level, (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message })]),
+) as unknown as Logger;
+
+before(async () => {
+  responder = new TestResponder();
+  pki = await makePki({ ocspUrl: await responder.listen() });
+  responder.serve(pki);
+});
+after(async () => {
+  for (const d of daemons) await d.stop();
+  await responder.close();
+});
+beforeEach(async () => {
+  lines = [];
+  responder.behaviour = 'good';
+  responder.now = () => Date.now();
+  dir = await mkdtemp(join(tmpdir(), 'stapler-daemon-'));
+  await mkdir(join(dir, 'certs'));
+});
+
+async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function stapleFor(leaf: Issued, der: Buffer): boolean {
+  return verifyResponse(der, { certificate: leaf.cert, issuer: pki.intermediate.cert, now: Date.now() }).ok;
+}
+
+async function startDaemon(settings: Record<string, unknown> = {}, clock?: FakeClock): Promise<Daemon> {
+  const config = buildConfig(
+    { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), rescanMs: 100, timeoutMs: 1_000, ...settings },
+    dir,
+  );
+  const daemon = new Daemon(config, { logger, ...(clock ? { clock } : {}) });
+  daemons.push(daemon);
+  await daemon.start();
+  return daemon;
+}
+
+describe('stapler daemon', () => {
+  it('writes a verified staple beside each certificate: HAProxy files (cert, chain and key) and plain chains', async () => {
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate) + pki.leaf.keyPem);
+    await writeFile(join(dir, 'certs', 'rsa.pem'), fullchain(pki.rsaLeaf, pki.intermediate));
+    const daemon = await startDaemon({ nginxInclude: '{cert}.stapling.conf' });
+    await waitFor('both staple files', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')) && existsSync(join(dir, 'certs', 'rsa.pem.ocsp')));
+    assert.ok(stapleFor(pki.leaf, await readFile(join(dir, 'certs', 'site.pem.ocsp'))));
+    assert.ok(stapleFor(pki.rsaLeaf, await readFile(join(dir, 'certs', 'rsa.pem.ocsp'))));
+    const include = await readFile(join(dir, 'certs', 'site.pem.stapling.conf'), 'utf8');
+    assert.match(include, /ssl_stapling on;\nssl_stapling_file .*site\.pem\.ocsp;/);
+    // The state file, and `stapler status` reading it.
+    await daemon.saveState();
+    const status = await new Promise<string>((resolve) =>
+      execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'status', '--state', join(dir, 'state.json')], { cwd: ROOT }, (_e, out) => resolve(out)),
+    );
+    assert.match(status, /daemon pid \d+ \(running\)/);
+    assert.match(status, /site\.pem\s+stapled/);
+    assert.match(status, /rsa\.pem\s+stapled/);
+    const json = await new Promise<string>((resolve) =>
+      execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'status', '--json', '--state', join(dir, 'state.json')], { cwd: ROOT }, (_e, out) => resolve(out)),
+    );
+    const parsed = JSON.parse(json) as { files: { serial: string; state: string; stapleWritten: boolean }[] };
+    assert.deepEqual(parsed.files.map((f) => f.state), ['stapled', 'stapled']);
+    assert.ok(parsed.files.every((f) => f.stapleWritten));
+  });
+
+  it('removes the staple file when no acceptable staple remains, and runs the reload command (debounced)', async () => {
+    const clock = new FakeClock(Date.now());
+    responder.now = () => clock.now();
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    const marker = join(dir, 'reloads.log');
+    const daemon = await startDaemon({ nginxInclude: '{cert}.stapling.conf', reload: { command: `echo reload >> ${marker}`, debounceMs: 50 } }, clock);
+    const staple = join(dir, 'certs', 'site.pem.ocsp');
+    await waitFor('the staple file', () => existsSync(staple));
+    await daemon.settled();
+    assert.equal((await readFile(marker, 'utf8')).trim().split('\n').length, 1, 'one reload for the first staple');
+    responder.behaviour = 'http-500';
+    const status = daemon.state().files[0]!;
+    await clock.advanceTo(status.validUntil!);
+    await waitFor('the staple file removed', () => !existsSync(staple));
+    assert.match(await readFile(join(dir, 'certs', 'site.pem.stapling.conf'), 'utf8'), /ssl_stapling off;/);
+    await daemon.settled();
+    assert.equal((await readFile(marker, 'utf8')).trim().split('\n').length, 2, 'a reload after the removal');
+    // Recovery writes it back.
+    responder.behaviour = 'good';
+    await clock.advance(2 * 3_600_000);
+    await waitFor('the staple file back', () => existsSync(staple));
+  });
+
+  it('gives a renewed certificate (new serial) its own staple at once, never the old one', async () => {
+    const file = join(dir, 'certs', 'site.pem');
+    await writeFile(file, fullchain(pki.leaf, pki.intermediate));
+    await startDaemon({ refresh: { backoffInitialMs: 200, floorMs: 100 } });
+    const staple = join(dir, 'certs', 'site.pem.ocsp');
+    await waitFor('the first staple', () => existsSync(staple));
+    const renewed = await issue({ name: 'leaf.test', issuer: pki.intermediate, ocspUrls: [responder.url] });
+    responder.serve(pki, [renewed]);
+    responder.behaviour = 'hang';
+    await writeFile(file, fullchain(renewed, pki.intermediate));
+    await waitFor('the old staple removed', () => !existsSync(staple));
+    responder.behaviour = 'good';
+    await waitFor('the renewed staple', async () => existsSync(staple) && stapleFor(renewed, await readFile(staple)));
+    assert.ok(!stapleFor(pki.leaf, await readFile(staple)));
+  });
+
+  it('keeps serving every other certificate through bad input, with a clear log line for each', async () => {
+    await writeFile(join(dir, 'certs', 'good.pem'), fullchain(pki.leaf, pki.intermediate));
+    await writeFile(join(dir, 'certs', 'key.pem'), pki.leaf.keyPem);
+    await writeFile(join(dir, 'certs', 'garbage.pem'), 'this is not a certificate\n');
+    // Its CA is in no file at all (a leaf whose issuer merely is elsewhere in the set is stapled).
+    const orphanCa = await issue({ name: 'Orphan CA', ca: true });
+    const orphan = await issue({ name: 'orphan.test', issuer: orphanCa, ocspUrls: [responder.url] });
+    await writeFile(join(dir, 'certs', 'no-issuer.pem'), orphan.pem);
+    await writeFile(join(dir, 'certs', 'locked.pem'), fullchain(pki.mustStapleLeaf, pki.intermediate));
+    await chmod(join(dir, 'certs', 'locked.pem'), 0o000);
+    const daemon = await startDaemon({
+      certificates: [join(dir, 'certs', '*.pem'), join(dir, 'nowhere', '*.crt')],
+      haproxy: { socket: join(dir, 'missing.sock') },
+    });
+    await waitFor('the good staple', () => existsSync(join(dir, 'certs', 'good.pem.ocsp')));
+    await waitFor('the push attempt', () => lines.some((l) => /cannot push the staple to HAProxy/.test(l.message)));
+    const errors = lines.filter((l) => l.level === 'error' || l.level === 'warn').map((l) => `${String(l.fields.file ?? l.fields.glob ?? l.fields.socket ?? '')} ${l.message}`);
+    const has = (pattern: RegExp): void => assert.ok(errors.some((e) => pattern.test(e)), `no log line matches ${pattern}:\n${errors.join('\n')}`);
+    has(/nowhere\/\*\.crt certificate glob matches no file/);
+    has(/key\.pem cannot use this certificate file: .*holds a private key, not a certificate/);
+    has(/garbage\.pem cannot use this certificate file: .*neither PEM nor DER/);
+    has(/good\.pem cannot push the staple to HAProxy: stats socket .*missing\.sock: does not exist/);
+    has(/issuer .* is not in its chain/);
+    const state = daemon.state();
+    const byName = (n: string): (typeof state.files)[number] => state.files.find((f) => f.file.endsWith(n))!;
+    assert.equal(byName('good.pem').state, 'stapled');
+    assert.equal(byName('key.pem').state, 'unusable');
+    assert.equal(byName('no-issuer.pem').state, 'no-issuer');
+    assert.match(byName('no-issuer.pem').lastError ?? '', /issuer/);
+    // Root reads any file, so the unreadable one may well be stapled: it must not be an error then.
+    if (process.getuid?.() !== 0) assert.equal(byName('locked.pem').state, 'unusable');
+    assert.ok(!existsSync(join(dir, 'certs', 'key.pem.ocsp')));
+  });
+
+  it('picks up a certificate file added while it runs, and forgets one that is removed', async () => {
+    await startDaemon();
+    await writeFile(join(dir, 'certs', 'late.pem'), fullchain(pki.leaf, pki.intermediate));
+    await waitFor('the late staple', () => existsSync(join(dir, 'certs', 'late.pem.ocsp')));
+    await rm(join(dir, 'certs', 'late.pem'));
+    await waitFor('its staple file removed', () => !existsSync(join(dir, 'certs', 'late.pem.ocsp')));
+  });
+
+  it('shuts down cleanly on SIGTERM', async () => {
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    const child = execFile(process.execPath, [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/main.ts'),
+      'daemon',
+      '--cert',
+      join(dir, 'certs', '*.pem'),
+      '--state',
+      join(dir, 'state.json'),
+      '--store',
+      join(dir, 'store'),
+      '--log-level',
+      'warn',
+    ]);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor('the staple file', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')), 20_000);
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { files: { state: string }[] };
+    assert.equal(state.files[0]!.state, 'stapled');
+  });
+
+  it('--check-config validates and exits', async () => {
+    const config = join(dir, 'stapler.yaml');
+    await writeFile(config, `certificates:\n  - ${join(dir, 'certs', '*.pem')}\ntimeoutMs: 2000\n`);
+    const run = (file: string): Promise<{ code: number; out: string; err: string }> =>
+      new Promise((resolve) =>
+        execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', file, '--check-config'], { cwd: ROOT }, (e, out, err) =>
+          resolve({ code: e ? Number(e.code) : 0, out, err }),
+        ),
+      );
+    const ok = await run(config);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /configuration OK/);
+    await writeFile(config, `certificates: [a.pem]\ntimeoutMs: fast\n`);
+    const bad = await run(config);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /config key "timeoutMs": "fast" is not valid: expected a number/);
+  });
+});

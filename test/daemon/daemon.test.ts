@@ -148,7 +148,7 @@ describe('stapler daemon', () => {
     });
     await waitFor('the good staple', () => existsSync(join(dir, 'certs', 'good.pem.ocsp')));
     await waitFor('the push attempt', () => lines.some((l) => /cannot push the staple to HAProxy/.test(l.message)));
-    const errors = lines.filter((l) => l.level === 'error' || l.level === 'warn').map((l) => `${String(l.fields.file ?? l.fields.glob ?? l.fields.socket ?? '')} ${l.message}`);
+    const errors = lines.filter((l) => l.level === 'error' || l.level === 'warn').map((l) => `${String((l.fields.file ?? l.fields.glob ?? l.fields.socket ?? '') as string)} ${l.message}`);
     const has = (pattern: RegExp): void => assert.ok(errors.some((e) => pattern.test(e)), `no log line matches ${pattern}:\n${errors.join('\n')}`);
     has(/nowhere\/\*\.crt certificate glob matches no file/);
     has(/key\.pem cannot use this certificate file: .*holds a private key, not a certificate/);

@@ -294,6 +294,12 @@ export class Daemon {
     pending.resolve();
   }
 
+  /** Refresh every certificate now (SIGUSR1 in `stapler daemon`). */
+  async refreshAll(): Promise<void> {
+    const ids = new Set([...this.files.values()].map((f) => f.certId).filter((id): id is string => id !== null));
+    await Promise.all([...ids].map((id) => this.engine.refreshById(id).catch(() => undefined)));
+  }
+
   /** Resolves once the reload that is due (if any) has run. */
   settled(): Promise<void> {
     return this.pendingReload?.promise ?? Promise.resolve();

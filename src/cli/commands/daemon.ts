@@ -78,6 +78,10 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGUSR1', () => {
+      logger.info({ signal: 'SIGUSR1' }, 'refreshing every certificate now');
+      void daemon.rescan().then(() => daemon.refreshAll());
+    });
   });
   return EXIT.ok;
 }

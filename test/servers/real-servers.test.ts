@@ -1,0 +1,215 @@
+// Real servers fed by the daemon: nginx (staple file + include, reloaded) and HAProxy 2.6
+// (staple files, then its runtime API). Probed with `openssl s_client -status` and `stapler check`.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseTarget, probe } from '../../src/check/probe.ts';
+import { buildConfig } from '../../src/daemon/config.ts';
+import { Daemon } from '../../src/daemon/daemon.ts';
+import { silentLogger, type Logger } from '../../src/engine/logger.ts';
+import { verifyResponse } from '../../src/ocsp/verify.ts';
+import { FakeClock } from '../support/fake-clock.ts';
+import { freePort } from '../support/openssl.ts';
+import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
+import { TestResponder } from '../support/responder.ts';
+import { opensslStatus } from '../support/tls.ts';
+
+const has = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { encoding: 'utf8' }).status === 0;
+const noNginx = has('nginx', ['-v']) && has('openssl', ['version']) ? false : 'nginx or openssl is not installed (scripts/install-peers.sh installs them)';
+const noHaproxy = has('haproxy', ['-v']) && has('openssl', ['version']) ? false : 'haproxy or openssl is not installed (scripts/install-peers.sh installs them)';
+if (noNginx) console.log(`# skipping nginx: ${noNginx}`);
+if (noHaproxy) console.log(`# skipping HAProxy: ${noHaproxy}`);
+
+let pki: TestPki;
+let responder: TestResponder;
+const cleanups: (() => Promise<unknown> | void)[] = [];
+
+before(async () => {
+  responder = new TestResponder();
+  pki = await makePki({ ocspUrl: await responder.listen() });
+  responder.serve(pki);
+});
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await responder.close();
+});
+
+async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Start a server process; resolve once `ready` appears in its output. */
+async function startProcess(cmd: string, args: string[], ready: RegExp, logFile?: string): Promise<ChildProcess> {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  );
+  await waitFor(`${cmd} to start (${ready})`, async () => {
+    if (child.exitCode !== null) assert.fail(`${cmd} exited: ${output}`);
+    const log = logFile && existsSync(logFile) ? await readFile(logFile, 'utf8') : '';
+    return ready.test(output) || ready.test(log);
+  });
+  return child;
+}
+
+async function setUp(name: string, leaf: Issued): Promise<{ dir: string; certFile: string; clock: FakeClock }> {
+  const dir = await mkdtemp(join(tmpdir(), `stapler-${name}-`));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'certs'));
+  const certFile = join(dir, 'certs', 'site.pem');
+  await writeFile(certFile, fullchain(leaf, pki.intermediate) + leaf.keyPem);
+  await writeFile(join(dir, 'root.pem'), pki.root.pem);
+  const clock = new FakeClock(Date.now());
+  responder.now = () => clock.now();
+  return { dir, certFile, clock };
+}
+
+async function startDaemon(dir: string, clock: FakeClock, settings: Record<string, unknown>, logger: Logger = silentLogger): Promise<Daemon> {
+  const config = buildConfig({ certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), rescanMs: 100, ...settings }, dir);
+  const daemon = new Daemon(config, { logger, clock });
+  cleanups.push(() => daemon.stop());
+  await daemon.start();
+  return daemon;
+}
+
+async function check(port: number, dir: string): Promise<{ ok: boolean; serial: string; summary: string }> {
+  const r = await probe(parseTarget(`127.0.0.1:${port}`), { servername: 'leaf.test', ca: await readFile(join(dir, 'root.pem')), timeoutMs: 5_000, now: Date.now });
+  return { ok: r.ok, serial: r.certificate.serial, summary: r.summary };
+}
+
+describe('nginx fed by the daemon', { skip: noNginx }, () => {
+  it('staples the file the daemon writes, and stops stapling at expiry after a reload', async () => {
+    responder.behaviour = 'good';
+    const { dir, certFile, clock } = await setUp('nginx', pki.leaf);
+    const port = await freePort();
+    const conf = join(dir, 'nginx.conf');
+    const include = `${certFile}.stapling.conf`;
+    await mkdir(join(dir, 'tmp'));
+    await writeFile(
+      conf,
+      `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log notice;
+daemon off;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_certificate ${certFile};
+    ssl_certificate_key ${certFile};
+    include ${include};
+    location / { return 200 "ok\\n"; }
+  }
+}
+`,
+    );
+    const daemon = await startDaemon(dir, clock, { nginxInclude: '{cert}.stapling.conf', reload: { command: `nginx -p ${dir} -c ${conf} -s reload`, debounceMs: 50 } });
+    await waitFor('the staple and the include', () => existsSync(`${certFile}.ocsp`) && existsSync(include));
+    await daemon.settled();
+    await startProcess('nginx', ['-p', dir, '-c', conf], /start worker process/, join(dir, 'error.log'));
+
+    const stapled = await opensslStatus(port);
+    assert.equal(stapled.responseStatus, 'successful', stapled.output);
+    assert.equal(stapled.certStatus, 'good');
+    assert.ok((await check(port, dir)).ok);
+
+    // The responder fails, and the staple reaches its nextUpdate.
+    responder.behaviour = 'http-500';
+    await clock.advanceTo(daemon.state().files[0]!.validUntil!);
+    await waitFor('the staple file removed', () => !existsSync(`${certFile}.ocsp`));
+    assert.match(await readFile(include, 'utf8'), /ssl_stapling off;/);
+    await daemon.settled();
+    await waitFor('nginx to stop stapling', async () => !(await opensslStatus(port)).stapled);
+    const after = await check(port, dir);
+    assert.equal(after.ok, false);
+    assert.match(after.summary, /no staple/);
+    responder.behaviour = 'good';
+  });
+});
+
+describe('HAProxy 2.6 fed through its runtime API', { skip: noHaproxy }, () => {
+  it('staples, takes updates with no reload, and gives a renewed certificate the right staple', async () => {
+    responder.behaviour = 'good';
+    const { dir, certFile, clock } = await setUp('haproxy', pki.leaf);
+    const port = await freePort();
+    const socket = join(dir, 'admin.sock');
+    const cfg = join(dir, 'haproxy.cfg');
+    await writeFile(
+      cfg,
+      `global
+  stats socket ${socket} level admin
+  pidfile ${dir}/haproxy.pid
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 5s
+  timeout server 5s
+frontend fe
+  bind 127.0.0.1:${port} ssl crt ${certFile}
+  http-request return status 200 content-type text/plain string ok
+`,
+    );
+    const lines: string[] = [];
+    const logger: Logger = { debug: () => undefined, info: (_f, m) => void lines.push(m), warn: (_f, m) => void lines.push(m), error: (_f, m) => void lines.push(m) };
+    // HAProxy 2.6 staples only certificates whose .ocsp file exists when it loads them: the
+    // daemon writes it first. The reload command (USR2 to the master) covers renewals.
+    const daemon = await startDaemon(dir, clock, { haproxy: { socket }, reload: { command: `kill -USR2 $(cat ${dir}/haproxy.pid)`, debounceMs: 50 } }, logger);
+    await waitFor('the staple file', () => existsSync(`${certFile}.ocsp`));
+    await startProcess('haproxy', ['-W', '-db', '-f', cfg], /Loading success|haproxy.*started/i);
+    await waitFor('the stats socket', () => existsSync(socket));
+
+    const first = await opensslStatus(port);
+    assert.equal(first.responseStatus, 'successful', first.output);
+    assert.ok((await check(port, dir)).ok);
+
+    // A refresh: the new staple goes through the runtime API, with no reload. (In near real
+    // time: HAProxy checks the response's window against its own clock.)
+    const reloadsBefore = daemon.reloads;
+    const before = await readFile(`${certFile}.ocsp`);
+    await clock.advance(2_000);
+    await daemon.refreshAll();
+    await waitFor('a new staple file', async () => !(await readFile(`${certFile}.ocsp`)).equals(before));
+    await waitFor('the push', () => lines.includes('staple pushed to HAProxy'));
+    const updated = await readFile(`${certFile}.ocsp`);
+    const served = await new Promise<Buffer | null>((resolve, reject) => {
+      void import('../support/tls.ts').then(({ handshake }) => handshake(port).then((h) => resolve(h.staple), reject));
+    });
+    assert.deepEqual(served, updated, 'HAProxy serves the pushed staple');
+    assert.equal(daemon.reloads, reloadsBefore, 'no reload for an update');
+
+    // A renewed certificate: HAProxy must load it (the push is refused until then), so the
+    // daemon runs the reload command, and the new certificate gets its own staple.
+    const renewed = await issue({ name: 'leaf.test', issuer: pki.intermediate, ocspUrls: [responder.url] });
+    responder.serve(pki, [renewed]);
+    await writeFile(certFile, fullchain(renewed, pki.intermediate) + renewed.keyPem);
+    await waitFor('the renewed staple file', async () => {
+      if (!existsSync(`${certFile}.ocsp`)) return false;
+      return verifyResponse(await readFile(`${certFile}.ocsp`), { certificate: renewed.cert, issuer: pki.intermediate.cert, now: clock.now() }).ok;
+    });
+    await daemon.settled();
+    await waitFor('HAProxy to serve the renewed certificate, stapled', async () => {
+      const r = await check(port, dir).catch(() => null);
+      return r !== null && r.serial === renewed.cert.serialHex && r.ok;
+    });
+  });
+});

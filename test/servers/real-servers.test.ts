@@ -51,8 +51,8 @@ async function waitFor(what: string, predicate: () => boolean | Promise<boolean>
 async function startProcess(cmd: string, args: string[], ready: RegExp, logFile?: string): Promise<ChildProcess> {
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   cleanups.push(
     () =>
       new Promise<void>((resolve) => {
@@ -173,7 +173,7 @@ frontend fe
     const logger: Logger = { debug: () => undefined, info: (_f, m) => void lines.push(m), warn: (_f, m) => void lines.push(m), error: (_f, m) => void lines.push(m) };
     // HAProxy 2.6 staples only certificates whose .ocsp file exists when it loads them: the
     // daemon writes it first. The reload command (USR2 to the master) covers renewals.
-    const daemon = await startDaemon(dir, clock, { haproxy: { socket }, reload: { command: `kill -USR2 $(cat ${dir}/haproxy.pid)`, debounceMs: 50 } }, logger);
+    const daemon = await startDaemon(dir, clock, { haproxy: { socket }, reload: { command: `kill -USR2 $(cat ${dir}/haproxy.pid)`, debounceMs: 1_000 } }, logger);
     await waitFor('the staple file', () => existsSync(`${certFile}.ocsp`));
     await startProcess('haproxy', ['-W', '-db', '-f', cfg], /Loading success|haproxy.*started/i);
     await waitFor('the stats socket', () => existsSync(socket));

@@ -72,7 +72,10 @@ describe('stapler daemon', () => {
     await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate) + pki.leaf.keyPem);
     await writeFile(join(dir, 'certs', 'rsa.pem'), fullchain(pki.rsaLeaf, pki.intermediate));
     const daemon = await startDaemon({ nginxInclude: '{cert}.stapling.conf' });
-    await waitFor('both staple files', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')) && existsSync(join(dir, 'certs', 'rsa.pem.ocsp')));
+    // The include is written after the staple it names (and turned off before the staple goes).
+    await waitFor('both staple files and the include', () =>
+      ['site.pem.ocsp', 'rsa.pem.ocsp', 'site.pem.stapling.conf'].every((f) => existsSync(join(dir, 'certs', f))),
+    );
     assert.ok(stapleFor(pki.leaf, await readFile(join(dir, 'certs', 'site.pem.ocsp'))));
     assert.ok(stapleFor(pki.rsaLeaf, await readFile(join(dir, 'certs', 'rsa.pem.ocsp'))));
     const include = await readFile(join(dir, 'certs', 'site.pem.stapling.conf'), 'utf8');
@@ -100,16 +103,17 @@ describe('stapler daemon', () => {
     const marker = join(dir, 'reloads.log');
     const daemon = await startDaemon({ nginxInclude: '{cert}.stapling.conf', reload: { command: `echo reload >> ${marker}`, debounceMs: 50 } }, clock);
     const staple = join(dir, 'certs', 'site.pem.ocsp');
+    const reloads = async (): Promise<number> => (await readFile(marker, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
     await waitFor('the staple file', () => existsSync(staple));
-    await daemon.settled();
-    assert.equal((await readFile(marker, 'utf8')).trim().split('\n').length, 1, 'one reload for the first staple');
+    await waitFor('one reload for the first staple', async () => (await reloads()) === 1);
     responder.behaviour = 'http-500';
     const status = daemon.state().files[0]!;
     await clock.advanceTo(status.validUntil!);
     await waitFor('the staple file removed', () => !existsSync(staple));
     assert.match(await readFile(join(dir, 'certs', 'site.pem.stapling.conf'), 'utf8'), /ssl_stapling off;/);
+    await waitFor('a reload after the removal', async () => (await reloads()) === 2);
     await daemon.settled();
-    assert.equal((await readFile(marker, 'utf8')).trim().split('\n').length, 2, 'a reload after the removal');
+    assert.equal(await reloads(), 2, 'debounced: one reload per change, not more');
     // Recovery writes it back.
     responder.behaviour = 'good';
     await clock.advance(2 * 3_600_000);

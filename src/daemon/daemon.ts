@@ -156,7 +156,13 @@ export class Daemon {
       return this.unusable(f, err.message);
     }
     const id = certificateId(chain[0]!.der);
-    if (f.certId === id) return;
+    if (f.certId === id) {
+      // Same certificate, other bytes (say, its missing issuer was appended): register it again
+      // if the engine could not use it before.
+      if (this.engine.statusById(id)?.state !== 'no-issuer') return;
+      this.engine.removeById(id);
+      f.certId = null;
+    }
     const previous = f.certId;
     f.certId = id;
     f.subject = chain[0]!.subject;

@@ -15,6 +15,7 @@ import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 let pki: TestPki;
@@ -44,13 +45,6 @@ beforeEach(async () => {
   await mkdir(join(dir, 'certs'));
 });
 
-async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function stapleFor(leaf: Issued, der: Buffer): boolean {
   return verifyResponse(der, { certificate: leaf.cert, issuer: pki.intermediate.cert, now: Date.now() }).ok;
@@ -168,6 +162,15 @@ describe('stapler daemon', () => {
     // Root reads any file, so the unreadable one may well be stapled: it must not be an error then.
     if (process.getuid?.() !== 0) assert.equal(byName('locked.pem').state, 'unusable');
     assert.ok(!existsSync(join(dir, 'certs', 'key.pem.ocsp')));
+  });
+
+  it('picks up a fix: a file whose chain lacked the issuer, once the issuer is appended', async () => {
+    const file = join(dir, 'certs', 'site.pem');
+    await writeFile(file, pki.leaf.pem);
+    const daemon = await startDaemon();
+    assert.equal(daemon.state().files[0]!.state, 'no-issuer');
+    await writeFile(file, fullchain(pki.leaf, pki.intermediate));
+    await waitFor('the staple once the chain is complete', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')));
   });
 
   it('picks up a certificate file added while it runs, and forgets one that is removed', async () => {

@@ -17,6 +17,7 @@ import { FakeClock } from '../support/fake-clock.ts';
 import { freePort } from '../support/openssl.ts';
 import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
+import { waitFor } from '../support/wait.ts';
 import { opensslStatus } from '../support/tls.ts';
 
 const has = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { encoding: 'utf8' }).status === 0;
@@ -39,13 +40,6 @@ after(async () => {
   await responder.close();
 });
 
-async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Start a server process; resolve once `ready` appears in its output. */
 async function startProcess(cmd: string, args: string[], ready: RegExp, logFile?: string): Promise<ChildProcess> {

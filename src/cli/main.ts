@@ -32,7 +32,7 @@ function verifyFlags(cmd: Command): Command {
 
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('stapler')
-    .description('OCSP stapling for TLS servers: fetch, verify and inspect OCSP responses')
+    .description('OCSP stapling for TLS servers: a daemon that keeps staples fresh for nginx, HAProxy and others, and tools to fetch, verify, inspect and check staples')
     .version(version())
     .exitOverride()
     .showHelpAfterError()

@@ -1,7 +1,7 @@
 // Checking StaplerOptions up front: each bad value gets an error that names the option, the
 // value and what is expected, before anything starts.
 
-import { checkResponderUrl } from '../fetch/http.ts';
+import { responderUrlProblem } from '../fetch/http.ts';
 import { InputError } from '../ocsp/errors.ts';
 import type { StaplerOptions } from './types.ts';
 
@@ -16,8 +16,8 @@ function urls(name: string, list: readonly string[] | undefined): void {
   if (list === undefined) return;
   if (!Array.isArray(list)) throw new InputError(name, 'expected a list of URLs');
   for (const url of list) {
-    const checked = checkResponderUrl(String(url));
-    if ('problem' in checked) throw new InputError(name, checked.problem);
+    const problem = responderUrlProblem(String(url));
+    if (problem) throw new InputError(name, problem);
   }
 }
 
@@ -37,8 +37,8 @@ export function validateOptions(o: StaplerOptions): void {
   urls('responderUrls', o.responderUrls);
   for (const [issuer, list] of Object.entries(o.responderUrlsByIssuer ?? {})) urls(`responderUrlsByIssuer["${issuer}"]`, list);
   if (o.proxy !== undefined) {
-    const checked = checkResponderUrl(o.proxy);
-    if ('problem' in checked) throw new InputError('proxy', checked.problem);
+    const problem = responderUrlProblem(o.proxy);
+    if (problem) throw new InputError('proxy', problem);
   }
   const r = o.refresh ?? {};
   if (r.refreshFraction !== undefined && !(r.refreshFraction > 0 && r.refreshFraction < 1)) {

@@ -1,6 +1,5 @@
 // The engine's public types: options, status, events.
 
-import type { VerifySettings } from '../ocsp/verify.ts';
 import type { HashName } from '../ocsp/signature.ts';
 import type { StapleStore } from '../store/store.ts';
 import type { Clock } from './clock.ts';
@@ -41,8 +40,6 @@ export interface StaplerOptions {
   readonly fetcher?: StapleFetcher;
   readonly random?: () => number;
 }
-
-export type VerifyOptions = Pick<VerifySettings, 'skewMs' | 'maxAgeWithoutNextUpdateMs' | 'maxResponseBytes' | 'allowSha1Signatures'>;
 
 export type CertificateState =
   /** No OCSP URL: nothing to staple (a quiet no-op). */

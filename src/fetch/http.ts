@@ -36,17 +36,17 @@ export interface FetchedResponse {
   readonly maxAgeSeconds: number | null;
 }
 
-/** Validate a responder URL: absolute http(s) only. Returns the normalized URL or a reason. */
-export function checkResponderUrl(raw: string): { url: string } | { problem: string } {
+/** What is wrong with a responder (or proxy) URL, or null: absolute http(s), no credentials. */
+export function responderUrlProblem(raw: string): string | null {
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    return { problem: `"${raw}" is not a valid URL` };
+    return `"${raw}" is not a valid URL`;
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return { problem: `"${raw}" must be an http:// or https:// URL` };
-  if (parsed.username || parsed.password) return { problem: `"${raw}" must not carry credentials` };
-  return { url: raw };
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `"${raw}" must be an http:// or https:// URL`;
+  if (parsed.username || parsed.password) return `"${raw}" must not carry credentials`;
+  return null;
 }
 
 /** One HTTP client per process (or per engine): a shared connection pool with bounded timeouts. */
@@ -59,10 +59,10 @@ export class OcspHttpClient {
     const { timeoutMs, maxResponseBytes, proxy } = this.settings;
     const common = { connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, maxResponseSize: maxResponseBytes };
     if (proxy) {
-      const checked = checkResponderUrl(proxy);
-      if ('problem' in checked) throw new FetchError('bad-url', proxy, `proxy ${checked.problem}`);
+      const problem = responderUrlProblem(proxy);
+      if (problem) throw new FetchError('bad-url', proxy, `proxy ${problem}`);
       // Absolute-form requests: many proxies refuse CONNECT to port 80.
-      this.dispatcher = new ProxyAgent({ uri: checked.url, proxyTunnel: false, ...common });
+      this.dispatcher = new ProxyAgent({ uri: proxy, proxyTunnel: false, ...common });
     } else {
       this.dispatcher = new Agent(common);
     }
@@ -70,11 +70,11 @@ export class OcspHttpClient {
 
   /** Send `requestDer` to `responderUrl`; the body comes back unverified. Throws FetchError. */
   async fetch(responderUrl: string, requestDer: Uint8Array, signal?: AbortSignal): Promise<FetchedResponse> {
-    const checked = checkResponderUrl(responderUrl);
-    if ('problem' in checked) throw new FetchError('bad-url', responderUrl, checked.problem);
-    const getUrl = getUrlIfShort(checked.url, requestDer);
+    const problem = responderUrlProblem(responderUrl);
+    if (problem) throw new FetchError('bad-url', responderUrl, problem);
+    const getUrl = getUrlIfShort(responderUrl, requestDer);
     const method = getUrl ? 'GET' : 'POST';
-    const url = getUrl ?? checked.url;
+    const url = getUrl ?? responderUrl;
     const deadline = AbortSignal.timeout(this.settings.timeoutMs);
     const combined = signal ? AbortSignal.any([deadline, signal]) : deadline;
     try {

@@ -1,6 +1,6 @@
 // stapler fetch: ask the certificate's responders, verify, and keep the response only if acceptable.
 
-import { FetchError, OcspHttpClient, checkResponderUrl } from '../../fetch/http.ts';
+import { FetchError, OcspHttpClient, responderUrlProblem } from '../../fetch/http.ts';
 import { fetchStaple, NoResponderError, type Attempt } from '../../fetch/fetch-staple.ts';
 import { InputError } from '../../ocsp/errors.ts';
 import { writeFileAtomic, describeFsError } from '../../io/files.ts';
@@ -29,12 +29,12 @@ export interface FetchIo {
 export async function fetchCommand(opts: FetchOptions, io: FetchIo): Promise<number> {
   const timeoutMs = opts.timeout === undefined ? 5_000 : parseSeconds(opts.timeout, '--timeout', 0.1, 300) * 1000;
   for (const url of opts.url ?? []) {
-    const checked = checkResponderUrl(url);
-    if ('problem' in checked) throw new InputError('--url', checked.problem);
+    const problem = responderUrlProblem(url);
+    if (problem) throw new InputError('--url', problem);
   }
   if (opts.proxy !== undefined) {
-    const checked = checkResponderUrl(opts.proxy);
-    if ('problem' in checked) throw new InputError('--proxy', checked.problem);
+    const problem = responderUrlProblem(opts.proxy);
+    if (problem) throw new InputError('--proxy', problem);
   }
   const verify = verifySettingsFrom(opts);
   const { cert, issuer } = await loadCertAndIssuer(opts.cert, opts.issuer);

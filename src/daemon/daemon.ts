@@ -51,6 +51,10 @@ export class Daemon {
   private readonly store: StapleStore;
   private readonly log: Logger;
   private readonly files = new Map<string, WatchedFile>();
+  /** The files that hold each certificate (by id), and every path the daemon writes: lookups
+   * that would otherwise walk all files for every file, at 10,000 certificates. */
+  private readonly byCert = new Map<string, Set<WatchedFile>>();
+  private readonly outputs = new Set<string>();
   private readonly startedAt = new Date().toISOString();
   private rescanTimer: NodeJS.Timeout | null = null;
   private reloadTimer: NodeJS.Timeout | null = null;
@@ -110,8 +114,7 @@ export class Daemon {
   private readonly warnedEmpty = new Set<string>();
 
   private isOutput(path: string): boolean {
-    for (const f of this.files.values()) if (f.stapleFile === path || f.includeFile === path) return true;
-    return path.endsWith('.ocsp') || path.endsWith('.issuer');
+    return this.outputs.has(path) || path.endsWith('.ocsp') || path.endsWith('.issuer');
   }
 
   private async look(path: string): Promise<void> {
@@ -137,6 +140,8 @@ export class Daemon {
     };
     if (!known) {
       this.files.set(path, f);
+      this.outputs.add(f.stapleFile);
+      if (f.includeFile) this.outputs.add(f.includeFile);
       f.written = await readFileCapped(f.stapleFile, STAPLE_FILE_LIMIT).catch(() => null);
     }
     f.mtimeMs = info.mtimeMs;
@@ -156,21 +161,20 @@ export class Daemon {
       return this.unusable(f, err.message);
     }
     const id = certificateId(chain[0]!.der);
-    if (f.certId === id) {
+    const sameCertificate = f.certId === id;
+    if (sameCertificate) {
       // Same certificate, other bytes (say, its missing issuer was appended): register it again
       // if the engine could not use it before.
       if (this.engine.statusById(id)?.state !== 'no-issuer') return;
       this.engine.removeById(id);
-      f.certId = null;
     }
-    const previous = f.certId;
-    f.certId = id;
+    const previous = sameCertificate ? null : f.certId;
+    this.holdCertificate(f, id);
     f.subject = chain[0]!.subject;
     f.serial = chain[0]!.serialHex;
     f.error = null;
     if (previous) {
       this.log.info({ file: f.path, serial: f.serial }, 'certificate file changed (renewed): its old staple will not be written for the new certificate');
-      this.releaseCertificate(previous);
     }
     // A staple file left from before (e.g. by another tool) seeds the store if the store has
     // nothing: the engine verifies it like any stored staple.
@@ -191,12 +195,10 @@ export class Daemon {
 
   private unusable(f: WatchedFile, reason: string): Promise<void> {
     this.log.error({ file: f.path }, `cannot use this certificate file: ${reason}`);
-    const previous = f.certId;
-    f.certId = null;
+    this.holdCertificate(f, null);
     f.subject = null;
     f.serial = null;
     f.error = reason;
-    if (previous) this.releaseCertificate(previous);
     return this.sync(f);
   }
 
@@ -209,19 +211,34 @@ export class Daemon {
   private async forget(f: WatchedFile, why: string): Promise<void> {
     this.log.info({ file: f.path }, `${why}: removing its staple file`);
     this.files.delete(f.path);
-    if (f.certId) this.releaseCertificate(f.certId);
-    f.certId = null;
+    this.outputs.delete(f.stapleFile);
+    if (f.includeFile) this.outputs.delete(f.includeFile);
+    this.holdCertificate(f, null);
     await this.sync(f);
   }
 
-  /** Stop managing a certificate no file holds any more. */
-  private releaseCertificate(id: string): void {
-    for (const other of this.files.values()) if (other.certId === id) return;
-    this.engine.removeById(id);
+  /** Point a file at a certificate (or none); the engine forgets a certificate no file holds. */
+  private holdCertificate(f: WatchedFile, id: string | null): void {
+    const previous = f.certId;
+    if (previous === id) return;
+    if (previous) {
+      const holders = this.byCert.get(previous)!;
+      holders.delete(f);
+      if (holders.size === 0) {
+        this.byCert.delete(previous);
+        this.engine.removeById(previous);
+      }
+    }
+    f.certId = id;
+    if (id) {
+      let holders = this.byCert.get(id);
+      if (!holders) this.byCert.set(id, (holders = new Set()));
+      holders.add(f);
+    }
   }
 
   private async onStapleChange(id: string): Promise<void> {
-    for (const f of this.files.values()) if (f.certId === id) await this.sync(f);
+    for (const f of [...(this.byCert.get(id) ?? [])]) await this.sync(f);
     this.scheduleState();
   }
 
@@ -302,8 +319,7 @@ export class Daemon {
 
   /** Refresh every certificate now (SIGUSR1 in `stapler daemon`). */
   async refreshAll(): Promise<void> {
-    const ids = new Set([...this.files.values()].map((f) => f.certId).filter((id): id is string => id !== null));
-    await Promise.all([...ids].map((id) => this.engine.refreshById(id).catch(() => undefined)));
+    await Promise.all([...this.byCert.keys()].map((id) => this.engine.refreshById(id).catch(() => undefined)));
   }
 
   /** Resolves once the reload that is due (if any) has run. */

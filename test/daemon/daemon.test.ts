@@ -164,6 +164,32 @@ describe('stapler daemon', () => {
     assert.ok(!existsSync(join(dir, 'certs', 'key.pem.ocsp')));
   });
 
+  it('keeps a valid staple file left from before (responder down), and removes one that is not valid', async () => {
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    await writeFile(join(dir, 'certs', 'rsa.pem'), fullchain(pki.rsaLeaf, pki.intermediate));
+    const kept = await responder.makeResponse(pki.leaf.cert.serialHex);
+    await writeFile(join(dir, 'certs', 'site.pem.ocsp'), kept);
+    // rsa.pem's old file holds another certificate's staple: it must not survive.
+    await writeFile(join(dir, 'certs', 'rsa.pem.ocsp'), kept);
+    responder.behaviour = 'hang';
+    const daemon = await startDaemon();
+    await waitFor('the invalid staple file removed', () => !existsSync(join(dir, 'certs', 'rsa.pem.ocsp')));
+    assert.deepEqual(await readFile(join(dir, 'certs', 'site.pem.ocsp')), kept);
+    const site = daemon.state().files.find((f) => f.file.endsWith('site.pem'))!;
+    assert.equal(site.state, 'stapled');
+  });
+
+  it('runs a reload that is due before it stops', async () => {
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    const marker = join(dir, 'reloads.log');
+    const daemon = await startDaemon({ reload: { command: `echo reload >> ${marker}`, debounceMs: 600_000 } });
+    await waitFor('the staple file', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')));
+    await waitFor('a reload due', () => daemon.state().files[0]!.state === 'stapled');
+    assert.equal(existsSync(marker), false, 'not yet: the debounce is long');
+    await daemon.stop();
+    assert.equal((await readFile(marker, 'utf8')).trim(), 'reload');
+  });
+
   it('picks up a fix: a file whose chain lacked the issuer, once the issuer is appended', async () => {
     const file = join(dir, 'certs', 'site.pem');
     await writeFile(file, pki.leaf.pem);
@@ -181,7 +207,7 @@ describe('stapler daemon', () => {
     await waitFor('its staple file removed', () => !existsSync(join(dir, 'certs', 'late.pem.ocsp')));
   });
 
-  it('shuts down cleanly on SIGTERM', async () => {
+  it('refreshes on SIGUSR1, and shuts down cleanly on SIGTERM', async () => {
     await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
     const child = execFile(process.execPath, [
       '--import',
@@ -199,6 +225,10 @@ describe('stapler daemon', () => {
     ]);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await waitFor('the staple file', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')), 20_000);
+    // SIGUSR1: refresh every certificate now.
+    const requests = responder.requestCount;
+    child.kill('SIGUSR1');
+    await waitFor('a refresh after SIGUSR1', () => responder.requestCount > requests);
     child.kill('SIGTERM');
     assert.equal(await exited, 0);
     const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { files: { state: string }[] };

@@ -384,6 +384,15 @@ describe('i. Must-Staple', () => {
     assert.match(message, /Must-Staple certificate could not be stapled within 5000 ms: .*must-staple\.test.*try-later/);
     await r.stapler.close();
   });
+  it('ready() rejects at once for a Must-Staple certificate that names no responder', async () => {
+    const r = rig();
+    const noAia = await issue({ name: 'must-staple-no-aia.test', issuer: pki.intermediate, mustStaple: true });
+    await r.stapler.add(chain(noAia));
+    await assert.rejects(r.stapler.ready({ timeout: 60_000 }), /Must-Staple certificate has no OCSP responder or no known issuer: .*must-staple-no-aia\.test/);
+    assert.ok(r.lines.some((l) => l.level === 'error' && /Must-Staple but names no OCSP responder/.test(l.message)));
+    assert.equal(r.fetcher.calls.length, 0);
+    await r.stapler.close();
+  });
   it('ready() waits for Must-Staple certificates, and resolves for others at the timeout', async () => {
     const r = rig();
     r.fetcher.script = (req) => (req.certificate.mustStaple ? success(r.respond(pki.mustStapleLeaf)) : failure());

@@ -1,12 +1,16 @@
 // Stapler's public API.
 export { Stapler } from './node/stapler.ts';
-export type { AddOptions } from './engine/stapler.ts';
+export { StaplingEngine, type AddOptions, type EngineDependencies, type EngineOptions } from './engine/engine.ts';
+export { MustStapleError, ClosedError, type UnstapledMustStaple } from './engine/errors.ts';
 export type { CertificateState, CertificateStatus, ReadyReport, StaplerEvents, StaplerOptions } from './engine/types.ts';
 export type { Clock, TimerHandle } from './engine/clock.ts';
-export type { StapleFetcher, FetchRequest, FetchOutcome } from './engine/fetcher.ts';
+export { FAILURE_REASONS, type FailureReason, type StapleFetcher, type FetchRequest, type FetchOutcome } from './fetch/staple-fetcher.ts';
+export { HttpFetcher, type HttpFetcherSettings } from './fetch/http-fetcher.ts';
 export type { Logger } from './engine/logger.ts';
 export { DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from './engine/policy.ts';
 export type { StapleStore, Lease } from './store/store.ts';
 export { MemoryStore } from './store/memory-store.ts';
 export { DirectoryStore } from './store/directory-store.ts';
+export { InputError } from './ocsp/errors.ts';
+export { DerError } from './ocsp/der.ts';
 export * as ocsp from './ocsp/index.ts';

@@ -23,11 +23,12 @@ const ALLOWED: Record<string, string[]> = {
   io: ['io', 'ocsp'],
   fetch: ['fetch', 'ocsp'],
   store: ['store', 'io', 'ocsp'],
-  engine: ['engine', 'fetch', 'store', 'io', 'ocsp'],
-  node: ['node', 'engine', 'store', 'ocsp'],
+  engine: ['engine', 'fetch', 'store', 'ocsp'],
+  wiring: ['wiring', 'engine', 'fetch', 'store', 'ocsp'],
+  node: ['node', 'wiring', 'engine', 'ocsp'],
   check: ['check', 'ocsp'],
-  daemon: ['daemon', 'engine', 'store', 'io', 'ocsp'],
-  cli: ['cli', 'check', 'daemon', 'node', 'engine', 'fetch', 'store', 'io', 'ocsp'],
+  daemon: ['daemon', 'wiring', 'engine', 'fetch', 'store', 'io', 'ocsp'],
+  cli: ['cli', 'check', 'daemon', 'node', 'wiring', 'engine', 'fetch', 'store', 'io', 'ocsp'],
 };
 
 describe('architecture', () => {
@@ -40,6 +41,19 @@ describe('architecture', () => {
       for (const pattern of [/Date\.now\(/, /new Date\(\)/, /performance\.now/, /process\./, /setTimeout|setInterval/, /randomBytes|randomUUID/]) {
         if (pattern.test(text)) offenders.push(`${relative(SRC, file)} uses ${pattern.source}`);
       }
+    }
+    assert.deepEqual(offenders, []);
+  });
+  it('the engine chooses no fetcher, store or logger: it imports only their types (the faces wire the defaults)', () => {
+    const offenders: string[] = [];
+    for (const file of files(join(SRC, 'engine'))) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/^\s*import\s+(type\s+)?[^'"]*from\s+['"]([^'"]+)['"]/gm)) {
+        const [, typeOnly, spec] = m;
+        const pure = spec === '../fetch/url.ts' || spec === '../fetch/staple-fetcher.ts';
+        if (!typeOnly && !pure && (spec!.startsWith('../fetch/') || spec!.startsWith('../store/'))) offenders.push(`${relative(SRC, file)} imports ${spec}`);
+      }
+      if (/from ['"](pino|undici)['"]/.test(text) && !file.endsWith('logger.ts')) offenders.push(`${relative(SRC, file)} imports pino or undici`);
     }
     assert.deepEqual(offenders, []);
   });

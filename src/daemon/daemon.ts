@@ -6,10 +6,10 @@
 import { execFile } from 'node:child_process';
 import { stat, unlink } from 'node:fs/promises';
 import type { Clock } from '../engine/clock.ts';
-import type { StapleFetcher } from '../engine/fetcher.ts';
+import type { StapleFetcher } from '../fetch/staple-fetcher.ts';
 import type { Logger } from '../engine/logger.ts';
 import { certificateId } from '../engine/managed.ts';
-import { Stapler } from '../engine/stapler.ts';
+import { StaplingEngine } from '../engine/engine.ts';
 import type { CertificateStatus } from '../engine/types.ts';
 import { describeFsError, readFileCapped, writeFileAtomic } from '../io/files.ts';
 import { InputError } from '../ocsp/errors.ts';
@@ -20,6 +20,7 @@ import { expandTemplate, type DaemonConfig } from './config.ts';
 import { expandGlob } from './glob.ts';
 import { pushOcspResponse } from './haproxy.ts';
 import { writeState, type DaemonState, type FileState } from './state.ts';
+import { httpFetcherFor } from '../wiring/defaults.ts';
 
 const CERT_FILE_LIMIT = 1024 * 1024;
 const STAPLE_FILE_LIMIT = 1024 * 1024;
@@ -47,7 +48,7 @@ export interface DaemonDeps {
 }
 
 export class Daemon {
-  private readonly engine: Stapler;
+  private readonly engine: StaplingEngine;
   private readonly store: StapleStore;
   private readonly log: Logger;
   private readonly files = new Map<string, WatchedFile>();
@@ -71,7 +72,7 @@ export class Daemon {
   ) {
     this.log = deps.logger;
     this.store = deps.store ?? new DirectoryStore(config.storeDir);
-    this.engine = new Stapler({ ...config.engine, store: this.store, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.fetcher ? { fetcher: deps.fetcher } : {}) });
+    this.engine = new StaplingEngine({ ...config.engine, store: this.store, logger: deps.logger, fetcher: deps.fetcher ?? httpFetcherFor(config.engine), ...(deps.clock ? { clock: deps.clock } : {}) });
     this.engine.on('updated', (s) => void this.onStapleChange(s.id));
     this.engine.on('expired', (s) => void this.onStapleChange(s.id));
     this.engine.on('refreshFailed', () => this.scheduleState());

@@ -1,49 +1,44 @@
-// One certificate under management: its facts, its staple, its schedule, its counters.
+// One certificate under management: its facts, its lifecycle state, the driver's handles (timers,
+// the fetch in flight), and the handshake counters (kept apart: they change on the hot path).
 
 import { createHash } from 'node:crypto';
 import type { Certificate } from '../ocsp/certificate.ts';
-import type { Acceptable } from '../ocsp/verify.ts';
 import type { TimerHandle } from './clock.ts';
-import type { Decision } from './policy.ts';
+import { INITIAL_LIFECYCLE, type Lifecycle } from './lifecycle.ts';
 import type { CertificateState, CertificateStatus } from './types.ts';
-
-export interface Installed {
-  readonly der: Buffer;
-  readonly verdict: Acceptable;
-  readonly fetchedAt: number;
-  readonly maxAgeSeconds: number | null;
-  readonly source: 'fetch' | 'store';
-}
 
 /** A certificate's identity in stores, status and the daemon's state: SHA-256 of its DER, hex. */
 export function certificateId(der: Uint8Array): string {
   return createHash('sha256').update(der).digest('hex');
 }
 
+/** The key for handshake lookups: the DER as a latin1 string (cheaper than hashing each handshake). */
+export function lookupKeyOf(der: Uint8Array): string {
+  return Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1');
+}
+
 export class ManagedCertificate {
-  /** SHA-256 of the DER, hex: the key in stores. */
   readonly id: string;
-  /** The DER as a latin1 string: the key for handshake lookups (cheaper than hashing). */
   readonly lookupKey: string;
-  staple: Installed | null = null;
-  nextRefresh: Decision | null = null;
+  life: Lifecycle = INITIAL_LIFECYCLE;
   refreshTimer: TimerHandle | null = null;
   expiryTimer: TimerHandle | null = null;
   inflight: Promise<void> | null = null;
-  failures = 0;
-  attempted = false;
-  lastError: { reason: string; message: string; at: number } | null = null;
   /** The stored bytes last found unacceptable (so that they are not checked and logged again). */
   rejectedStored: Buffer | null = null;
-  readonly counters = { fetches: 0, fetchFailures: 0, stapled: 0, unstapled: 0 };
+  /** Its responder URLs were given for it alone (not derived from AIA and the overrides). */
+  urlOverride = false;
+  stapledHandshakes = 0;
+  unstapledHandshakes = 0;
 
   constructor(
     readonly cert: Certificate,
-    readonly issuer: Certificate | null,
-    readonly urls: readonly string[],
+    /** Null until the issuer is known; a chain added later may complete it. */
+    public issuer: Certificate | null,
+    public urls: readonly string[],
   ) {
     this.id = certificateId(cert.der);
-    this.lookupKey = Buffer.from(cert.der).toString('latin1');
+    this.lookupKey = lookupKeyOf(cert.der);
   }
 
   get mustStaple(): boolean {
@@ -55,15 +50,21 @@ export class ManagedCertificate {
     return this.urls.length > 0 && this.issuer !== null;
   }
 
+  /** Who this is, in every log line about it. */
+  get who(): { subject: string; serial: string } {
+    return { subject: this.cert.subject, serial: this.cert.serialHex };
+  }
+
   state(): CertificateState {
     if (this.urls.length === 0) return 'no-responder';
     if (!this.issuer) return 'no-issuer';
-    if (this.staple) return this.failures > 0 ? 'stapled-refresh-failing' : 'stapled';
-    return this.attempted ? 'unstapled' : 'pending';
+    const { staple, failures, attempted } = this.life;
+    if (staple) return failures > 0 ? 'stapled-refresh-failing' : 'stapled';
+    return attempted ? 'unstapled' : 'pending';
   }
 
   status(): CertificateStatus {
-    const s = this.staple;
+    const { staple: s, nextRefresh, lastError, failures, fetches, fetchFailures } = this.life;
     return {
       id: this.id,
       subject: this.cert.subject,
@@ -75,11 +76,11 @@ export class ManagedCertificate {
       nextUpdate: s ? s.verdict.nextUpdate : null,
       validUntil: s ? s.verdict.validUntil : null,
       source: s ? s.source : null,
-      nextRefreshAt: this.nextRefresh?.at ?? null,
-      nextRefreshRule: this.nextRefresh?.rule ?? null,
-      lastError: this.lastError,
-      consecutiveFailures: this.failures,
-      counters: { ...this.counters },
+      nextRefreshAt: nextRefresh?.at ?? null,
+      nextRefreshRule: nextRefresh?.rule ?? null,
+      lastError,
+      consecutiveFailures: failures,
+      counters: { fetches, fetchFailures, stapled: this.stapledHandshakes, unstapled: this.unstapledHandshakes },
     };
   }
 

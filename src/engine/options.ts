@@ -1,7 +1,7 @@
 // Checking StaplerOptions up front: each bad value gets an error that names the option, the
 // value and what is expected, before anything starts.
 
-import { responderUrlProblem } from '../fetch/http.ts';
+import { responderUrlProblem } from '../fetch/url.ts';
 import { InputError } from '../ocsp/errors.ts';
 import type { StaplerOptions } from './types.ts';
 

@@ -3,7 +3,7 @@
 import type { HashName } from '../ocsp/signature.ts';
 import type { StapleStore } from '../store/store.ts';
 import type { Clock } from './clock.ts';
-import type { StapleFetcher } from './fetcher.ts';
+import type { FailureReason, StapleFetcher } from '../fetch/staple-fetcher.ts';
 import type { Logger } from './logger.ts';
 import type { RefreshSettings } from './policy.ts';
 
@@ -70,7 +70,7 @@ export interface CertificateStatus {
   readonly source: 'fetch' | 'store' | null;
   readonly nextRefreshAt: number | null;
   readonly nextRefreshRule: string | null;
-  readonly lastError: { readonly reason: string; readonly message: string; readonly at: number } | null;
+  readonly lastError: { readonly reason: FailureReason; readonly message: string; readonly at: number } | null;
   readonly consecutiveFailures: number;
   readonly counters: { readonly fetches: number; readonly fetchFailures: number; readonly stapled: number; readonly unstapled: number };
 }

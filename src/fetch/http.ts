@@ -3,8 +3,12 @@
 
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { getUrlIfShort } from '../ocsp/request.ts';
+import { responderUrlProblem } from './url.ts';
 
-export type FetchFailure = 'bad-url' | 'timeout' | 'network' | 'http-status' | 'content-type' | 'too-large';
+export { responderUrlProblem };
+
+export const FETCH_FAILURES = ['bad-url', 'timeout', 'network', 'http-status', 'content-type', 'too-large'] as const;
+export type FetchFailure = (typeof FETCH_FAILURES)[number];
 
 export class FetchError extends Error {
   override readonly name = 'FetchError';
@@ -34,19 +38,6 @@ export interface FetchedResponse {
   readonly method: 'GET' | 'POST';
   /** Cache-Control max-age in seconds, when the responder sent one (RFC 9919 §6). */
   readonly maxAgeSeconds: number | null;
-}
-
-/** What is wrong with a responder (or proxy) URL, or null: absolute http(s), no credentials. */
-export function responderUrlProblem(raw: string): string | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    return `"${raw}" is not a valid URL`;
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `"${raw}" must be an http:// or https:// URL`;
-  if (parsed.username || parsed.password) return `"${raw}" must not carry credentials`;
-  return null;
 }
 
 /** One HTTP client per process (or per engine): a shared connection pool with bounded timeouts. */

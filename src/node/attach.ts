@@ -4,7 +4,7 @@
 import type { SecureContext, SecureContextOptions, Server as TlsServer } from 'node:tls';
 import { readCertificates } from '../ocsp/pem.ts';
 import type { Logger } from '../engine/logger.ts';
-import type { Stapler as Engine } from '../engine/stapler.ts';
+import type { StaplingEngine as Engine } from '../engine/engine.ts';
 
 type OcspCallback = (err: Error | null, response?: Buffer) => void;
 type OcspListener = (certificate: Buffer, issuer: Buffer | null, callback: OcspCallback) => void;

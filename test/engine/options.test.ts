@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/ocsp/errors.ts';
-import { Stapler } from '../../src/engine/stapler.ts';
+import { Stapler } from '../../src/node/stapler.ts';
 import { silentLogger } from '../../src/engine/logger.ts';
 import type { StaplerOptions } from '../../src/engine/types.ts';
 

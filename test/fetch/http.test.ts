@@ -187,7 +187,7 @@ describe('fetchStaple', () => {
 
 describe('HttpFetcher (the engine\'s fetcher)', () => {
   it('gives up on all responders at the overall deadline, not after every timeout', async () => {
-    const { HttpFetcher } = await import('../../src/engine/fetcher.ts');
+    const { HttpFetcher } = await import('../../src/fetch/http-fetcher.ts');
     responder.behaviour = 'hang';
     const fetcher = new HttpFetcher({ timeoutMs: 1_000, deadlineMs: 1_500, maxResponseBytes: 65_536, hash: 'sha1', verify: {} });
     const before = responder.requestCount;
@@ -210,7 +210,7 @@ describe('HttpFetcher (the engine\'s fetcher)', () => {
     }
   });
   it('returns the verified response with its max-age', async () => {
-    const { HttpFetcher } = await import('../../src/engine/fetcher.ts');
+    const { HttpFetcher } = await import('../../src/fetch/http-fetcher.ts');
     responder.behaviour = 'good';
     responder.headers = { 'cache-control': 'max-age=600' };
     const fetcher = new HttpFetcher({ timeoutMs: 1_000, deadlineMs: 1_500, maxResponseBytes: 65_536, hash: 'sha1', verify: {} });

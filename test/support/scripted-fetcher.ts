@@ -1,7 +1,7 @@
 // A fetcher whose answers the test decides, call by call. It counts calls, and can hold a fetch
 // open until the test releases it (for single-flight and concurrency tests).
 
-import type { FetchOutcome, FetchRequest, StapleFetcher } from '../../src/engine/fetcher.ts';
+import type { FailureReason, FetchOutcome, FetchRequest, StapleFetcher } from '../../src/fetch/staple-fetcher.ts';
 
 export type Script = (request: FetchRequest) => FetchOutcome | Promise<FetchOutcome>;
 
@@ -22,8 +22,13 @@ export class ScriptedFetcher implements StapleFetcher {
       if (this.hold) {
         // Like a real fetcher, give up when the engine aborts (it does on close()).
         const aborted = await new Promise<boolean>((resolve) => {
-          this.held.push(() => resolve(false));
-          request.signal.addEventListener('abort', () => resolve(true), { once: true });
+          const onAbort = (): void => resolve(true);
+          // Removed once released: the engine's one signal is shared by every fetch.
+          this.held.push(() => {
+            request.signal.removeEventListener('abort', onAbort);
+            resolve(false);
+          });
+          request.signal.addEventListener('abort', onAbort, { once: true });
         });
         if (aborted) return failure('fetch-timeout', 'aborted');
       }
@@ -57,5 +62,5 @@ export class ScriptedFetcher implements StapleFetcher {
   }
 }
 
-export const failure = (reason = 'fetch-network', message = 'connection refused'): FetchOutcome => ({ ok: false, reason, message });
+export const failure = (reason: FailureReason = 'fetch-network', message = 'connection refused'): FetchOutcome => ({ ok: false, reason, message });
 export const success = (der: Buffer, maxAgeSeconds: number | null = null): FetchOutcome => ({ ok: true, der, url: 'http://127.0.0.1:9/ocsp', maxAgeSeconds });

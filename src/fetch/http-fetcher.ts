@@ -1,29 +1,11 @@
-// How the engine gets a response for a certificate: the interface, and the HTTP implementation
-// (responders in AIA order or an override, each answer verified, first acceptable wins).
+// The engine's default fetcher: responders in AIA order (or an override) over HTTP, each answer
+// verified, the first acceptable one wins.
 
-import { fetchStaple } from '../fetch/fetch-staple.ts';
-import { OcspHttpClient } from '../fetch/http.ts';
-import type { Certificate } from '../ocsp/certificate.ts';
 import type { HashName } from '../ocsp/signature.ts';
 import type { VerifySettings } from '../ocsp/verify.ts';
-
-export interface FetchRequest {
-  readonly certificate: Certificate;
-  readonly issuer: Certificate;
-  readonly urls: readonly string[];
-  readonly now: () => number;
-  readonly signal: AbortSignal;
-}
-
-export type FetchOutcome =
-  | { readonly ok: true; readonly der: Buffer; readonly url: string; readonly maxAgeSeconds: number | null }
-  | { readonly ok: false; readonly reason: string; readonly message: string };
-
-/** The engine verifies whatever a fetcher returns again, so a fetcher cannot slip anything in. */
-export interface StapleFetcher {
-  fetch(request: FetchRequest): Promise<FetchOutcome>;
-  close(): Promise<void>;
-}
+import { fetchStaple, type Attempt } from './fetch-staple.ts';
+import { OcspHttpClient } from './http.ts';
+import type { FailureReason, FetchOutcome, FetchRequest, StapleFetcher } from './staple-fetcher.ts';
 
 export interface HttpFetcherSettings {
   readonly timeoutMs: number;
@@ -58,14 +40,18 @@ export class HttpFetcher implements StapleFetcher {
       const { der, response } = result.accepted;
       return { ok: true, der, url: response.url, maxAgeSeconds: response.maxAgeSeconds };
     }
-    // Report the last failure; each attempt's reason is in the message.
+    // Report the last failure's reason; each attempt's reason is in the message.
     const parts = result.attempts.map((a) => (a.ok ? `${a.url}: ${a.verdict.ok ? 'ok' : `${a.verdict.reason}: ${a.verdict.message}`}` : a.error.message));
-    const last = result.attempts[result.attempts.length - 1];
-    const reason = !last ? 'no-attempt' : last.ok ? (last.verdict.ok ? 'ok' : last.verdict.reason) : `fetch-${last.error.reason}`;
-    return { ok: false, reason, message: parts.join('; ') };
+    return { ok: false, reason: reasonOf(result.attempts[result.attempts.length - 1]), message: parts.join('; ') || 'no responder was asked' };
   }
 
   close(): Promise<void> {
     return this.client.close();
   }
+}
+
+function reasonOf(last: Attempt | undefined): FailureReason {
+  if (!last) return 'internal';
+  if (!last.ok) return `fetch-${last.error.reason}`;
+  return last.verdict.ok ? 'internal' : last.verdict.reason;
 }

@@ -1,0 +1,377 @@
+// The stapling engine: keeps an acceptable OCSP response in memory for every registered
+// certificate and answers lookups without ever waiting on the network. It is the driver of the
+// pure lifecycle in lifecycle.ts: it runs the timers, fetches, store calls, logs and events that
+// each transition asks for. The clock, the fetcher, the store and the logger are injected; the
+// faces (src/node, src/daemon) choose them.
+
+import { EventEmitter } from 'node:events';
+import type { StapleFetcher } from '../fetch/staple-fetcher.ts';
+import type { Certificate } from '../ocsp/certificate.ts';
+import { InputError } from '../ocsp/errors.ts';
+import { readCertificates } from '../ocsp/pem.ts';
+import type { VerifySettings } from '../ocsp/verify.ts';
+import type { StapleStore } from '../store/store.ts';
+import { systemClock, type Clock, type TimerHandle } from './clock.ts';
+import { ClosedError } from './errors.ts';
+import { step, type Effect, type LifecycleEvent } from './lifecycle.ts';
+import type { Logger } from './logger.ts';
+import { certificateId, type ManagedCertificate } from './managed.ts';
+import { validateOptions } from './options.ts';
+import { DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from './policy.ts';
+import { FetchQueue } from './queue.ts';
+import { CertificateRegistry } from './registry.ts';
+import { waitUntilReady } from './ready.ts';
+import { Refresher, type PrunableStore } from './refresher.ts';
+import { StoreHealth } from './store-health.ts';
+import type { CertificateStatus, ReadyReport, StaplerEvents, StaplerOptions } from './types.ts';
+
+/** How often the store is asked to drop expired staples and stale locks. */
+const PRUNE_INTERVAL_MS = 60 * 60_000;
+
+export interface AddOptions {
+  /** The issuer, when the chain does not hold it (PEM or DER). */
+  readonly issuer?: string | Uint8Array;
+  /** Responder URLs for this certificate (overrides AIA and the global override). */
+  readonly responderUrls?: readonly string[];
+  /** A label for errors and logs (e.g. the file it came from). */
+  readonly label?: string;
+}
+
+/** What the engine is given rather than choosing: the faces wire the defaults. */
+export interface EngineDependencies {
+  readonly store: StapleStore;
+  readonly fetcher: StapleFetcher;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+}
+
+export type EngineOptions = Omit<StaplerOptions, keyof EngineDependencies> & EngineDependencies;
+
+export class StaplingEngine extends EventEmitter<StaplerEvents> {
+  private readonly clock: Clock;
+  protected readonly log: Logger;
+  private readonly store: PrunableStore;
+  private readonly fetcher: StapleFetcher;
+  private readonly storeHealth: StoreHealth;
+  private readonly refreshSettings: RefreshSettings;
+  private readonly random: () => number;
+  private readonly refresher: Refresher;
+  private readonly registry: CertificateRegistry;
+  private readonly changeWaiters = new Set<() => void>();
+  private readonly abort = new AbortController();
+  private readonly unwatch: () => void;
+  private pruneTimer: TimerHandle | null = null;
+  private closed = false;
+
+  constructor(private readonly options: EngineOptions) {
+    super();
+    validateOptions(options);
+    this.clock = options.clock ?? systemClock;
+    this.log = options.logger;
+    this.random = options.random ?? Math.random;
+    this.store = options.store;
+    this.fetcher = options.fetcher;
+    this.storeHealth = new StoreHealth(this.log, this.store.description);
+    this.refreshSettings = { ...DEFAULT_REFRESH_SETTINGS, ...options.refresh };
+    const verifySettings: Partial<VerifySettings> = {
+      ...(options.skewMs !== undefined ? { skewMs: options.skewMs } : {}),
+      ...(options.maxAgeWithoutNextUpdateMs !== undefined ? { maxAgeWithoutNextUpdateMs: options.maxAgeWithoutNextUpdateMs } : {}),
+      ...(options.maxResponseBytes !== undefined ? { maxResponseBytes: options.maxResponseBytes } : {}),
+      ...(options.allowSha1Signatures !== undefined ? { allowSha1Signatures: options.allowSha1Signatures } : {}),
+    };
+    this.registry = new CertificateRegistry(options);
+    this.refresher = new Refresher({
+      clock: this.clock,
+      store: this.store,
+      storeHealth: this.storeHealth,
+      fetcher: options.fetcher,
+      queue: new FetchQueue(options.concurrency ?? 8),
+      log: this.log,
+      refreshSettings: this.refreshSettings,
+      verifySettings,
+      leaseTtlMs: options.leaseTtlMs ?? 30_000,
+      signal: this.abort.signal,
+      apply: (m, event) => this.apply(m, event),
+      changed: () => this.notifyChange(),
+      isClosed: () => this.closed,
+    });
+    this.unwatch = this.store.watch((id) => this.onStoreChange(id));
+    this.prune();
+  }
+
+  /** Where staples are kept (for logs and status). */
+  get storeDescription(): string {
+    return this.store.description;
+  }
+
+  // ---------------------------------------------------------------- registration
+
+  /**
+   * Register a certificate (PEM with its chain, or DER). Its staple is loaded from the store and
+   * verified, and its first fetch starts at once unless the stored staple is still fresh.
+   */
+  async add(certificate: string | Uint8Array, opts: AddOptions = {}): Promise<CertificateStatus> {
+    this.assertOpen();
+    const label = opts.label ?? 'certificate';
+    const { leaf, issuer, completed } = this.registry.read(toBytes(certificate), label, opts.issuer === undefined ? undefined : toBytes(opts.issuer));
+    for (const m of completed) this.log.info({ ...m.who, issuer: m.issuer?.subject }, 'issuer found in a chain added later: stapling can start');
+    await Promise.all(completed.map((m) => this.start(m)));
+    return this.register(leaf, issuer, opts.responderUrls);
+  }
+
+  private async register(leaf: Certificate, issuer: Certificate | null, urlOverride?: readonly string[]): Promise<CertificateStatus> {
+    const { managed: m, added } = this.registry.insert(leaf, issuer, urlOverride);
+    if (!added) return m.status();
+    if (m.urls.length === 0) {
+      this.log.info({ ...m.who, id: m.id }, 'certificate has no OCSP responder URL: nothing to staple');
+      if (m.mustStaple) this.log.error(m.who, 'certificate is Must-Staple but names no OCSP responder: clients that enforce Must-Staple will refuse it');
+    } else if (!issuer) {
+      this.log.error(m.who, `the issuer "${leaf.issuer}" of this certificate is not in its chain or configured: cannot build an OCSP request until a chain with it is added`);
+    } else {
+      await this.start(m);
+    }
+    this.notifyChange();
+    return m.status();
+  }
+
+  /** A stored staple is served at once; unless it is fresh, the first fetch starts too. */
+  private async start(m: ManagedCertificate): Promise<void> {
+    if (!(await this.refresher.adoptFromStore(m))) void this.refresher.refresh(m);
+  }
+
+  /** Forget a certificate (e.g. replaced by its renewal). Its stored staple stays until it expires. */
+  remove(certificate: string | Uint8Array): boolean {
+    return this.removeById(certificateId(readCertificates(toBytes(certificate), 'certificate')[0]!.der));
+  }
+
+  removeById(id: string): boolean {
+    const m = this.registry.remove(id);
+    if (!m) return false;
+    m.cancelTimers();
+    this.notifyChange();
+    return true;
+  }
+
+  // ---------------------------------------------------------------- the handshake path
+
+  /**
+   * The staple for a certificate (DER), or null. Synchronous and in memory: this is called for
+   * every full handshake. A certificate never added is registered in the background, with its
+   * issuer from OpenSSL's argument or from the chains already seen.
+   */
+  stapleFor(certDer: Buffer, issuerDer?: Buffer | null): Buffer | null {
+    const m = this.registry.byDer(certDer);
+    if (!m) {
+      if (!this.closed) void this.registerFromHandshake(certDer, issuerDer ?? null);
+      return null;
+    }
+    const s = m.life.staple;
+    // The expiry timer removes it; this check also covers a timer that fired late.
+    if (s && this.clock.now() < s.verdict.validUntil) {
+      m.stapledHandshakes++;
+      return s.der;
+    }
+    m.unstapledHandshakes++;
+    return null;
+  }
+
+  /** The current staple of a certificate, by id, or null (for faces that write staples out; counts no handshake). */
+  stapleById(id: string): Buffer | null {
+    const s = this.registry.get(id)?.life.staple;
+    return s && this.clock.now() < s.verdict.validUntil ? s.der : null;
+  }
+
+  /** One certificate's status, by id. */
+  statusById(id: string): CertificateStatus | null {
+    return this.registry.get(id)?.status() ?? null;
+  }
+
+  private async registerFromHandshake(certDer: Buffer, issuerDer: Buffer | null): Promise<void> {
+    try {
+      const found = this.registry.readFromHandshake(certDer, issuerDer);
+      if (!found) return;
+      this.log.info({ subject: found.leaf.subject, serial: found.leaf.serialHex }, 'certificate seen in a handshake was not added: registering it now (this handshake gets no staple)');
+      await this.register(found.leaf, found.issuer);
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err) }, 'could not register a certificate seen in a handshake');
+    }
+  }
+
+  // ---------------------------------------------------------------- the driver
+
+  /** Run one lifecycle transition and the effects it asks for. Resolves when its store writes are done. */
+  private apply(m: ManagedCertificate, event: LifecycleEvent): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const before = m.life;
+    const ctx = { now: this.clock.now(), settings: this.refreshSettings, random: this.random(), mustStaple: m.mustStaple, leaseTtlMs: this.options.leaseTtlMs ?? 30_000 };
+    const { state, effects } = step(before, event, ctx);
+    m.life = state;
+    if (state.nextRefresh !== before.nextRefresh) this.armRefresh(m);
+    const writes: Promise<void>[] = [];
+    for (const effect of effects) {
+      const write = this.run(m, effect);
+      if (write) writes.push(write);
+    }
+    return Promise.all(writes).then(() => undefined);
+  }
+
+  private run(m: ManagedCertificate, effect: Effect): Promise<void> | null {
+    switch (effect.type) {
+      case 'arm-expiry':
+        m.expiryTimer?.cancel();
+        m.expiryTimer = this.clock.at(effect.at, () => {
+          m.expiryTimer = null;
+          void this.apply(m, { type: 'expired' });
+          this.notifyChange();
+        });
+        return null;
+      case 'save':
+        return this.storeHealth.attempt('save', () => this.store.save(m.id, effect.der, effect.expiresAt), undefined);
+      case 'emit':
+        this.emitSafely(effect.event, m.status());
+        return null;
+      case 'log':
+        this.log[effect.level]({ ...m.who, ...effect.fields }, effect.message);
+        return null;
+    }
+  }
+
+  private armRefresh(m: ManagedCertificate): void {
+    m.refreshTimer?.cancel();
+    m.refreshTimer = null;
+    const next = m.life.nextRefresh;
+    if (this.closed || !next || !this.registry.isRegistered(m)) return;
+    m.refreshTimer = this.clock.at(next.at, () => {
+      m.refreshTimer = null;
+      void this.refresher.refresh(m);
+    });
+  }
+
+  // ---------------------------------------------------------------- refreshing
+
+  /** Refresh now (single flight: concurrent calls share one fetch). */
+  refreshNow(certificate: string | Uint8Array): Promise<void> {
+    const leaf = readCertificates(toBytes(certificate), 'certificate')[0]!;
+    const m = this.registry.byDer(leaf.der);
+    if (!m) throw new InputError('certificate', `"${leaf.subject}" was not added`);
+    return this.refresher.refresh(m, true);
+  }
+
+  /** Refresh now, by the certificate's id (its status `id`). */
+  refreshById(id: string): Promise<void> {
+    const m = this.registry.get(id);
+    if (!m) throw new InputError('certificate', `no certificate with id ${id} was added`);
+    return this.refresher.refresh(m, true);
+  }
+
+  private onStoreChange(id: string): void {
+    const m = this.registry.get(id);
+    if (!m || this.closed || !m.fetchable) return;
+    const adopt = (): void => void this.refresher.adoptFromStore(m).then(() => this.notifyChange());
+    // Another process saved while we were busy with this certificate: look once we are done.
+    if (m.inflight) void m.inflight.then(adopt);
+    else adopt();
+  }
+
+  /** Ask the store to drop expired staples and stale locks, now and then every hour. */
+  private prune(): void {
+    const prune = this.store.prune?.bind(this.store);
+    if (!prune || this.closed) return;
+    void this.storeHealth.attempt('prune', () => prune(this.clock.now()), 0).then((removed) => {
+      if (removed > 0) this.log.debug({ store: this.store.description, removed }, 'removed expired staples and stale locks from the store');
+    });
+    this.pruneTimer = this.clock.at(this.clock.now() + PRUNE_INTERVAL_MS, () => this.prune());
+  }
+
+  // ---------------------------------------------------------------- waiting and status
+
+  /**
+   * Resolve once every certificate has an acceptable response or definitely cannot have one
+   * (no responder). Rejects with MustStapleError if a Must-Staple certificate cannot be stapled
+   * within `timeout`; other certificates still unstapled then are listed in the report. Always
+   * settles by the timeout, and keeps the process alive until then.
+   */
+  ready(opts: { timeout?: number } = {}): Promise<ReadyReport> {
+    const timeout = opts.timeout ?? 10_000;
+    if (!Number.isFinite(timeout) || timeout < 0) return Promise.reject(new InputError('ready({ timeout })', `${String(timeout)} is not valid: expected milliseconds, 0 or more`));
+    return waitUntilReady(
+      {
+        certificates: () => this.registry.all(),
+        isRegistered: (m) => this.registry.isRegistered(m),
+        onRegister: (fn) => this.registry.onRegister(fn),
+        nextChange: (deadline) => this.nextChange(deadline),
+        now: () => this.clock.now(),
+        isClosed: () => this.closed,
+      },
+      timeout,
+    );
+  }
+
+  private nextChange(deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      // Kept alive: someone awaits this, and the fetch it waits for may hold no handle of its own.
+      const timer = this.clock.at(deadline, () => done(), true);
+      const done = (): void => {
+        this.changeWaiters.delete(done);
+        timer.cancel();
+        resolve();
+      };
+      this.changeWaiters.add(done);
+    });
+  }
+
+  private notifyChange(): void {
+    const waiters = [...this.changeWaiters];
+    this.changeWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  status(): CertificateStatus[] {
+    return [...this.registry.all()].map((m) => m.status());
+  }
+
+  /** Resolves when no fetch is running or queued (for tests and orderly shutdown). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const inflight = [...this.registry.all()].map((m) => m.inflight).filter((p): p is Promise<void> => p !== null);
+      if (inflight.length === 0) return;
+      await Promise.allSettled(inflight);
+    }
+  }
+
+  /** Stop timers and fetches, then close the fetcher and the store it was given. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort.abort();
+    this.unwatch();
+    this.pruneTimer?.cancel();
+    for (const m of this.registry.all()) m.cancelTimers();
+    await this.idle();
+    this.notifyChange();
+    await this.fetcher.close();
+    await this.store.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError();
+  }
+
+  /** Every event carries the certificate's status; a listener that throws cannot hurt the engine. */
+  private emitSafely(event: keyof StaplerEvents, status: CertificateStatus): void {
+    try {
+      this.emit(event, status);
+    } catch (err) {
+      this.log.error({ event, err: errorMessage(err) }, 'a Stapler event listener threw; ignoring it');
+    }
+  }
+}
+
+function toBytes(input: string | Uint8Array): Uint8Array {
+  return typeof input === 'string' ? Buffer.from(input) : input;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,136 @@
+// Getting a certificate's response: from the store first (another process's fetch, or ours from
+// before a restart), else from the fetcher under the store's lease, so that processes sharing a
+// store make one request per refresh between them. A store that fails never stops fetching.
+// What it finds goes to the lifecycle through `apply`; it decides nothing itself.
+
+import type { FetchRequest, StapleFetcher } from '../fetch/staple-fetcher.ts';
+import { ownedCopy } from '../ocsp/bytes.ts';
+import { verifyResponse, type Verdict, type VerifySettings } from '../ocsp/verify.ts';
+import type { Lease, StapleStore } from '../store/store.ts';
+import type { Clock, TimerHandle } from './clock.ts';
+import { isDue, type LifecycleEvent } from './lifecycle.ts';
+import type { Logger } from './logger.ts';
+import type { ManagedCertificate } from './managed.ts';
+import type { RefreshSettings } from './policy.ts';
+import type { FetchQueue } from './queue.ts';
+import type { StoreHealth } from './store-health.ts';
+
+// Members the store interface grows for leases that outlive a slow fetch and for cleanup; optional
+// here so that any StapleStore works.
+type RenewableLease = Lease & { renew?: () => Promise<boolean> };
+export type PrunableStore = StapleStore & { prune?: (now: number) => Promise<number> };
+
+export interface RefresherParts {
+  readonly clock: Clock;
+  readonly store: PrunableStore;
+  readonly storeHealth: StoreHealth;
+  readonly fetcher: StapleFetcher;
+  readonly queue: FetchQueue;
+  readonly log: Logger;
+  readonly refreshSettings: RefreshSettings;
+  readonly verifySettings: Partial<VerifySettings>;
+  readonly leaseTtlMs: number;
+  readonly signal: AbortSignal;
+  /** Run a lifecycle transition (the engine's driver). */
+  readonly apply: (m: ManagedCertificate, event: LifecycleEvent) => Promise<void>;
+  readonly changed: () => void;
+  readonly isClosed: () => boolean;
+}
+
+export class Refresher {
+  constructor(private readonly p: RefresherParts) {}
+
+  /** Refresh one certificate (single flight). `force`: fetch even if the store holds a response not yet due. */
+  refresh(m: ManagedCertificate, force = false): Promise<void> {
+    if (m.inflight) return m.inflight;
+    if (this.p.isClosed() || !m.fetchable) return Promise.resolve();
+    m.refreshTimer?.cancel();
+    m.refreshTimer = null;
+    m.inflight = this.p.queue
+      .run(m.mustStaple, () => this.refreshUnderLease(m, force))
+      .catch((err: unknown) => this.p.apply(m, { type: 'fetch-failed', reason: 'internal', message: err instanceof Error ? err.message : String(err) }))
+      .finally(() => {
+        m.inflight = null;
+        this.p.changed();
+      });
+    return m.inflight;
+  }
+
+  /**
+   * Install this certificate's stored staple if it verifies and is newer than ours. Returns true
+   * when the certificate's staple is not yet due for refresh: then there is nothing to fetch.
+   */
+  async adoptFromStore(m: ManagedCertificate): Promise<boolean> {
+    const { store, storeHealth, clock } = this.p;
+    const der = await storeHealth.attempt('load', () => store.load(m.id), null);
+    if (this.p.isClosed()) return false;
+    const known = der && (m.life.staple?.der.equals(der) || m.rejectedStored?.equals(der));
+    if (der && !known) {
+      const verdict = this.verify(m, der);
+      if (verdict.ok) {
+        // When it was fetched is unknown: producedAt is the best bound (and never blocks an overdue refresh).
+        const staple = { der: ownedCopy(der), verdict, fetchedAt: Math.min(verdict.producedAt, clock.now()), maxAgeSeconds: null, source: 'store' as const };
+        await this.p.apply(m, { type: 'loaded', staple });
+      } else {
+        // The same bad file is seen on every retry during an outage: logged once.
+        m.rejectedStored = ownedCopy(der);
+        this.p.log.warn({ ...m.who, store: store.description, reason: verdict.reason }, `stored staple is not acceptable, ignoring it: ${verdict.message}`);
+      }
+    }
+    return !isDue(m.life, clock.now(), this.p.refreshSettings);
+  }
+
+  private async refreshUnderLease(m: ManagedCertificate, force: boolean): Promise<void> {
+    if (this.p.isClosed()) return;
+    if ((await this.adoptFromStore(m)) && !force) return;
+    const { store, storeHealth } = this.p;
+    // A store that fails must not stop fetching: then this process fetches without a lease.
+    const lease = await storeHealth.attempt<RenewableLease | null | 'none'>('acquire a lease', () => store.acquire(m.id, this.p.leaseTtlMs), 'none');
+    if (lease === null) return this.p.apply(m, { type: 'lease-busy' });
+    try {
+      // The previous holder may have saved just before releasing it.
+      if (lease !== 'none' && (await this.adoptFromStore(m)) && !force) return;
+      await this.fetchAndInstall(m, lease === 'none' ? null : lease);
+    } finally {
+      if (lease !== 'none') await storeHealth.attempt('release a lease', () => lease.release(), undefined);
+    }
+  }
+
+  private async fetchAndInstall(m: ManagedCertificate, lease: RenewableLease | null): Promise<void> {
+    const { clock } = this.p;
+    await this.p.apply(m, { type: 'fetch-started' });
+    const request: FetchRequest = { certificate: m.cert, issuer: m.issuer!, urls: m.urls, now: () => clock.now(), signal: this.p.signal };
+    const stopRenewing = this.keepLease(m, lease);
+    const outcome = await this.p.fetcher.fetch(request).finally(stopRenewing);
+    if (this.p.isClosed()) return;
+    if (!outcome.ok) return this.p.apply(m, { type: 'fetch-failed', reason: outcome.reason, message: outcome.message });
+    // The fetcher is not trusted: what it returns is verified again.
+    const verdict = this.verify(m, outcome.der);
+    if (!verdict.ok) return this.p.apply(m, { type: 'fetch-failed', reason: verdict.reason, message: verdict.message });
+    const staple = { der: ownedCopy(outcome.der), verdict, fetchedAt: clock.now(), maxAgeSeconds: outcome.maxAgeSeconds, source: 'fetch' as const };
+    // Saved before the lease is released, so that the next holder finds it.
+    await this.p.apply(m, { type: 'fetched', staple });
+  }
+
+  /** Renew the lease while a slow fetch runs, so that no other process starts a second one. */
+  private keepLease(m: ManagedCertificate, lease: RenewableLease | null): () => void {
+    const renew = lease?.renew?.bind(lease);
+    if (!renew) return () => undefined;
+    const { clock, storeHealth, log } = this.p;
+    let timer: TimerHandle | null = null;
+    const arm = (): void => {
+      timer = clock.at(clock.now() + this.p.leaseTtlMs / 3, () => {
+        void renew().then(
+          (held) => (held ? arm() : log.debug(m.who, 'the refresh lease was lost while fetching')),
+          (err: unknown) => storeHealth.failed('renew a lease', err),
+        );
+      });
+    };
+    arm();
+    return () => timer?.cancel();
+  }
+
+  private verify(m: ManagedCertificate, der: Buffer): Verdict {
+    return verifyResponse(der, { certificate: m.cert, issuer: m.issuer!, now: this.p.clock.now(), settings: this.p.verifySettings });
+  }
+}

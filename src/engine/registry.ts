@@ -1,0 +1,123 @@
+// The certificates under management, found by id (stores, status) or by DER (handshakes), and how
+// a certificate's issuer and responder URLs are worked out when it is registered.
+
+import { createHash } from 'node:crypto';
+import { ownedCopy } from '../ocsp/bytes.ts';
+import { Certificate } from '../ocsp/certificate.ts';
+import { InputError } from '../ocsp/errors.ts';
+import { readCertificates } from '../ocsp/pem.ts';
+import { IssuerBook } from './issuers.ts';
+import { lookupKeyOf, ManagedCertificate } from './managed.ts';
+
+/** Unknown certificates registered from handshakes: remembered so a bad one is tried once. */
+const MAX_HANDSHAKE_REGISTRATIONS = 1024;
+
+export interface ResponderOverrides {
+  /** Ask these responders instead of the certificates' AIA URLs. */
+  readonly responderUrls?: readonly string[] | undefined;
+  /** Per issuer: keys are the issuer's subject (RFC 4514) or its SHA-256 fingerprint (hex). */
+  readonly responderUrlsByIssuer?: Readonly<Record<string, readonly string[]>> | undefined;
+}
+
+export interface Candidate {
+  readonly leaf: Certificate;
+  readonly issuer: Certificate | null;
+  /** Certificates registered earlier whose issuer this chain brought: ready to start now. */
+  readonly completed: readonly ManagedCertificate[];
+}
+
+export class CertificateRegistry {
+  private readonly byId = new Map<string, ManagedCertificate>();
+  private readonly byKey = new Map<string, ManagedCertificate>();
+  private readonly issuers = new IssuerBook();
+  private readonly watchers = new Set<(m: ManagedCertificate) => void>();
+  private readonly seenInHandshakes = new Set<string>();
+
+  constructor(private readonly overrides: ResponderOverrides) {}
+
+  /** Read a certificate with its chain (and an optional separate issuer), and find its issuer. */
+  read(certificate: Uint8Array, label: string, issuerInput?: Uint8Array): Candidate {
+    const chain = readCertificates(certificate, label);
+    const leaf = chain[0]!;
+    const extra = issuerInput === undefined ? [] : readCertificates(issuerInput, `${label} (issuer)`);
+    const { canonical, completed } = this.issuers.learn([...extra, ...chain.slice(1)]);
+    const issuer = this.issuers.issuerOf(leaf, canonical);
+    if (issuerInput !== undefined && !issuer) throw new InputError(`${label} (issuer)`, `is not the issuer of "${leaf.subject}"`);
+    for (const c of completed) {
+      c.managed.issuer = c.issuer;
+      if (!c.managed.urlOverride) c.managed.urls = this.responderUrlsFor(c.managed.cert, c.issuer);
+    }
+    return { leaf, issuer, completed: completed.map((c) => c.managed) };
+  }
+
+  /**
+   * A certificate met in a handshake that was never added: read it, with the issuer OpenSSL
+   * passed or one seen before. Null when it was tried recently (a bad one is tried once).
+   */
+  readFromHandshake(certDer: Buffer, issuerDer: Buffer | null): Candidate | null {
+    const key = createHash('sha256').update(certDer).digest('hex');
+    if (this.seenInHandshakes.has(key)) return null;
+    if (this.seenInHandshakes.size >= MAX_HANDSHAKE_REGISTRATIONS) this.seenInHandshakes.clear();
+    this.seenInHandshakes.add(key);
+    const leaf = new Certificate(ownedCopy(certDer), 'certificate from a handshake');
+    const offered = issuerDer ? [new Certificate(ownedCopy(issuerDer), 'issuer from a handshake')] : [];
+    const { canonical } = this.issuers.learn(offered);
+    return { leaf, issuer: this.issuers.issuerOf(leaf, canonical), completed: [] };
+  }
+
+  /** Register a certificate; an existing registration of the same DER is returned as it is. */
+  insert(leaf: Certificate, issuer: Certificate | null, urlOverride?: readonly string[]): { managed: ManagedCertificate; added: boolean } {
+    const existing = this.byKey.get(lookupKeyOf(leaf.der));
+    if (existing) return { managed: existing, added: false };
+    const managed = new ManagedCertificate(leaf, issuer, urlOverride ?? this.responderUrlsFor(leaf, issuer));
+    if (urlOverride) managed.urlOverride = true;
+    this.byId.set(managed.id, managed);
+    this.byKey.set(managed.lookupKey, managed);
+    if (managed.urls.length > 0 && !issuer) this.issuers.await(managed);
+    for (const watcher of this.watchers) watcher(managed);
+    return { managed, added: true };
+  }
+
+  remove(id: string): ManagedCertificate | null {
+    const managed = this.byId.get(id);
+    if (!managed) return null;
+    this.issuers.forget(managed);
+    this.byKey.delete(managed.lookupKey);
+    this.byId.delete(id);
+    return managed;
+  }
+
+  get(id: string): ManagedCertificate | undefined {
+    return this.byId.get(id);
+  }
+
+  /** The registration for a certificate's DER (the handshake path: no hashing). */
+  byDer(der: Uint8Array): ManagedCertificate | undefined {
+    return this.byKey.get(lookupKeyOf(der));
+  }
+
+  isRegistered(managed: ManagedCertificate): boolean {
+    return this.byId.get(managed.id) === managed;
+  }
+
+  all(): IterableIterator<ManagedCertificate> {
+    return this.byId.values();
+  }
+
+  /** Be told of each certificate registered from now on; returns an unsubscribe function. */
+  onRegister(fn: (m: ManagedCertificate) => void): () => void {
+    this.watchers.add(fn);
+    return () => this.watchers.delete(fn);
+  }
+
+  private responderUrlsFor(leaf: Certificate, issuer: Certificate | null): readonly string[] {
+    const byIssuer = this.overrides.responderUrlsByIssuer;
+    if (issuer && byIssuer) {
+      const fingerprint = createHash('sha256').update(issuer.der).digest('hex');
+      const urls = byIssuer[issuer.subject] ?? byIssuer[fingerprint];
+      if (urls?.length) return urls;
+    }
+    if (this.overrides.responderUrls?.length && leaf.ocspUrls.length > 0) return this.overrides.responderUrls;
+    return leaf.ocspUrls;
+  }
+}

@@ -1,0 +1,37 @@
+// The defaults the faces wire into the engine, which chooses none itself: the HTTP fetcher, and
+// the store (a directory unless told otherwise).
+
+import type { StaplerOptions } from '../engine/types.ts';
+import type { Logger } from '../engine/logger.ts';
+import { HttpFetcher } from '../fetch/http-fetcher.ts';
+import { defaultStoreDir } from '../store/default-dir.ts';
+import { DirectoryStore } from '../store/directory-store.ts';
+import { MemoryStore } from '../store/memory-store.ts';
+import type { StapleStore } from '../store/store.ts';
+
+/** The HTTP fetcher, with the options' timeouts, proxy, size cap, CertID hash and verification settings. */
+export function httpFetcherFor(options: StaplerOptions): HttpFetcher {
+  return new HttpFetcher({
+    timeoutMs: options.timeoutMs ?? 5_000,
+    deadlineMs: options.deadlineMs ?? 15_000,
+    proxy: options.proxy,
+    maxResponseBytes: options.maxResponseBytes ?? 64 * 1024,
+    hash: options.hash ?? 'sha1',
+    verify: {
+      ...(options.skewMs !== undefined ? { skewMs: options.skewMs } : {}),
+      ...(options.maxAgeWithoutNextUpdateMs !== undefined ? { maxAgeWithoutNextUpdateMs: options.maxAgeWithoutNextUpdateMs } : {}),
+      ...(options.allowSha1Signatures !== undefined ? { allowSha1Signatures: options.allowSha1Signatures } : {}),
+    },
+  });
+}
+
+/** The store an option names: 'memory', { directory }, an instance, or by default a directory. */
+export function resolveStore(option: StaplerOptions['store'], log: Logger): StapleStore {
+  if (option === 'memory') return new MemoryStore();
+  if (option && 'directory' in option) return new DirectoryStore(option.directory);
+  if (option) return option;
+  const dir = defaultStoreDir();
+  if (dir) return new DirectoryStore(dir);
+  log.warn({}, 'no writable directory for staples (set STAPLER_STORE_DIR): keeping them in memory only');
+  return new MemoryStore();
+}

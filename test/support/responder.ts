@@ -50,6 +50,8 @@ export class TestResponder {
   now: () => number = () => Date.now();
   /** Validity window of the responses it makes. */
   validityMs = 24 * HOUR;
+  /** Wait this long before answering (a slow responder). */
+  delayMs = 0;
   /** Extra headers on successful answers (e.g. Cache-Control). */
   headers: Record<string, string> = {};
   readonly received: ReceivedRequest[] = [];
@@ -96,6 +98,7 @@ export class TestResponder {
       const body = await readRequestBody(req);
       const parsed = parseOcspRequest(body);
       this.received.push({ method: req.method ?? '', url: req.url ?? '', ...parsed });
+      if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
       await this.answer(parsed, res);
     } catch (err) {
       res.writeHead(400, { 'content-type': 'text/plain' }).end(`bad request: ${(err as Error).message}`);

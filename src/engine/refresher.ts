@@ -130,7 +130,13 @@ export class Refresher {
     return () => timer?.cancel();
   }
 
+  /** The core returns a verdict for any bytes; should it ever throw, the bytes are refused, never fatal. */
   private verify(m: ManagedCertificate, der: Buffer): Verdict {
-    return verifyResponse(der, { certificate: m.cert, issuer: m.issuer!, now: this.p.clock.now(), settings: this.p.verifySettings });
+    try {
+      return verifyResponse(der, { certificate: m.cert, issuer: m.issuer!, now: this.p.clock.now(), settings: this.p.verifySettings });
+    } catch (err) {
+      const message = `could not be read: ${err instanceof Error ? err.message : String(err)}`;
+      return { ok: false, reason: 'malformed', message, serial: m.cert.serialHex, certStatus: null, thisUpdate: null, nextUpdate: null, producedAt: null };
+    }
   }
 }

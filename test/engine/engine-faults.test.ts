@@ -164,8 +164,8 @@ describe('typed failures and errors', () => {
     await r.stapler.idle();
     const [status] = r.stapler.status();
     assert.equal(status!.lastError?.reason, 'internal');
-    assert.match(status!.lastError!.message, /fetcher bug/);
-    assert.ok(FAILURE_REASONS.includes(status!.lastError!.reason));
+    assert.match(status!.lastError.message, /fetcher bug/);
+    assert.ok(FAILURE_REASONS.includes(status!.lastError.reason));
     assert.ok(status!.nextRefreshAt! > r.clock.now());
     await r.stapler.close();
   });

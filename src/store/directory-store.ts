@@ -31,6 +31,8 @@ export interface DirectoryStoreOptions {
   readonly pollMs?: number;
   /** The clock for lock and staple expiry (injectable for tests; real time otherwise). */
   readonly now?: () => number;
+  /** False to rely on the poll alone (filesystems where directory watches are unreliable, such as NFS). */
+  readonly fsWatch?: boolean;
 }
 
 /**
@@ -46,6 +48,7 @@ export class DirectoryStore implements StapleStore {
   readonly description: string;
   private readonly pollMs: number;
   private readonly now: () => number;
+  private readonly fsWatch: boolean;
   private readonly locks: LockFiles;
   private ready: Promise<void> | null = null;
 
@@ -56,6 +59,7 @@ export class DirectoryStore implements StapleStore {
     this.description = `directory ${dir}`;
     this.pollMs = options.pollMs ?? 500;
     this.now = options.now ?? Date.now;
+    this.fsWatch = options.fsWatch ?? true;
     this.locks = new LockFiles(this.description, this.now);
   }
 
@@ -186,6 +190,7 @@ export class DirectoryStore implements StapleStore {
     // Reassigned from callbacks: kept in an object so that its type is not narrowed away.
     const live: { watcher: FSWatcher | null } = { watcher: null };
     const startWatch = (): void => {
+      if (!this.fsWatch) return;
       try {
         const w = watch(this.dir, { persistent: false }, (_event, name) => {
           if (name) report(name.toString());
@@ -208,9 +213,13 @@ export class DirectoryStore implements StapleStore {
     // A file's mtime is its expiry, not its write time: a save is seen as a change of inode,
     // size, mtime or ctime (each save renames a new file into place).
     let dirMtime = -1;
-    let seen = new Map<string, string>();
+    let seen: Map<string, string> | null = null; // null until the first look, which reports nothing
+    let polling = false;
     const poll = setInterval(() => {
+      if (polling) return; // a slow poll (a huge directory, a slow disk) is not run twice at once
+      polling = true;
       void (async () => {
+        if (closed) return;
         if (!live.watcher) startWatch();
         const mtime = await stat(this.dir).then((st) => st.mtimeMs, () => -1);
         if (mtime === dirMtime) return;
@@ -227,11 +236,12 @@ export class DirectoryStore implements StapleStore {
           const signature = await stat(join(this.dir, name)).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`, () => null);
           if (signature === null) continue;
           current.set(name, signature);
-          const before = seen.get(name);
-          if (before !== undefined && before !== signature) report(name);
+          if (seen !== null && seen.get(name) !== signature) report(name);
         }
         seen = current;
-      })();
+      })().finally(() => {
+        polling = false;
+      });
     }, this.pollMs);
     poll.unref();
     return () => {

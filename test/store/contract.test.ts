@@ -49,7 +49,7 @@ for (const [kind, make] of Object.entries(kinds)) {
     it('gives a lease to one holder; it is taken over once expired, and the old holder can neither renew nor release it', async () => {
       const { a, b, clock } = make();
       const first = await a.acquire(KEY, 30_000);
-      assert.ok(first);
+      assert.ok(first, 'lease acquired');
       assert.equal(await b.acquire(KEY, 30_000), null, 'held');
       clock.now += 29_000;
       assert.equal(await b.acquire(KEY, 30_000), null, 'still held just before expiry');
@@ -65,7 +65,7 @@ for (const [kind, make] of Object.entries(kinds)) {
     it('keeps a lease that is renewed, past its first TTL', async () => {
       const { a, b, clock } = make();
       const lease = await a.acquire(KEY, 30_000);
-      assert.ok(lease);
+      assert.ok(lease, 'lease acquired');
       for (let i = 0; i < 4; i++) {
         clock.now += 20_000;
         assert.equal(await lease.renew(), true, `renewal ${i + 1}`);
@@ -78,10 +78,10 @@ for (const [kind, make] of Object.entries(kinds)) {
     it('cannot renew a released lease', async () => {
       const { a, b } = make();
       const lease = await a.acquire(KEY, 30_000);
-      assert.ok(lease);
+      assert.ok(lease, 'lease acquired');
       await lease.release();
       assert.equal(await lease.renew(), false);
-      assert.ok(await b.acquire(KEY, 30_000));
+      assert.ok(await b.acquire(KEY, 30_000), 'lease acquired');
     });
     it('refuses a lease TTL that is not a positive number', async () => {
       const { a } = make();
@@ -117,11 +117,11 @@ for (const [kind, make] of Object.entries(kinds)) {
     });
     it('prunes an expired lease, so that it is free again', async () => {
       const { a, b, clock } = make();
-      assert.ok(await a.acquire(KEY, 30_000));
+      assert.ok(await a.acquire(KEY, 30_000), 'lease acquired');
       assert.equal(await a.prune(clock.now), 0, 'a live lease is kept');
       clock.now += 31_000;
       assert.equal(await a.prune(clock.now), 1);
-      assert.ok(await b.acquire(KEY, 30_000));
+      assert.ok(await b.acquire(KEY, 30_000), 'lease acquired');
     });
   });
 }

@@ -70,23 +70,23 @@ describe('DirectoryStore failures', () => {
       child.send({ dir: path });
       const { save, acquire } = await settlesSoon(replies, 'the child');
       assert.match(save!, /^error StoreError: directory .*full-disk: could not save staple .*file too large/);
-      assert.match(acquire!, /^error StoreError: directory .*full-disk: could not write .*file too large/);
+      assert.match(acquire!, /^error StoreError: directory .*full-disk: could not .*file too large/);
       assert.deepEqual(await readdir(path), [], 'nothing left behind');
     } finally {
       child.disconnect();
     }
     // And the next process (with room to write) gets the lease at once.
-    assert.ok(await new DirectoryStore(path).acquire(KEY, 30_000));
+    assert.ok(await new DirectoryStore(path).acquire(KEY, 30_000), 'lease acquired');
   });
   it('takes over a lock dated years ahead (a dead process with a wrong clock), as corrupt', async () => {
     const { store, path } = await storeWith('future-lock');
     await writeFile(join(path, `${KEY}.lock`), JSON.stringify({ token: 'ab'.repeat(12), pid: 1, host: 'gone', expiresAt: Date.now() + 5 * YEAR, ttlMs: 30_000 }));
-    assert.ok(await store.acquire(KEY, 30_000));
+    assert.ok(await store.acquire(KEY, 30_000), 'lease acquired');
   });
   it('takes over a lock from an earlier version dated years ahead (no TTL recorded)', async () => {
     const { store, path } = await storeWith('future-legacy-lock');
     await writeFile(join(path, `${KEY}.lock`), JSON.stringify({ token: 'cd'.repeat(12), pid: 1, host: 'gone', expiresAt: Date.now() + 5 * YEAR }));
-    assert.ok(await store.acquire(KEY, 30_000));
+    assert.ok(await store.acquire(KEY, 30_000), 'lease acquired');
   });
   it('respects a lock within its holder\'s own (longer) TTL', async () => {
     const { store, path } = await storeWith('longer-ttl');
@@ -97,7 +97,7 @@ describe('DirectoryStore failures', () => {
     const { store, path } = await storeWith('empty-lock');
     await writeFile(join(path, `${KEY}.lock`), '');
     assert.equal(await store.acquire(KEY, 60_000), null);
-    assert.ok(await new DirectoryStore(path, { now: () => Date.now() + 120_000 }).acquire(KEY, 60_000));
+    assert.ok(await new DirectoryStore(path, { now: () => Date.now() + 120_000 }).acquire(KEY, 60_000), 'lease acquired');
   });
   it('reports a directory at a lock path, every time, instead of treating it as held', async () => {
     const { store, path } = await storeWith('lock-dir');

@@ -38,18 +38,18 @@ describe('DirectoryStore', () => {
     const a = new DirectoryStore(join(dir, 'lease'));
     const b = new DirectoryStore(join(dir, 'lease'));
     const lease = await a.acquire(KEY, 30_000);
-    assert.ok(lease);
+    assert.ok(lease, 'lease acquired');
     assert.equal(await b.acquire(KEY, 30_000), null);
     assert.ok(await b.acquire(OTHER, 30_000), 'leases are per certificate');
     await lease.release();
-    assert.ok(await b.acquire(KEY, 30_000));
+    assert.ok(await b.acquire(KEY, 30_000), 'lease acquired');
   });
   it('takes over a stale lease (its holder died), and the old holder cannot release the new one', async () => {
     let now = Date.UTC(2026, 10, 21);
     const a = new DirectoryStore(join(dir, 'stale'), { now: () => now });
     const b = new DirectoryStore(join(dir, 'stale'), { now: () => now });
     const old = await a.acquire(KEY, 30_000);
-    assert.ok(old);
+    assert.ok(old, 'lease acquired');
     now += 29_000;
     assert.equal(await b.acquire(KEY, 30_000), null, 'not stale yet');
     now += 2_000;
@@ -87,8 +87,8 @@ describe('DirectoryStore', () => {
     const start = Date.now();
     await writer.save(KEY, Buffer.from('new staple'), 0);
     await Promise.race([changed, new Promise((_, reject) => setTimeout(() => reject(new Error('no change seen within 1 s')), 1_000))]);
-    assert.ok(Date.now() - start < 1_000);
-    assert.ok(seen.includes(KEY));
+    assert.ok(Date.now() - start < 1_000, 'seen within a second');
+    assert.ok(seen.includes(KEY), 'the watcher reported the key');
   });
 });
 
@@ -107,9 +107,9 @@ describe('DirectoryStore expiry and prune', () => {
     const store = new DirectoryStore(path, { now: () => now });
     await store.save(KEY, Buffer.from('expires in an hour'), now + HOUR);
     await store.save(OTHER, Buffer.from('expires in three days'), now + 3 * DAY);
-    assert.ok(await store.acquire(KEY, 30_000));
+    assert.ok(await store.acquire(KEY, 30_000), 'lease acquired');
     const held = await store.acquire(OTHER, 30_000);
-    assert.ok(held);
+    assert.ok(held, 'lease acquired');
     const marker = `${KEY}.lock.${'0'.repeat(24)}.takeover`;
     await writeFile(join(path, marker), '30000');
     const temp = `.${KEY}.der.${'1'.repeat(12)}.tmp`;
@@ -142,7 +142,7 @@ describe('DirectoryStore expiry and prune', () => {
     const path = join(dir, 'dead-winner');
     let now = Date.now();
     const a = new DirectoryStore(path, { now: () => now });
-    assert.ok(await a.acquire(KEY, 30_000));
+    assert.ok(await a.acquire(KEY, 30_000), 'lease acquired');
     now += 31_000;
     const lock = JSON.parse(await readFile(join(path, `${KEY}.lock`), 'utf8')) as { token: string };
     // The winner of this generation's takeover created its marker and died before replacing the lock.

@@ -26,8 +26,8 @@ const MAX_LOCK_BYTES = 4096;
 const MIN_MARKER_KEEP_MS = 10 * 60 * 1000;
 /** The TTL assumed for a lock or marker whose own is unreadable. */
 const UNKNOWN_TTL_MS = 60 * 60 * 1000;
-/** The longest TTL a lock's own record is believed for. */
-const MAX_SANE_TTL_MS = 24 * 60 * 60 * 1000;
+/** How far ahead a lock's own TTL may date it, at most (unless our own TTL allows more). */
+const MAX_AHEAD_MS = 24 * 60 * 60 * 1000;
 
 interface LockContent {
   readonly token: string;
@@ -146,10 +146,11 @@ export class LockFiles {
     if (file === null) return null;
     const parsed = file.truncated ? null : parseLock(file.data);
     if (parsed) {
-      // A lock dated further ahead than any sane holder would write is corrupt, hence stale. Its
-      // holder may use a longer TTL than ours: its own (within a day) counts too.
-      const ttl = Math.max(ttlMs ?? 0, Math.min(parsed.ttlMs ?? 0, MAX_SANE_TTL_MS)) || UNKNOWN_TTL_MS;
-      const stale = parsed.expiresAt < now || parsed.expiresAt > now + MAX_LEASE_TTLS_AHEAD * ttl;
+      // A lock dated further ahead than any sane holder would write is corrupt, hence stale:
+      // more than 10 of our TTLs, or 10 of its holder's own (which may be longer), up to a day.
+      const ownTtl = parsed.ttlMs ?? (ttlMs === undefined ? UNKNOWN_TTL_MS : 0);
+      const ahead = Math.max(MAX_LEASE_TTLS_AHEAD * (ttlMs ?? 0), Math.min(MAX_LEASE_TTLS_AHEAD * ownTtl, MAX_AHEAD_MS));
+      const stale = parsed.expiresAt < now || parsed.expiresAt > now + ahead;
       return { generation: parsed.token, stale };
     }
     // Corrupt, empty (left by an older version or a full disk) or oversized: judge it by its age.

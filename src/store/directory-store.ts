@@ -100,7 +100,9 @@ export class DirectoryStore implements StapleStore {
     const path = this.file(key);
     await this.ensureDir();
     try {
-      await writeFileAtomic(path, der, 0o600, keptUntil(expiresAt, this.now()));
+      // An expiry not clearly after the save would read as a write time (see recordedExpiry).
+      const mtime = Math.max(keptUntil(expiresAt, this.now()), this.now() + 2 * RECORDED_EXPIRY_LEAD_MS);
+      await writeFileAtomic(path, der, 0o600, mtime);
     } catch (err) {
       throw storeError(this.description, `save staple ${path}`, err);
     }

@@ -93,6 +93,11 @@ describe('DirectoryStore failures', () => {
     await writeFile(join(path, `${KEY}.lock`), JSON.stringify({ token: 'ef'.repeat(12), pid: 1, host: 'other', expiresAt: Date.now() + 20 * 60_000, ttlMs: 30 * 60_000 }));
     assert.equal(await store.acquire(KEY, 30_000), null);
   });
+  it("does not believe a lock's own TTL beyond a day", async () => {
+    const { store, path } = await storeWith('huge-own-ttl');
+    await writeFile(join(path, `${KEY}.lock`), JSON.stringify({ token: '12'.repeat(12), pid: 1, host: 'gone', expiresAt: Date.now() + 2 * 24 * 3_600_000, ttlMs: YEAR }));
+    assert.ok(await store.acquire(KEY, 30_000), 'lease acquired');
+  });
   it('judges an empty lock by its age: respected while young', async () => {
     const { store, path } = await storeWith('empty-lock');
     await writeFile(join(path, `${KEY}.lock`), '');

@@ -9,7 +9,7 @@ import { link, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promi
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/files.ts';
 import { LOCK_SUFFIX, LockFiles } from './directory-lock.ts';
-import { isCode, readRegular, StoreError, storeError, tooLarge } from './store-files.ts';
+import { isCode, readRegular, StoreError, storeError, StoreTimeout, tooLarge, withDeadline } from './store-files.ts';
 import { keptUntil, UNKNOWN_EXPIRY_MS, type Lease, type StapleStore } from './store.ts';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
@@ -33,6 +33,8 @@ export interface DirectoryStoreOptions {
   readonly now?: () => number;
   /** False to rely on the poll alone (filesystems where directory watches are unreliable, such as NFS). */
   readonly fsWatch?: boolean;
+  /** How long one operation (one file for the prune) may take before it fails (10 s). */
+  readonly operationTimeoutMs?: number;
 }
 
 /**
@@ -49,6 +51,7 @@ export class DirectoryStore implements StapleStore {
   private readonly pollMs: number;
   private readonly now: () => number;
   private readonly fsWatch: boolean;
+  private readonly timeoutMs: number;
   private readonly locks: LockFiles;
   private ready: Promise<void> | null = null;
 
@@ -60,6 +63,7 @@ export class DirectoryStore implements StapleStore {
     this.pollMs = options.pollMs ?? 500;
     this.now = options.now ?? Date.now;
     this.fsWatch = options.fsWatch ?? true;
+    this.timeoutMs = options.operationTimeoutMs ?? 10_000;
     this.locks = new LockFiles(this.description, this.now);
   }
 
@@ -81,7 +85,32 @@ export class DirectoryStore implements StapleStore {
     return this.ready;
   }
 
-  async load(key: string): Promise<Buffer | null> {
+  load(key: string): Promise<Buffer | null> {
+    return this.bounded(this.loadNow(key), `load ${key}`);
+  }
+
+  save(key: string, der: Buffer, expiresAt: number): Promise<void> {
+    return this.bounded(this.saveNow(key, der, expiresAt), `save ${key}`);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.bounded(this.deleteNow(key), `delete ${key}`);
+  }
+
+  async acquire(key: string, ttlMs: number): Promise<Lease | null> {
+    const lease = await this.bounded(this.acquireNow(key, ttlMs), `acquire the lease on ${key}`);
+    if (lease === null) return null;
+    return {
+      renew: () => this.bounded(lease.renew(), `renew the lease on ${key}`),
+      release: () => this.bounded(lease.release(), `release the lease on ${key}`),
+    };
+  }
+
+  private bounded<T>(work: Promise<T>, what: string): Promise<T> {
+    return withDeadline(work, this.timeoutMs, `${this.description}: could not ${what}`);
+  }
+
+  private async loadNow(key: string): Promise<Buffer | null> {
     const path = this.file(key);
     let file;
     try {
@@ -96,7 +125,7 @@ export class DirectoryStore implements StapleStore {
   }
 
   /** The file's mtime records `expiresAt`, so that the prune needs no parsing to find expired files. */
-  async save(key: string, der: Buffer, expiresAt: number): Promise<void> {
+  private async saveNow(key: string, der: Buffer, expiresAt: number): Promise<void> {
     const path = this.file(key);
     await this.ensureDir();
     try {
@@ -108,14 +137,14 @@ export class DirectoryStore implements StapleStore {
     }
   }
 
-  async delete(key: string): Promise<void> {
+  private async deleteNow(key: string): Promise<void> {
     const path = this.file(key);
     await unlink(path).catch((err: unknown) => {
       if (!isCode(err, 'ENOENT')) throw storeError(this.description, `delete staple ${path}`, err);
     });
   }
 
-  async acquire(key: string, ttlMs: number): Promise<Lease | null> {
+  private async acquireNow(key: string, ttlMs: number): Promise<Lease | null> {
     const path = this.file(key, LOCK_SUFFIX);
     await this.ensureDir();
     return this.locks.acquire(path, ttlMs);
@@ -128,7 +157,7 @@ export class DirectoryStore implements StapleStore {
   async prune(now: number): Promise<number> {
     let names: string[];
     try {
-      names = await readdir(this.dir);
+      names = await this.bounded(readdir(this.dir), 'list the directory');
     } catch (err) {
       if (isCode(err, 'ENOENT')) return 0;
       throw storeError(this.description, 'list the directory', err);
@@ -138,8 +167,10 @@ export class DirectoryStore implements StapleStore {
     for (const name of names) {
       const path = join(this.dir, name);
       try {
-        if (await this.pruneEntry(name, path, now)) removed++;
+        if (await this.bounded(this.pruneEntry(name, path, now), `prune ${path}`)) removed++;
       } catch (err) {
+        // A filesystem that stopped answering will not answer for the next file either.
+        if (err instanceof StoreTimeout) throw err;
         failures.push(err instanceof StoreError ? err.message : storeError(this.description, `prune ${path}`, err).message);
       }
     }

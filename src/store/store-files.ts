@@ -7,12 +7,17 @@ import { describeFsError, formatBytes } from '../io/files.ts';
 
 /** A store operation that failed: the message names the store, what it was doing and why. */
 export class StoreError extends Error {
-  override readonly name = 'StoreError';
+  override readonly name: string = 'StoreError';
 }
 
 export function storeError(store: string, action: string, err: unknown): StoreError {
   if (err instanceof StoreError) return err;
   return new StoreError(`${store}: could not ${action}: ${describeFsError(err)}`, { cause: err });
+}
+
+/** The filesystem did not answer in time. */
+export class StoreTimeout extends StoreError {
+  override readonly name: string = 'StoreTimeout';
 }
 
 /** A file that exists but cannot be used as a store file (not regular, too large). */
@@ -75,4 +80,17 @@ export function tooLarge(path: string, maxBytes: number): UnusableFile {
 export function isCode(err: unknown, ...codes: string[]): boolean {
   const code = (err as { code?: string } | null)?.code;
   return code !== undefined && codes.includes(code);
+}
+
+/**
+ * `work`, or a StoreError once `ms` have passed: a filesystem that stops answering (a dead NFS
+ * server) must not hang the caller. The work itself cannot be cancelled and may finish later.
+ */
+export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreTimeout(`${what}: no answer from the filesystem within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

@@ -162,7 +162,7 @@ for (let round = 0; round < ROUNDS; round++) {
   none.push(performance.now() - t);
   if (removed !== 0) throw new Error(`pruned ${removed}, expected none`);
 }
-let t = performance.now();
+const t = performance.now();
 const removed = await pruneStore.prune(Date.now() + 2 * 86_400_000);
 const all = performance.now() - t;
 if (removed !== PRUNE_FILES) throw new Error(`pruned ${removed}, expected ${PRUNE_FILES}`);

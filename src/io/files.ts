@@ -40,13 +40,17 @@ async function readStreamCapped(stream: AsyncIterable<Buffer | string>, maxBytes
   return Buffer.concat(chunks);
 }
 
-/** Replace `path` atomically: temp file (exclusive, 0600), fsync, rename, fsync the directory. */
-export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o600): Promise<void> {
+/**
+ * Replace `path` atomically: temp file (exclusive, 0600), fsync, rename, fsync the directory.
+ * `mtimeMs`, when given, becomes the file's modification time (the store records expiry in it).
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o600, mtimeMs?: number): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(data);
+    if (mtimeMs !== undefined) await handle.utimes(new Date(mtimeMs), new Date(mtimeMs));
     await handle.sync();
   } catch (err) {
     await handle.close();

@@ -4,37 +4,55 @@
 // through a directory watch, with a poll as the fallback.
 
 import { randomBytes } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { watch, type FSWatcher, type Stats } from 'node:fs';
+import { link, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readFileCapped, writeFileAtomic } from '../io/files.ts';
-import type { Lease, StapleStore } from './store.ts';
+import { writeFileAtomic } from '../io/files.ts';
+import { LOCK_SUFFIX, LockFiles } from './directory-lock.ts';
+import { isCode, readRegular, StoreError, storeError, StoreTimeout, tooLarge, withDeadline } from './store-files.ts';
+import { keptUntil, UNKNOWN_EXPIRY_MS, type Lease, type StapleStore } from './store.ts';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
 const FILE_SUFFIX = '.der';
-const LOCK_SUFFIX = '.lock';
+const STAPLE_NAME = /^[0-9a-f]{64}\.der$/;
+const LOCK_NAME = /^[0-9a-f]{64}\.lock$/;
+const MARKER_NAME = /^[0-9a-f]{64}\.lock\.[0-9a-f]{24}\.takeover$/;
+/** Temp files of writeFileAtomic, of lock writes, and of the prune's own moves. */
+const TEMP_NAME = /^\.[0-9a-f]{64}\.(der|lock)\.[0-9a-f]{12}\.tmp$/;
+/** A temp file older than this was left by an interrupted write. */
+const LEFTOVER_AGE_MS = 60 * 60 * 1000;
 /** A staple file larger than this is not read (responses are at most 64 KiB). */
 const MAX_FILE_BYTES = 1024 * 1024;
+/** mtime must lead ctime by this much to be a recorded expiry rather than a write time. */
+const RECORDED_EXPIRY_LEAD_MS = 1000;
 
 export interface DirectoryStoreOptions {
   /** How often to look for other processes' writes when the directory watch misses them. */
   readonly pollMs?: number;
-  /** The clock for lock expiry (injectable for tests; real time otherwise). */
+  /** The clock for lock and staple expiry (injectable for tests; real time otherwise). */
   readonly now?: () => number;
+  /** False to rely on the poll alone (filesystems where directory watches are unreliable, such as NFS). */
+  readonly fsWatch?: boolean;
+  /** How long one operation (one file for the prune) may take before it fails (10 s). */
+  readonly operationTimeoutMs?: number;
 }
 
-interface LockFile {
-  readonly token: string;
-  readonly pid: number;
-  readonly host: string;
-  readonly expiresAt: number;
+/**
+ * When a staple file stops being kept. save() sets the file's mtime to the staple's expiry, ahead
+ * of its ctime (the save). A file whose mtime is not ahead of its ctime was written by an earlier
+ * version or by hand, and its mtime is a write time: it is kept as long as the longest validity.
+ */
+export function recordedExpiry(info: Stats): number {
+  return info.mtimeMs > info.ctimeMs + RECORDED_EXPIRY_LEAD_MS ? info.mtimeMs : info.mtimeMs + UNKNOWN_EXPIRY_MS;
 }
 
 export class DirectoryStore implements StapleStore {
   readonly description: string;
   private readonly pollMs: number;
   private readonly now: () => number;
+  private readonly fsWatch: boolean;
+  private readonly timeoutMs: number;
+  private readonly locks: LockFiles;
   private ready: Promise<void> | null = null;
 
   constructor(
@@ -44,102 +62,168 @@ export class DirectoryStore implements StapleStore {
     this.description = `directory ${dir}`;
     this.pollMs = options.pollMs ?? 500;
     this.now = options.now ?? Date.now;
+    this.fsWatch = options.fsWatch ?? true;
+    this.timeoutMs = options.operationTimeoutMs ?? 10_000;
+    this.locks = new LockFiles(this.description, this.now);
   }
 
   private file(key: string, suffix = FILE_SUFFIX): string {
     // Keys are SHA-256 hex digests: nothing else may become a path.
-    if (!KEY_PATTERN.test(key)) throw new Error(`invalid store key "${key}"`);
+    if (!KEY_PATTERN.test(key)) throw new StoreError(`${this.description}: invalid store key "${key}"`);
     return join(this.dir, `${key}${suffix}`);
   }
 
   private ensureDir(): Promise<void> {
-    this.ready ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).then(() => undefined);
+    // A failure is not remembered: the directory may be fixed while we run.
+    this.ready ??= mkdir(this.dir, { recursive: true, mode: 0o700 }).then(
+      () => undefined,
+      (err: unknown) => {
+        this.ready = null;
+        throw storeError(this.description, `create the directory`, err);
+      },
+    );
     return this.ready;
   }
 
-  async load(key: string): Promise<Buffer | null> {
-    const path = this.file(key);
-    // A missing file is the common case (a new certificate): no exception for it.
-    const exists = await stat(path).then(
-      () => true,
-      (err: { code?: string }) => {
-        if (err.code === 'ENOENT') return false;
-        throw err;
-      },
-    );
-    return exists ? readFileCapped(path, MAX_FILE_BYTES) : null;
+  load(key: string): Promise<Buffer | null> {
+    return this.bounded(this.loadNow(key), `load ${key}`);
   }
 
-  /** Files do not expire by themselves; an expired one fails verification when loaded. */
-  async save(key: string, der: Buffer, _expiresAt?: number): Promise<void> {
-    await this.ensureDir();
-    await writeFileAtomic(this.file(key), der, 0o600);
+  save(key: string, der: Buffer, expiresAt: number): Promise<void> {
+    return this.bounded(this.saveNow(key, der, expiresAt), `save ${key}`);
   }
 
-  async delete(key: string): Promise<void> {
-    await unlink(this.file(key)).catch(ignoreMissing);
+  delete(key: string): Promise<void> {
+    return this.bounded(this.deleteNow(key), `delete ${key}`);
   }
 
   async acquire(key: string, ttlMs: number): Promise<Lease | null> {
-    await this.ensureDir();
-    const path = this.file(key, LOCK_SUFFIX);
-    const lock: LockFile = { token: randomBytes(12).toString('hex'), pid: process.pid, host: hostname(), expiresAt: this.now() + ttlMs };
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const handle = await open(path, 'wx', 0o600);
-        try {
-          await handle.writeFile(JSON.stringify(lock));
-        } finally {
-          await handle.close();
-        }
-        return { release: () => this.release(path, lock.token) };
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'EEXIST') throw err;
-      }
-      // Someone holds it. Take it over only if it is stale: past its expiry, or unreadable and old.
-      if (!(await this.isStale(path, ttlMs))) return null;
-      await unlink(path).catch(ignoreMissing);
-    }
-    return null;
+    const lease = await this.bounded(this.acquireNow(key, ttlMs), `acquire the lease on ${key}`);
+    if (lease === null) return null;
+    return {
+      renew: () => this.bounded(lease.renew(), `renew the lease on ${key}`),
+      release: () => this.bounded(lease.release(), `release the lease on ${key}`),
+    };
   }
 
-  private async isStale(path: string, ttlMs: number): Promise<boolean> {
+  private bounded<T>(work: Promise<T>, what: string): Promise<T> {
+    return withDeadline(work, this.timeoutMs, `${this.description}: could not ${what}`);
+  }
+
+  private async loadNow(key: string): Promise<Buffer | null> {
+    const path = this.file(key);
+    let file;
     try {
-      const held = JSON.parse(await readFile(path, 'utf8')) as Partial<LockFile>;
-      if (typeof held.expiresAt === 'number') return held.expiresAt < this.now();
+      file = await readRegular(path, MAX_FILE_BYTES);
     } catch (err) {
-      if ((err as { code?: string }).code === 'ENOENT') return true;
+      throw storeError(this.description, `load staple ${path}`, err);
     }
-    // A half-written or corrupt lock: judge it by its age.
+    if (file === null) return null;
+    if (file.truncated) throw storeError(this.description, `load staple ${path}`, tooLarge(path, MAX_FILE_BYTES));
+    if (recordedExpiry(file.info) < this.now()) return null;
+    return file.data;
+  }
+
+  /** The file's mtime records `expiresAt`, so that the prune needs no parsing to find expired files. */
+  private async saveNow(key: string, der: Buffer, expiresAt: number): Promise<void> {
+    const path = this.file(key);
+    await this.ensureDir();
     try {
-      return (await stat(path)).mtimeMs + ttlMs < this.now();
-    } catch {
-      return true;
+      // An expiry not clearly after the save would read as a write time (see recordedExpiry).
+      const mtime = Math.max(keptUntil(expiresAt, this.now()), this.now() + 2 * RECORDED_EXPIRY_LEAD_MS);
+      await writeFileAtomic(path, der, 0o600, mtime);
+    } catch (err) {
+      throw storeError(this.description, `save staple ${path}`, err);
     }
   }
 
-  private async release(path: string, token: string): Promise<void> {
+  private async deleteNow(key: string): Promise<void> {
+    const path = this.file(key);
+    await unlink(path).catch((err: unknown) => {
+      if (!isCode(err, 'ENOENT')) throw storeError(this.description, `delete staple ${path}`, err);
+    });
+  }
+
+  private async acquireNow(key: string, ttlMs: number): Promise<Lease | null> {
+    const path = this.file(key, LOCK_SUFFIX);
+    await this.ensureDir();
+    return this.locks.acquire(path, ttlMs);
+  }
+
+  /**
+   * Remove expired staples, stale locks, old takeover markers and temp files left by interrupted
+   * writes. Goes through every entry even when some fail, then reports the first failure.
+   */
+  async prune(now: number): Promise<number> {
+    let names: string[];
     try {
-      const held = JSON.parse(await readFile(path, 'utf8')) as Partial<LockFile>;
-      if (held.token !== token) return; // it went stale and someone else holds it now
-    } catch {
-      return;
+      names = await this.bounded(readdir(this.dir), 'list the directory');
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return 0;
+      throw storeError(this.description, 'list the directory', err);
     }
-    await unlink(path).catch(ignoreMissing);
+    let removed = 0;
+    const failures: string[] = [];
+    for (const name of names) {
+      const path = join(this.dir, name);
+      try {
+        if (await this.bounded(this.pruneEntry(name, path, now), `prune ${path}`)) removed++;
+      } catch (err) {
+        // A filesystem that stopped answering will not answer for the next file either.
+        if (err instanceof StoreTimeout) throw err;
+        failures.push(err instanceof StoreError ? err.message : storeError(this.description, `prune ${path}`, err).message);
+      }
+    }
+    if (failures.length > 0) throw new StoreError(`${failures[0]} (pruning removed ${removed} entries; ${failures.length} could not be pruned)`);
+    return removed;
+  }
+
+  private async pruneEntry(name: string, path: string, now: number): Promise<boolean> {
+    if (STAPLE_NAME.test(name)) return this.pruneStaple(name, path, now);
+    if (LOCK_NAME.test(name)) return this.locks.pruneLock(path, now);
+    if (MARKER_NAME.test(name)) return (await this.locks.markerIsOld(path, now)) && unlinkIfThere(path);
+    if (TEMP_NAME.test(name)) {
+      // ctime, not mtime: a staple's temp file already carries its expiry as mtime.
+      const info = await lstat(path).catch(missingAsNull);
+      return info !== null && info.isFile() && info.ctimeMs + LEFTOVER_AGE_MS < now && unlinkIfThere(path);
+    }
+    return false;
+  }
+
+  private async pruneStaple(name: string, path: string, now: number): Promise<boolean> {
+    const info = await lstat(path).catch(missingAsNull);
+    if (info === null || !info.isFile() || recordedExpiry(info) >= now) return false;
+    // A save may replace the file between our look and the unlink: move it aside first, and put
+    // it back if what we moved is not the file we judged (link fails if a newer save is there).
+    const aside = join(this.dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      await rename(path, aside);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return false;
+      throw err;
+    }
+    const moved = await lstat(aside);
+    // The rename changed its ctime, not its inode or mtime.
+    if (moved.ino !== info.ino || moved.mtimeMs !== info.mtimeMs) {
+      await link(aside, path).catch((err: unknown) => {
+        if (!isCode(err, 'EEXIST')) throw err;
+      });
+      await unlink(aside);
+      return false;
+    }
+    await unlink(aside);
+    return true;
   }
 
   watch(onChange: (key: string) => void): () => void {
     let closed = false;
-    const seen = new Map<string, number>();
     const report = (name: string): void => {
-      if (!closed && name.endsWith(FILE_SUFFIX)) {
-        const key = name.slice(0, -FILE_SUFFIX.length);
-        if (KEY_PATTERN.test(key)) onChange(key);
-      }
+      if (!closed && STAPLE_NAME.test(name)) onChange(name.slice(0, -FILE_SUFFIX.length));
     };
     // Reassigned from callbacks: kept in an object so that its type is not narrowed away.
     const live: { watcher: FSWatcher | null } = { watcher: null };
     const startWatch = (): void => {
+      if (!this.fsWatch) return;
       try {
         const w = watch(this.dir, { persistent: false }, (_event, name) => {
           if (name) report(name.toString());
@@ -159,9 +243,16 @@ export class DirectoryStore implements StapleStore {
     // The poll catches what the watch misses (network filesystems, a watch that failed). Every
     // save renames a file into the directory, which changes the directory's mtime: only then
     // are the files looked at, so that 10,000 staples cost one stat per poll.
+    // A file's mtime is its expiry, not its write time: a save is seen as a change of inode,
+    // size, mtime or ctime (each save renames a new file into place).
     let dirMtime = -1;
+    let seen: Map<string, string> | null = null; // null until the first look, which reports nothing
+    let polling = false;
     const poll = setInterval(() => {
+      if (polling) return; // a slow poll (a huge directory, a slow disk) is not run twice at once
+      polling = true;
       void (async () => {
+        if (closed) return;
         if (!live.watcher) startWatch();
         const mtime = await stat(this.dir).then((st) => st.mtimeMs, () => -1);
         if (mtime === dirMtime) return;
@@ -172,14 +263,18 @@ export class DirectoryStore implements StapleStore {
         } catch {
           return;
         }
+        const current = new Map<string, string>();
         for (const name of names) {
-          if (!name.endsWith(FILE_SUFFIX)) continue;
-          const mtime = await stat(join(this.dir, name)).then((s) => s.mtimeMs, () => -1);
-          const before = seen.get(name);
-          seen.set(name, mtime);
-          if (before !== undefined && before !== mtime) report(name);
+          if (!STAPLE_NAME.test(name)) continue;
+          const signature = await stat(join(this.dir, name)).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`, () => null);
+          if (signature === null) continue;
+          current.set(name, signature);
+          if (seen !== null && seen.get(name) !== signature) report(name);
         }
-      })();
+        seen = current;
+      })().finally(() => {
+        polling = false;
+      });
     }, this.pollMs);
     poll.unref();
     return () => {
@@ -194,6 +289,17 @@ export class DirectoryStore implements StapleStore {
   }
 }
 
-function ignoreMissing(err: unknown): void {
-  if ((err as { code?: string }).code !== 'ENOENT') throw err;
+function missingAsNull(err: unknown): null {
+  if (isCode(err, 'ENOENT')) return null;
+  throw err;
+}
+
+async function unlinkIfThere(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (err) {
+    if (isCode(err, 'ENOENT')) return false;
+    throw err;
+  }
 }

@@ -3,22 +3,57 @@
 
 /** A lease on one certificate's refresh: whoever holds it fetches; the others wait for its result. */
 export interface Lease {
+  /**
+   * Extend the lease by its TTL, counted from now. False when it is no longer held: it expired
+   * (and may have been taken over) or it was released. A store that fails throws.
+   */
+  renew(): Promise<boolean>;
+  /** Give the lease up. Does nothing if it expired or another process has taken it over. */
   release(): Promise<void>;
 }
 
 export interface StapleStore {
   /** A short name for logs and status ("memory", "directory /var/lib/stapler", "redis …"). */
   readonly description: string;
+  /**
+   * The stored staple, or null when there is none or it is past the `expiresAt` it was saved with.
+   * Never hangs and never reads more than a bounded size; a store that fails throws an Error that
+   * names the store, the item and the reason.
+   */
   load(key: string): Promise<Buffer | null>;
-  /** Save atomically; `expiresAt` lets a store drop it by itself (files are removed by the engine). */
+  /**
+   * Save atomically. The store drops the staple by itself once `expiresAt` (ms since the epoch)
+   * has passed; an `expiresAt` that is not a positive number means "unknown", and the staple is
+   * then kept for UNKNOWN_EXPIRY_MS from the save.
+   */
   save(key: string, der: Buffer, expiresAt: number): Promise<void>;
   delete(key: string): Promise<void>;
   /**
    * Try to become the one fetcher for `key` for up to `ttlMs`. Null: another process holds it
-   * (and will save its result); the caller waits for `watch` or retries later.
+   * (and will save its result); the caller waits for `watch` or retries later. A store that
+   * fails throws at once (the caller should then fetch anyway).
    */
   acquire(key: string, ttlMs: number): Promise<Lease | null>;
+  /**
+   * Remove what is past its time: staples past their expiry, expired or corrupt leases, and
+   * leftovers of interrupted writes. Returns how many entries were removed.
+   */
+  prune(now: number): Promise<number>;
   /** Be told when another process saves or deletes a staple. Returns an unsubscribe function. */
   watch(onChange: (key: string) => void): () => void;
   close(): Promise<void>;
 }
+
+/** How long a staple saved without a known expiry is kept: the longest validity CAs may give (BR: 10 days). */
+export const UNKNOWN_EXPIRY_MS = 10 * 24 * 3600 * 1000;
+
+/** The instant a staple saved at `now` with `expiresAt` stops being kept. */
+export function keptUntil(expiresAt: number | undefined, now: number): number {
+  return expiresAt !== undefined && Number.isFinite(expiresAt) && expiresAt > 0 ? expiresAt : now + UNKNOWN_EXPIRY_MS;
+}
+
+/**
+ * A lease whose expiry is further ahead than this many TTLs was not written by a sane holder
+ * (a clock set years ahead, a corrupt file): it is treated as stale.
+ */
+export const MAX_LEASE_TTLS_AHEAD = 10;

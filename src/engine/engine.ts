@@ -21,7 +21,7 @@ import { DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from './policy.ts';
 import { FetchQueue } from './queue.ts';
 import { CertificateRegistry } from './registry.ts';
 import { waitUntilReady } from './ready.ts';
-import { Refresher, type PrunableStore } from './refresher.ts';
+import { Refresher } from './refresher.ts';
 import { StoreHealth } from './store-health.ts';
 import type { CertificateStatus, ReadyReport, StaplerEvents, StaplerOptions } from './types.ts';
 
@@ -51,7 +51,7 @@ export type EngineOptions = Omit<StaplerOptions, keyof EngineDependencies> & Eng
 export class StaplingEngine extends EventEmitter<StaplerEvents> {
   private readonly clock: Clock;
   protected readonly log: Logger;
-  private readonly store: PrunableStore;
+  private readonly store: StapleStore;
   private readonly fetcher: StapleFetcher;
   private readonly storeHealth: StoreHealth;
   private readonly refreshSettings: RefreshSettings;
@@ -276,9 +276,8 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
 
   /** Ask the store to drop expired staples and stale locks, now and then every hour. */
   private prune(): void {
-    const prune = this.store.prune?.bind(this.store);
-    if (!prune || this.closed) return;
-    void this.storeHealth.attempt('prune', () => prune(this.clock.now()), 0).then((removed) => {
+    if (this.closed) return;
+    void this.storeHealth.attempt('prune', () => this.store.prune(this.clock.now()), 0).then((removed) => {
       if (removed > 0) this.log.debug({ store: this.store.description, removed }, 'removed expired staples and stale locks from the store');
     });
     this.pruneTimer = this.clock.at(this.clock.now() + PRUNE_INTERVAL_MS, () => this.prune());

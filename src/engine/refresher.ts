@@ -15,14 +15,9 @@ import type { RefreshSettings } from './policy.ts';
 import type { FetchQueue } from './queue.ts';
 import type { StoreHealth } from './store-health.ts';
 
-// Members the store interface grows for leases that outlive a slow fetch and for cleanup; optional
-// here so that any StapleStore works.
-type RenewableLease = Lease & { renew?: () => Promise<boolean> };
-export type PrunableStore = StapleStore & { prune?: (now: number) => Promise<number> };
-
 export interface RefresherParts {
   readonly clock: Clock;
-  readonly store: PrunableStore;
+  readonly store: StapleStore;
   readonly storeHealth: StoreHealth;
   readonly fetcher: StapleFetcher;
   readonly queue: FetchQueue;
@@ -85,7 +80,7 @@ export class Refresher {
     if ((await this.adoptFromStore(m)) && !force) return;
     const { store, storeHealth } = this.p;
     // A store that fails must not stop fetching: then this process fetches without a lease.
-    const lease = await storeHealth.attempt<RenewableLease | null | 'none'>('acquire a lease', () => store.acquire(m.id, this.p.leaseTtlMs), 'none');
+    const lease = await storeHealth.attempt<Lease | null | 'none'>('acquire a lease', () => store.acquire(m.id, this.p.leaseTtlMs), 'none');
     if (lease === null) return this.p.apply(m, { type: 'lease-busy' });
     try {
       // The previous holder may have saved just before releasing it.
@@ -96,7 +91,7 @@ export class Refresher {
     }
   }
 
-  private async fetchAndInstall(m: ManagedCertificate, lease: RenewableLease | null): Promise<void> {
+  private async fetchAndInstall(m: ManagedCertificate, lease: Lease | null): Promise<void> {
     const { clock } = this.p;
     await this.p.apply(m, { type: 'fetch-started' });
     const request: FetchRequest = { certificate: m.cert, issuer: m.issuer!, urls: m.urls, now: () => clock.now(), signal: this.p.signal };
@@ -113,9 +108,9 @@ export class Refresher {
   }
 
   /** Renew the lease while a slow fetch runs, so that no other process starts a second one. */
-  private keepLease(m: ManagedCertificate, lease: RenewableLease | null): () => void {
-    const renew = lease?.renew?.bind(lease);
-    if (!renew) return () => undefined;
+  private keepLease(m: ManagedCertificate, lease: Lease | null): () => void {
+    if (!lease) return () => undefined;
+    const renew = lease.renew.bind(lease);
     const { clock, storeHealth, log } = this.p;
     let timer: TimerHandle | null = null;
     const arm = (): void => {

@@ -36,9 +36,9 @@ class FaultyStore extends MemoryStore {
     this.fail();
     return super.save(key, der);
   }
-  override async acquire(key: string): Promise<Lease | null> {
+  override async acquire(key: string, ttlMs: number): Promise<Lease | null> {
     this.fail();
-    const lease = await super.acquire(key);
+    const lease = await super.acquire(key, ttlMs);
     if (!lease) return null;
     return {
       release: () => {
@@ -47,13 +47,13 @@ class FaultyStore extends MemoryStore {
       },
       renew: () => {
         this.renewals++;
-        return Promise.resolve(true);
+        return lease.renew();
       },
-    } as Lease;
+    };
   }
-  prune(now: number): Promise<number> {
+  override prune(now: number): Promise<number> {
     this.prunes.push(now);
-    return Promise.resolve(0);
+    return super.prune(now);
   }
 }
 
@@ -128,7 +128,7 @@ describe('leases', () => {
   it('another holder: the engine waits for its result through the store, and fetches itself if none comes', async () => {
     const store = new FaultyStore();
     const r = rig({ leaseTtlMs: 30_000 }, store);
-    const held = await store.acquire(certificateId(pki.leaf.der));
+    const held = await store.acquire(certificateId(pki.leaf.der), 30_000);
     await r.stapler.add(chain(pki.leaf));
     await settle();
     assert.equal(r.fetcher.calls.length, 0);

@@ -45,7 +45,7 @@ export function makeRig<S extends StapleStore = MemoryStore>(pki: TestPki, optio
     buildResponse({ cert: leaf, issuer: pki.intermediate, thisUpdate: new Date(clock.now() - MIN), nextUpdate: new Date(clock.now() - MIN + 4 * DAY), ...over });
   const bySerial = (serial: string): Issued => (Object.values(pki) as Issued[]).find((c) => c.cert.serialHex === serial)!;
   const fetcher = new ScriptedFetcher((req) => success(respond(bySerial(req.certificate.serialHex))));
-  const theStore = store ?? (new MemoryStore() as unknown as S);
+  const theStore = store ?? (new MemoryStore({ now: () => clock.now() }) as unknown as S);
   const stapler = new StaplingEngine({ clock, fetcher, store: theStore, logger, random: () => 0.5, ...options });
   return { clock, fetcher, store: theStore, stapler, lines, respond };
 }

@@ -115,9 +115,14 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     this.assertOpen();
     const label = opts.label ?? 'certificate';
     const { leaf, issuer, completed } = this.registry.read(toBytes(certificate), label, opts.issuer === undefined ? undefined : toBytes(opts.issuer));
+    await this.startCompleted(completed);
+    return this.register(leaf, issuer, opts.responderUrls);
+  }
+
+  /** Certificates that were waiting for the issuer a chain just brought. */
+  private async startCompleted(completed: readonly ManagedCertificate[]): Promise<void> {
     for (const m of completed) this.log.info({ ...m.who, issuer: m.issuer?.subject }, 'issuer found in a chain added later: stapling can start');
     await Promise.all(completed.map((m) => this.start(m)));
-    return this.register(leaf, issuer, opts.responderUrls);
   }
 
   private async register(leaf: Certificate, issuer: Certificate | null, urlOverride?: readonly string[]): Promise<CertificateStatus> {
@@ -192,6 +197,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       const found = this.registry.readFromHandshake(certDer, issuerDer);
       if (!found) return;
       this.log.info({ subject: found.leaf.subject, serial: found.leaf.serialHex }, 'certificate seen in a handshake was not added: registering it now (this handshake gets no staple)');
+      await this.startCompleted(found.completed);
       await this.register(found.leaf, found.issuer);
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'could not register a certificate seen in a handshake');

@@ -6,7 +6,7 @@ import { ownedCopy } from '../ocsp/bytes.ts';
 import { Certificate } from '../ocsp/certificate.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { readCertificates } from '../ocsp/pem.ts';
-import { IssuerBook } from './issuers.ts';
+import { IssuerBook, type Completion } from './issuers.ts';
 import { lookupKeyOf, ManagedCertificate } from './managed.ts';
 
 /** Unknown certificates registered from handshakes: remembered so a bad one is tried once. */
@@ -43,11 +43,16 @@ export class CertificateRegistry {
     const { canonical, completed } = this.issuers.learn([...extra, ...chain.slice(1)]);
     const issuer = this.issuers.issuerOf(leaf, canonical);
     if (issuerInput !== undefined && !issuer) throw new InputError(`${label} (issuer)`, `is not the issuer of "${leaf.subject}"`);
-    for (const c of completed) {
+    return { leaf, issuer, completed: this.complete(completed) };
+  }
+
+  /** Give waiting certificates the issuer a chain brought; their responder URLs may depend on it. */
+  private complete(completions: readonly Completion[]): ManagedCertificate[] {
+    for (const c of completions) {
       c.managed.issuer = c.issuer;
       if (!c.managed.urlOverride) c.managed.urls = this.responderUrlsFor(c.managed.cert, c.issuer);
     }
-    return { leaf, issuer, completed: completed.map((c) => c.managed) };
+    return completions.map((c) => c.managed);
   }
 
   /**
@@ -61,8 +66,8 @@ export class CertificateRegistry {
     this.seenInHandshakes.add(key);
     const leaf = new Certificate(ownedCopy(certDer), 'certificate from a handshake');
     const offered = issuerDer ? [new Certificate(ownedCopy(issuerDer), 'issuer from a handshake')] : [];
-    const { canonical } = this.issuers.learn(offered);
-    return { leaf, issuer: this.issuers.issuerOf(leaf, canonical), completed: [] };
+    const { canonical, completed } = this.issuers.learn(offered);
+    return { leaf, issuer: this.issuers.issuerOf(leaf, canonical), completed: this.complete(completed) };
   }
 
   /** Register a certificate; an existing registration of the same DER is returned as it is. */

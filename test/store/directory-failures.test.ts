@@ -7,6 +7,7 @@ import { execFileSync, fork } from 'node:child_process';
 import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DirectoryStore } from '../../src/store/directory-store.ts';
@@ -128,6 +129,25 @@ describe('DirectoryStore failures', () => {
     await mkdir(join(path, `${KEY}.der`));
     await assert.rejects(store.load(KEY), /\.der is a directory, not a regular file/);
     await assert.rejects(store.save(KEY, Buffer.from('x'), 0), /could not save staple .*\.der/);
+  });
+  it('refuses a socket at a staple path', async () => {
+    const { store, path } = await storeWith('s'); // a socket's path has at most 107 bytes
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(path, `${KEY}.der`), resolve));
+    try {
+      await assert.rejects(settlesSoon(store.load(KEY), 'load'), /\.der is a socket, not a regular file/);
+    } finally {
+      server.close();
+    }
+  });
+  it('creates its directory again if it is removed while it runs', async () => {
+    const { store, path } = await storeWith('removed');
+    await store.save(KEY, Buffer.from('x'), 0);
+    await rm(path, { recursive: true });
+    await store.save(KEY, Buffer.from('y'), 0);
+    assert.deepEqual(await store.load(KEY), Buffer.from('y'));
+    await rm(path, { recursive: true });
+    assert.ok(await store.acquire(KEY, 30_000), 'lease acquired');
   });
   it('refuses to read a staple file over 1 MiB', async () => {
     const { store, path } = await storeWith('huge');

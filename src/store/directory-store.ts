@@ -127,13 +127,25 @@ export class DirectoryStore implements StapleStore {
   /** The file's mtime records `expiresAt`, so that the prune needs no parsing to find expired files. */
   private async saveNow(key: string, der: Buffer, expiresAt: number): Promise<void> {
     const path = this.file(key);
-    await this.ensureDir();
+    // An expiry not clearly after the save would read as a write time (see recordedExpiry).
+    const mtime = Math.max(keptUntil(expiresAt, this.now()), this.now() + 2 * RECORDED_EXPIRY_LEAD_MS);
     try {
-      // An expiry not clearly after the save would read as a write time (see recordedExpiry).
-      const mtime = Math.max(keptUntil(expiresAt, this.now()), this.now() + 2 * RECORDED_EXPIRY_LEAD_MS);
-      await writeFileAtomic(path, der, 0o600, mtime);
+      await this.inDir(() => writeFileAtomic(path, der, 0o600, mtime));
     } catch (err) {
       throw storeError(this.description, `save staple ${path}`, err);
+    }
+  }
+
+  /** Run `write` in the directory, creating it again if it was removed while we run. */
+  private async inDir<T>(write: () => Promise<T>): Promise<T> {
+    await this.ensureDir();
+    try {
+      return await write();
+    } catch (err) {
+      if (!isCode(err, 'ENOENT')) throw err;
+      this.ready = null;
+      await this.ensureDir();
+      return write();
     }
   }
 
@@ -146,8 +158,7 @@ export class DirectoryStore implements StapleStore {
 
   private async acquireNow(key: string, ttlMs: number): Promise<Lease | null> {
     const path = this.file(key, LOCK_SUFFIX);
-    await this.ensureDir();
-    return this.locks.acquire(path, ttlMs);
+    return this.inDir(() => this.locks.acquire(path, ttlMs));
   }
 
   /**

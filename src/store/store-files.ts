@@ -8,6 +8,13 @@ import { describeFsError, formatBytes } from '../io/files.ts';
 /** A store operation that failed: the message names the store, what it was doing and why. */
 export class StoreError extends Error {
   override readonly name: string = 'StoreError';
+  /** The system's error code behind it (ENOSPC, EROFS, ENOTDIR…), if any. */
+  readonly code: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = (options?.cause as { code?: string } | undefined)?.code;
+  }
 }
 
 export function storeError(store: string, action: string, err: unknown): StoreError {

@@ -7,6 +7,7 @@ import { execFileSync, fork } from 'node:child_process';
 import { constants } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DirectoryStore } from '../../src/store/directory-store.ts';
@@ -129,6 +130,25 @@ describe('DirectoryStore failures', () => {
     await assert.rejects(store.load(KEY), /\.der is a directory, not a regular file/);
     await assert.rejects(store.save(KEY, Buffer.from('x'), 0), /could not save staple .*\.der/);
   });
+  it('refuses a socket at a staple path', async () => {
+    const { store, path } = await storeWith('s'); // a socket's path has at most 107 bytes
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(path, `${KEY}.der`), resolve));
+    try {
+      await assert.rejects(settlesSoon(store.load(KEY), 'load'), /\.der is a socket, not a regular file/);
+    } finally {
+      server.close();
+    }
+  });
+  it('creates its directory again if it is removed while it runs', async () => {
+    const { store, path } = await storeWith('removed');
+    await store.save(KEY, Buffer.from('x'), 0);
+    await rm(path, { recursive: true });
+    await store.save(KEY, Buffer.from('y'), 0);
+    assert.deepEqual(await store.load(KEY), Buffer.from('y'));
+    await rm(path, { recursive: true });
+    assert.ok(await store.acquire(KEY, 30_000), 'lease acquired');
+  });
   it('refuses to read a staple file over 1 MiB', async () => {
     const { store, path } = await storeWith('huge');
     await writeFile(join(path, `${KEY}.der`), Buffer.alloc(1024 * 1024 + 1));
@@ -138,9 +158,9 @@ describe('DirectoryStore failures', () => {
     let now = Date.now();
     const path = join(root, 'prune-partial');
     const store = new DirectoryStore(path, { now: () => now });
-    await store.save(OTHER, Buffer.from('x'), now + 1_000 + 2_000);
+    await store.save(OTHER, Buffer.from('x'), now + 60_000);
     await mkdir(join(path, `${KEY}.lock`));
-    now += 10_000;
+    now += 120_000;
     await assert.rejects(store.prune(now), /lock .*\.lock is a directory, not a regular file; remove it \(pruning removed 1 entries; 1 could not be pruned\)$/);
     assert.deepEqual(await readdir(path), [`${KEY}.lock`]);
   });

@@ -45,7 +45,9 @@ describe('DirectoryStore on a filesystem that stops answering', () => {
       // Give each waiting open its writer (a synchronous open runs on this thread, not the pool).
       for (const fifo of fifos) closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
     }
-    assert.deepEqual(await store.load(KEY), Buffer.from('x'), 'answers again once the filesystem does');
-    await rm(dir, { recursive: true, force: true });
+    // The operations that timed out run now, in the background: the save may land before this load.
+    const after = await store.load(KEY);
+    assert.ok(after !== null && ['x', 'y'].includes(after.toString()), 'answers again once the filesystem does');
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
 });

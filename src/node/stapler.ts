@@ -16,7 +16,7 @@ export class Stapler extends StaplingEngine {
     // Checked before anything is built from them.
     validateOptions(options);
     const logger = options.logger ?? defaultLogger();
-    super({ ...options, logger, store: resolveStore(options.store, logger), fetcher: options.fetcher ?? httpFetcherFor(options) });
+    super({ ...options, logger, store: resolveStore(options.store, logger, options.clock), fetcher: options.fetcher ?? httpFetcherFor(options) });
   }
 
   /** Staple on a tls.Server, https.Server or http2 secure server. Attach before listen(). */

@@ -2,6 +2,7 @@
 // the store (a directory unless told otherwise).
 
 import type { StaplerOptions } from '../engine/types.ts';
+import type { Clock } from '../engine/clock.ts';
 import type { Logger } from '../engine/logger.ts';
 import { HttpFetcher } from '../fetch/http-fetcher.ts';
 import { defaultStoreDir } from '../store/default-dir.ts';
@@ -25,9 +26,12 @@ export function httpFetcherFor(options: StaplerOptions): HttpFetcher {
   });
 }
 
-/** The store an option names: 'memory', { directory }, an instance, or by default a directory. */
-export function resolveStore(option: StaplerOptions['store'], log: Logger): StapleStore {
-  if (option === 'memory') return new MemoryStore();
+/**
+ * The store an option names: 'memory', { directory }, an instance, or by default a directory.
+ * A memory store keeps the engine's time; a directory keeps real time (file times are real).
+ */
+export function resolveStore(option: StaplerOptions['store'], log: Logger, clock?: Clock): StapleStore {
+  if (option === 'memory') return new MemoryStore(clock ? { now: () => clock.now() } : {});
   if (option && 'directory' in option) return new DirectoryStore(option.directory);
   if (option) return option;
   const dir = defaultStoreDir();

@@ -24,7 +24,7 @@ let dir: string;
 let lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
 const daemons: Daemon[] = [];
 
-const logger: Logger = Object.fromEntries(
+const logger: Logger = process.env.DEBUG_DAEMON ? { debug: (f, m) => console.log("debug", m, f), info: (f, m) => console.log("info", m, f), warn: (f, m) => console.log("warn", m, f), error: (f, m) => console.log("error", m, f) } : Object.fromEntries(
   ['debug', 'info', 'warn', 'error'].map((level) => [level, (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message })]),
 ) as unknown as Logger;
 
@@ -102,7 +102,7 @@ describe('stapler daemon', () => {
     await waitFor('one reload for the first staple', async () => (await reloads()) === 1);
     responder.behaviour = 'http-500';
     const status = daemon.state().files[0]!;
-    await clock.advanceTo(status.validUntil!);
+    await clock.advanceTo(Date.parse(status.validUntil!));
     await waitFor('the staple file removed', () => !existsSync(staple));
     assert.match(await readFile(join(dir, 'certs', 'site.pem.stapling.conf'), 'utf8'), /ssl_stapling off;/);
     await waitFor('a reload after the removal', async () => (await reloads()) === 2);

@@ -129,7 +129,7 @@ http {
 
     // The responder fails, and the staple reaches its nextUpdate.
     responder.behaviour = 'http-500';
-    await clock.advanceTo(daemon.state().files[0]!.validUntil!);
+    await clock.advanceTo(Date.parse(daemon.state().files[0]!.validUntil!));
     await waitFor('the staple file removed', () => !existsSync(`${certFile}.ocsp`));
     assert.match(await readFile(include, 'utf8'), /ssl_stapling off;/);
     await daemon.settled();

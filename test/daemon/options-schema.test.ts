@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { OPTION_SCHEMA, type OptionSpec, validateOptions } from '../../src/engine/options.ts';
-import type { StaplerOptions } from '../../src/engine/types.ts';
 import { InputError } from '../../src/ocsp/errors.ts';
 
 /** Values at and around each bound, and values of the wrong type. */

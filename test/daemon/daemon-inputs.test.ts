@@ -53,7 +53,7 @@ async function startDaemon(settings: Record<string, unknown> = {}): Promise<Daem
   return daemon;
 }
 
-const logged = (pattern: RegExp): boolean => lines.some((l) => pattern.test(`${String((l.fields.file ?? ''))} ${l.message}`));
+const logged = (pattern: RegExp): boolean => lines.some((l) => pattern.test(`${typeof l.fields.file === 'string' ? l.fields.file : ''} ${l.message}`));
 const validFor = (der: Buffer): boolean => verifyResponse(der, { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now: Date.now() }).ok;
 
 describe('daemon inputs', () => {

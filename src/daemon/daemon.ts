@@ -37,6 +37,8 @@ interface WatchedFile {
   error: string | null;
   /** Why its outputs cannot be written (they would overwrite a certificate, or another's): nothing is written for it. */
   refused: string | null;
+  /** The sync in progress: syncs of one file run one after the other, each from the engine's state when it runs. */
+  syncing: Promise<void>;
 }
 
 export interface DaemonDeps {
@@ -152,7 +154,7 @@ export class Daemon {
       if (refused === known.refused) return;
       this.files.delete(path);
     }
-    const f: WatchedFile = (known?.refused ? undefined : known) ?? { path, stapleFile, includeFile, mtimeMs: 0, size: 0, certId: null, subject: null, serial: null, written: null, include: null, error: null, refused };
+    const f: WatchedFile = (known?.refused ? undefined : known) ?? { path, stapleFile, includeFile, mtimeMs: 0, size: 0, certId: null, subject: null, serial: null, written: null, include: null, error: null, refused, syncing: Promise.resolve() };
     if (refused) {
       this.files.set(path, f);
       f.error = refused;
@@ -263,8 +265,17 @@ export class Daemon {
     this.scheduleState();
   }
 
-  /** Make the staple file (and nginx include) match the engine: the staple, or no file at all. */
-  private async sync(f: WatchedFile): Promise<void> {
+  /**
+   * Make the staple file (and nginx include) match the engine: the staple, or no file at all.
+   * Serialised per file: two interleaved syncs (an expiry and a new staple) could otherwise
+   * leave an include that says "on" beside a removed staple file.
+   */
+  private sync(f: WatchedFile): Promise<void> {
+    f.syncing = f.syncing.then(() => this.syncNow(f)).catch((err: unknown) => this.log.error({ file: f.path }, `cannot update the staple file: ${describeError(err)}`));
+    return f.syncing;
+  }
+
+  private async syncNow(f: WatchedFile): Promise<void> {
     if (this.stopped || f.refused) return;
     const staple = f.certId ? this.engine.stapleById(f.certId) : null;
     // nginx refuses a configuration whose include is missing: write "off" as soon as a

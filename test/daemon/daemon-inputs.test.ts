@@ -3,7 +3,7 @@
 // files, a failing reload command, and a flooding HAProxy socket.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -115,7 +115,21 @@ describe('daemon inputs', () => {
     await startDaemon();
     await waitFor('the staple beside the other certificate', () => existsSync(join(dir, 'certs', 'rsa.pem.ocsp')));
     // The FIFO is replaced by the staple file (rename), never read.
-    await waitFor('the staple file in place of the FIFO', async () => existsSync(join(dir, 'certs', 'site.pem.ocsp')) && validFor(await readFile(join(dir, 'certs', 'site.pem.ocsp'))));
+    // (The test must not read the FIFO either: a read would wait for a writer forever.)
+    const staple = join(dir, 'certs', 'site.pem.ocsp');
+    await waitFor('the staple file in place of the FIFO', async () => statSync(staple).isFile() && validFor(await readFile(staple)));
+  });
+
+  it('logs and skips a certificate the core cannot parse (an odd-length BMPString subject), and serves the rest', async () => {
+    // "leaf.test" is 9 bytes: as a BMPString (2 bytes a character) it cannot be decoded.
+    const der = Buffer.from(pki.leaf.cert.der);
+    der[der.indexOf(Buffer.from('leaf.test')) - 2] = 0x1e;
+    await writeFile(join(dir, 'certs', 'bmp.pem'), `-----BEGIN CERTIFICATE-----\n${der.toString('base64')}\n-----END CERTIFICATE-----\n`);
+    await writeFile(join(dir, 'certs', 'rsa.pem'), fullchain(pki.rsaLeaf, pki.intermediate));
+    const daemon = await startDaemon();
+    await waitFor('the good staple', () => existsSync(join(dir, 'certs', 'rsa.pem.ocsp')));
+    assert.ok(logged(/bmp\.pem cannot use this certificate file: /), lines.map((l) => l.message).join('\n'));
+    assert.equal(daemon.state().files.find((f) => f.file.endsWith('bmp.pem'))!.state, 'unusable');
   });
 
   it('survives hostile bytes in a staple file, at start and dropped in while it runs', async () => {

@@ -15,7 +15,7 @@ import { Daemon } from '../../src/daemon/daemon.ts';
 import { haproxyCommand, MAX_ANSWER_BYTES } from '../../src/daemon/haproxy.ts';
 import type { Logger } from '../../src/engine/logger.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
-import { fullchain, makePki, type TestPki } from '../support/pki.ts';
+import { fullchain, issue, makePki, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -130,6 +130,25 @@ describe('daemon inputs', () => {
     await waitFor('the good staple', () => existsSync(join(dir, 'certs', 'rsa.pem.ocsp')));
     assert.ok(logged(/bmp\.pem cannot use this certificate file: /), lines.map((l) => l.message).join('\n'));
     assert.equal(daemon.state().files.find((f) => f.file.endsWith('bmp.pem'))!.state, 'unusable');
+  });
+
+  it('is quiet about a certificate with no OCSP URL, counts unusable files apart, and says more at debug level', async () => {
+    const bare = await issue({ name: 'bare.test', issuer: pki.intermediate });
+    await writeFile(join(dir, 'certs', 'bare.pem'), fullchain(bare, pki.intermediate));
+    // A staple file left from when it had one: removed, quietly.
+    await writeFile(join(dir, 'certs', 'bare.pem.ocsp'), await responder.makeResponse(pki.leaf.cert.serialHex));
+    await writeFile(join(dir, 'certs', 'junk.pem'), 'not a certificate\n');
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    const daemon = await startDaemon();
+    await waitFor('the staple', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')));
+    await waitFor('the old staple file removed', () => !existsSync(join(dir, 'certs', 'bare.pem.ocsp')));
+    const noisy = lines.filter((l) => (l.level === 'warn' || l.level === 'error') && String(l.fields.file).includes('bare.pem'));
+    assert.deepEqual(noisy, [], 'no warning for a certificate without an OCSP URL');
+    assert.equal(daemon.state().files.find((f) => f.file.endsWith('bare.pem'))!.state, 'no-responder');
+    const started = lines.find((l) => l.message === 'stapler daemon started')!;
+    assert.deepEqual({ certificates: started.fields.certificates, unusable: started.fields.unusable }, { certificates: 2, unusable: 1 });
+    assert.ok(lines.findIndex((l) => l.message === 'stapler daemon starting') < lines.findIndex((l) => /stapl/.test(l.message) && l.message !== 'stapler daemon starting'));
+    for (const m of ['new certificate file', 'certificate registered', 'rescan']) assert.ok(lines.some((l) => l.level === 'debug' && l.message === m), `debug: ${m}`);
   });
 
   it('survives hostile bytes in a staple file, at start and dropped in while it runs', async () => {

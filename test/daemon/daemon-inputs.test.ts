@@ -151,6 +151,26 @@ describe('daemon inputs', () => {
     for (const m of ['new certificate file', 'certificate registered', 'rescan']) assert.ok(lines.some((l) => l.level === 'debug' && l.message === m), `debug: ${m}`);
   });
 
+  it('applies a new configuration: moved outputs, new engine settings (staples kept from the store, no fetch)', async () => {
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    const daemon = await startDaemon();
+    await waitFor('the staple', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')));
+    responder.behaviour = 'hang';
+    const requests = responder.requestCount;
+    const next = buildConfig(
+      { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), rescanMs: 100, timeoutMs: 2_000, stapleFile: '{dir}/{name}.der' },
+      dir,
+    );
+    const changes = await daemon.reconfigure(next);
+    assert.deepEqual(changes.sort(), ['engine.timeoutMs', 'stapleFile']);
+    await waitFor('the staple at its new path', () => existsSync(join(dir, 'certs', 'site.der')));
+    assert.ok(!existsSync(join(dir, 'certs', 'site.pem.ocsp')), 'the old path is removed');
+    assert.ok(validFor(await readFile(join(dir, 'certs', 'site.der'))));
+    assert.equal(daemon.state().files[0]!.state, 'stapled');
+    assert.equal(responder.requestCount, requests, 'no fetch: the new engine read the store');
+    responder.behaviour = 'good';
+  });
+
   it('survives hostile bytes in a staple file, at start and dropped in while it runs', async () => {
     await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
     const staple = join(dir, 'certs', 'site.pem.ocsp');

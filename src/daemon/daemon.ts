@@ -3,43 +3,22 @@
 // to the certificate, removes the file when no acceptable staple remains, and tells the server
 // (a debounced reload command, or HAProxy's runtime API).
 
-import { stat, unlink } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Clock } from '../engine/clock.ts';
 import type { StapleFetcher } from '../engine/fetcher.ts';
 import type { Logger } from '../engine/logger.ts';
 import { certificateId } from '../engine/managed.ts';
 import { Stapler } from '../engine/stapler.ts';
-import { describeFsError, readFileCapped, writeFileAtomic } from '../io/files.ts';
+import { describeFsError, readFileCapped } from '../io/files.ts';
 import { readCertificates } from '../ocsp/pem.ts';
 import { DirectoryStore } from '../store/directory-store.ts';
 import type { StapleStore } from '../store/store.ts';
 import { configChanges, type DaemonConfig } from './config.ts';
 import { CERT_FILE_LIMIT, holdsCertificate, matchCertificates, outputConflict, outputsOf, STAPLE_FILE_LIMIT } from './inputs.ts';
 import { pushOcspResponse } from './haproxy.ts';
-import { NGINX_INCLUDE_OFF, nginxIncludeOn } from './nginx.ts';
+import { writeOutputs, type WatchedFile } from './outputs.ts';
 import { Reloader } from './reloader.ts';
 import { fileState, writeState, type DaemonState } from './state.ts';
-
-interface WatchedFile {
-  readonly path: string;
-  readonly stapleFile: string;
-  readonly includeFile: string | null;
-  mtimeMs: number;
-  size: number;
-  /** The certificate in it (its id), or null when the file could not be used. */
-  certId: string | null;
-  subject: string | null;
-  serial: string | null;
-  /** The bytes last written to the staple file (null: no staple file). */
-  written: Buffer | null;
-  /** What the nginx include says now ('on', 'off', or null: not written by this process yet). */
-  include: 'on' | 'off' | null;
-  error: string | null;
-  /** Why its outputs cannot be written (they would overwrite a certificate, or another's): nothing is written for it. */
-  refused: string | null;
-  /** The sync in progress: syncs of one file run one after the other, each from the engine's state when it runs. */
-  syncing: Promise<void>;
-}
 
 export interface DaemonDeps {
   readonly logger: Logger;
@@ -278,39 +257,10 @@ export class Daemon {
   private async syncNow(f: WatchedFile): Promise<void> {
     if (this.stopped || f.refused) return;
     const staple = f.certId ? this.engine.stapleById(f.certId) : null;
-    // nginx refuses a configuration whose include is missing: write "off" as soon as a
-    // certificate has no staple, not only once a first staple came and went.
-    const includeWanted = !f.includeFile ? null : staple ? 'on' : 'off';
-    const stapleCurrent = staple ? f.written !== null && staple.equals(f.written) : f.written === null;
-    if (stapleCurrent && f.include === includeWanted) return;
-    let removed = false;
-    try {
-      if (staple) {
-        if (!stapleCurrent) await writeFileAtomic(f.stapleFile, staple, 0o644);
-        // The include is written after the staple it names (and turned off before the staple goes).
-        if (f.includeFile && f.include !== 'on') await writeFileAtomic(f.includeFile, Buffer.from(nginxIncludeOn(f.stapleFile)), 0o644);
-        if (!stapleCurrent) this.log.info({ file: f.stapleFile, serial: f.serial }, 'staple file written');
-      } else {
-        if (f.includeFile && f.include !== 'off') await writeFileAtomic(f.includeFile, Buffer.from(NGINX_INCLUDE_OFF), 0o644);
-        removed = await unlink(f.stapleFile).then(
-          () => true,
-          (err: NodeJS.ErrnoException) => {
-            if (err.code !== 'ENOENT') throw err;
-            return false;
-          },
-        );
-        if (removed && f.certId && this.engine.statusById(f.certId)?.state === 'no-responder') {
-          this.log.info({ file: f.stapleFile, serial: f.serial }, 'the certificate has no OCSP responder: its old staple file removed');
-        } else if (removed) this.log.warn({ file: f.stapleFile, serial: f.serial }, 'no acceptable staple: staple file removed');
-      }
-    } catch (err) {
-      this.log.error({ file: f.stapleFile, err: describeFsError(err) }, 'cannot write the staple file');
-      return;
-    }
-    // A first "off" include with no staple file removed changes nothing a server serves: no reload for it.
-    const includeChanged = f.include !== includeWanted && !(f.include === null && includeWanted === 'off');
-    f.written = staple;
-    f.include = includeWanted;
+    const noResponder = f.certId !== null && this.engine.statusById(f.certId)?.state === 'no-responder';
+    const change = await writeOutputs(f, staple, noResponder, this.log);
+    if (!change) return;
+    const { stapleCurrent, removed, includeChanged } = change;
     if (stapleCurrent && !removed && !includeChanged) return;
     // HAProxy takes a new staple through its runtime API with no reload. It reads the files
     // only when it (re)loads, so a removal, or a push it refuses (a certificate it loaded

@@ -102,7 +102,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--haproxy-socket <path>', "push staples through HAProxy's runtime API (stats socket path or host:port)")
     .option('--state <file>', 'state file for `stapler status` (default: $STAPLER_STATE_DIR/state.json, else /var/lib/stapler/state.json as root, else ~/.local/state/stapler-daemon/state.json)')
     .option('--store <dir>', 'staple store directory (default: staples/ beside the state file)')
-    .option('--log-level <level>', 'debug, info, warn or error')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default $STAPLER_LOG_LEVEL, else info)')
     .action(async (opts: DaemonFlags) => setExit(await daemonCommand(opts, { out, log })));
 
   program

@@ -5,6 +5,7 @@
 
 import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
+import { PINO_LEVELS, type PinoLevel } from '../engine/logger.ts';
 import { combinedError, describeValue, OPTION_KEYS, OPTION_SCHEMA, optionProblems } from '../engine/options.ts';
 import type { StaplerOptions } from '../engine/types.ts';
 import { InputError } from '../ocsp/errors.ts';
@@ -37,8 +38,9 @@ export interface DaemonConfig {
   readonly engine: Omit<StaplerOptions, 'store' | 'logger' | 'clock' | 'fetcher' | 'random'>;
 }
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+/** pino's levels, as for STAPLER_LOG_LEVEL: the environment and the configuration take the same words. */
+export const LOG_LEVELS = PINO_LEVELS;
+export type LogLevel = PinoLevel;
 
 /** The defaults follow one rule (see paths.ts), shared with `stapler status`. */
 export const defaultStateFile = (): string => `${defaultStateDir()}/state.json`;

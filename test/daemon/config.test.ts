@@ -62,7 +62,7 @@ concurrency: 4
     refuses('certificates: [a.pem]\ntimeoutMs: soon\n', /"timeoutMs"/, /"soon" is not valid: expected a number from 1 to/);
     refuses('certificates: [a.pem]\nconcurrency: 2.5\n', /"concurrency"/, /2\.5 is not valid: expected a whole number/);
     refuses('certificates: [a.pem]\nallowSha1Signatures: "yes"\n', /"allowSha1Signatures"/, /expected true or false/);
-    refuses('certificates: [a.pem]\nlogLevel: loud\n', /"logLevel"/, /one of debug, info, warn, error/);
+    refuses('certificates: [a.pem]\nlogLevel: loud\n', /"logLevel"/, /one of fatal, error, warn, info, debug, trace, silent/);
     refuses('certificates: [a.pem]\nreload: nginx -s reload\n', /"reload"/, /expected a mapping/);
   });
   it('refuses a bad URL, naming the key', () => {

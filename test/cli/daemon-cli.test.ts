@@ -81,6 +81,12 @@ describe('stapler daemon (command line)', () => {
     assert.match(files.stderr, /config key "issuer": .*missing-issuer\.pem: does not exist/);
     assert.match(files.stderr, /b\/site\.pem: would be refused: its staple file .*out\/site\.ocsp is already the output of .*a\/site\.pem/);
     assert.ok(!existsSync(join(dir, 'a', 'site.pem.conf')), '--check-config writes nothing');
+    // Keys that are Object's own names are unknown keys here, through the file as through the parser.
+    await writeFile(config, `certificates: [${dir}/a/*.pem]\n__proto__: 1\nconstructor: {}\n`);
+    const proto = await stapler(['daemon', '--config', config, '--check-config']);
+    assert.equal(proto.code, 2);
+    assert.match(proto.stderr, /config key "__proto__": is not a known key/);
+    assert.match(proto.stderr, /config key "constructor": is not a known key/);
   });
 
   it('reloads its configuration on SIGHUP, keeps the old one when the new one is bad, and logs ISO times', async () => {

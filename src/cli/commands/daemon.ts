@@ -26,11 +26,9 @@ export interface DaemonFlags {
 /** The configuration from --config, with flags on top; every problem of both in one error. */
 export async function loadDaemonConfig(flags: DaemonFlags): Promise<DaemonConfig> {
   if (!flags.config && !flags.cert) throw new InputError('stapler daemon', 'needs --config <file> or --cert <glob> (see stapler daemon --help)');
-  const raw: Record<string, unknown> = {};
-  if (flags.config) {
-    const text = (await readFileCapped(flags.config, 1024 * 1024, { regularFileOnly: true })).toString('utf8');
-    Object.assign(raw, parseYaml(text, flags.config));
-  }
+  // The parsed object itself, not a copy: Object.assign would drop a "__proto__" key (through
+  // the setter) that the check must report as unknown.
+  const raw: Record<string, unknown> = flags.config ? parseYaml((await readFileCapped(flags.config, 1024 * 1024, { regularFileOnly: true })).toString('utf8'), flags.config) : {};
   const overrides: Record<string, unknown> = {
     certificates: flags.cert,
     issuer: flags.issuer,

@@ -293,7 +293,8 @@ export class Daemon {
   async reconfigure(next: DaemonConfig): Promise<string[]> {
     await this.scanning;
     const changes = configChanges(this.config, next);
-    const engineChanged = changes.some((k) => k.startsWith('engine') || k === 'storeDir');
+    // A new issuer file also means registering every certificate again.
+    const engineChanged = changes.some((k) => k.startsWith('engine') || k === 'storeDir' || k === 'issuer');
     for (const f of [...this.files.values()]) {
       const outputs = outputsOf(next, f.path);
       if (outputs.stapleFile !== f.stapleFile || outputs.includeFile !== f.includeFile) await this.forget(f, 'its output paths changed');

@@ -371,6 +371,8 @@ export class Daemon {
     if (this.stopped) return;
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     await this.scanning;
+    // A stop during start(): start() may have set its timer once the first scan ended.
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.stateTimer) clearTimeout(this.stateTimer);
     this.stateTimer = null;
     this.stopped = true;

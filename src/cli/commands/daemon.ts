@@ -68,7 +68,6 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
   }
   const logger = pinoLogger(config.logLevel);
   const daemon = new Daemon(config, { logger });
-  await daemon.start();
   let reloading: Promise<void> = Promise.resolve();
   const reconfigure = async (log: Logger): Promise<void> => {
     let next: DaemonConfig;
@@ -84,7 +83,10 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
     logger.level = next.logLevel;
     log.info({ signal: 'SIGHUP', changed: changes }, changes.length > 0 ? `configuration reloaded: ${changes.join(', ')} changed` : 'configuration reloaded: nothing changed');
   };
-  await new Promise<void>((resolve) => {
+  // The handlers go in before the start: a signal that comes while the first scan runs (a
+  // staple may already be written) must not hit Node's defaults (SIGUSR1 opens the inspector,
+  // SIGHUP ends the process).
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping');
       void reloading.then(() => daemon.stop()).then(resolve);
@@ -100,5 +102,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
       reloading = reloading.then(() => reconfigure(logger)).catch((err: unknown) => logger.error({ signal: 'SIGHUP' }, `configuration reload failed: ${String(err)}`));
     });
   });
+  await daemon.start();
+  await stopped;
   return EXIT.ok;
 }

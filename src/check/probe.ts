@@ -41,6 +41,8 @@ export interface ProbeResult {
   readonly stapleProblem: string | null;
   /** A valid staple for a certificate that is not revoked. */
   readonly ok: boolean;
+  /** The certificate names no OCSP responder (so there is nothing to staple). */
+  readonly noResponder: boolean;
   /** False when the certificate is Must-Staple and the staple is missing or invalid. */
   readonly mustStapleCompliant: boolean;
   readonly summary: string;
@@ -84,9 +86,11 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
         socket.end();
       }
     });
-    socket.once('error', (err: Error) => {
+    socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new ProbeError(`${target.host}:${target.port}: ${err.message}`));
+      // OpenSSL's words for "the first bytes back were not a TLS record".
+      const notTls = err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long|unknown protocol/i.test(err.message);
+      reject(new ProbeError(`${target.host}:${target.port}: ${notTls ? 'not a TLS server (it answered, but not with a TLS handshake)' : err.message}`));
     });
   });
 }
@@ -113,7 +117,9 @@ function judge(peer: DetailedPeerCertificate, staple: Buffer | null, protocol: s
   const ok = verdict !== null && verdict.ok && verdict.certStatus === 'good';
   const mustStapleCompliant = !leaf.mustStaple || (verdict !== null && verdict.ok);
   let summary: string;
-  if (!staple) summary = 'no staple: the server sent no OCSP response';
+  const noResponder = leaf.ocspUrls.length === 0;
+  if (!staple && noResponder) summary = 'no staple: the certificate names no OCSP responder, so there is nothing to staple';
+  else if (!staple) summary = 'no staple: the server sent no OCSP response';
   else if (stapleProblem) summary = `staple not verifiable: ${stapleProblem}`;
   else if (verdict && !verdict.ok) summary = `INVALID staple: ${verdict.reason}: ${verdict.message}`;
   else if (verdict?.ok && verdict.certStatus === 'revoked') summary = 'valid staple, and it says the certificate is REVOKED';
@@ -126,6 +132,7 @@ function judge(peer: DetailedPeerCertificate, staple: Buffer | null, protocol: s
     staple: verdict,
     stapleProblem,
     ok,
+    noResponder,
     mustStapleCompliant,
     summary,
   };

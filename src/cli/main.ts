@@ -9,7 +9,7 @@ import { checkCommand, type CheckOptions } from './commands/check.ts';
 import { daemonCommand, type DaemonFlags } from './commands/daemon.ts';
 import { fetchCommand } from './commands/fetch.ts';
 import { statusCommand } from './commands/status.ts';
-import { DEFAULT_STATE_FILE, DEFAULT_STORE_DIR } from '../daemon/config.ts';
+import { logLevelFromEnv } from '../engine/logger.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { EXIT } from './exit-codes.ts';
@@ -100,17 +100,17 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--nginx-include <template>', 'also write an nginx include that turns ssl_stapling on or off, e.g. "{cert}.stapling.conf"')
     .option('--reload <command>', 'run after staple files change (debounced), e.g. "nginx -s reload"')
     .option('--haproxy-socket <path>', "push staples through HAProxy's runtime API (stats socket path or host:port)")
-    .option('--state <file>', `state file for \`stapler status\` (default ${DEFAULT_STATE_FILE})`)
-    .option('--store <dir>', `staple store directory (default ${DEFAULT_STORE_DIR})`)
-    .option('--log-level <level>', 'debug, info, warn or error')
-    .action(async (opts: DaemonFlags) => setExit(await daemonCommand(opts, { out })));
+    .option('--state <file>', 'state file for `stapler status` (default: $STAPLER_STATE_DIR/state.json, else /var/lib/stapler/state.json as root, else ~/.local/state/stapler-daemon/state.json)')
+    .option('--store <dir>', 'staple store directory (default: staples/ beside the state file)')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default $STAPLER_LOG_LEVEL, else info)')
+    .action(async (opts: DaemonFlags) => setExit(await daemonCommand(opts, { out, log })));
 
   program
     .command('status')
-    .description("print the daemon's certificates and staples")
-    .option('--state <file>', `the daemon's state file (default ${DEFAULT_STATE_FILE})`)
+    .description("print the daemon's certificates and staples (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
+    .option('--state <file>', "the daemon's state file (default: the daemon's own default, see `stapler daemon --help`)")
     .option('--json', 'print JSON')
-    .action(async (opts: { state?: string; json?: boolean }) => setExit(await statusCommand(opts, { out, now })));
+    .action(async (opts: { state?: string; json?: boolean }) => setExit(await statusCommand(opts, { out, log })));
 
   return program;
 }
@@ -119,6 +119,8 @@ async function main(argv: readonly string[]): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram((c) => (code = c));
   try {
+    // Refused here too, before any command runs: a typo must not turn into pino's stack trace.
+    logLevelFromEnv();
     await program.parseAsync([...argv], { from: 'user' });
     return code;
   } catch (err) {

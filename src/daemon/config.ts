@@ -1,12 +1,18 @@
 // The daemon's configuration: a YAML file (or flags), checked before anything starts. Every
-// problem names the key, the value and what was expected. The engine's tunables use the same
-// names as the library's options.
+// problem names the key, the value and what was expected, and every problem is reported, not
+// only the first. The engine's tunables use the library's names, and are checked against the
+// library's own option table (src/engine/options.ts).
 
 import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { validateOptions } from '../engine/options.ts';
+import { PINO_LEVELS, type PinoLevel } from '../engine/logger.ts';
+import { combinedError, describeValue, OPTION_KEYS, OPTION_SCHEMA, optionProblems } from '../engine/options.ts';
 import type { StaplerOptions } from '../engine/types.ts';
 import { InputError } from '../ocsp/errors.ts';
+import { defaultStateDir } from './paths.ts';
+import { templateProblem } from './template.ts';
+
+export { expandTemplate } from './template.ts';
 
 export interface DaemonConfig {
   /** Globs of certificate files (PEM, leaf first; a private key in the same file is fine). */
@@ -27,65 +33,74 @@ export interface DaemonConfig {
   readonly storeDir: string;
   /** How often certificate files are looked at for changes. */
   readonly rescanMs: number;
-  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly logLevel: LogLevel;
   /** The engine's tunables. */
   readonly engine: Omit<StaplerOptions, 'store' | 'logger' | 'clock' | 'fetcher' | 'random'>;
 }
 
-export const DEFAULT_STATE_FILE = '/var/lib/stapler/state.json';
-export const DEFAULT_STORE_DIR = '/var/lib/stapler/staples';
+/** pino's levels, as for STAPLER_LOG_LEVEL: the environment and the configuration take the same words. */
+export const LOG_LEVELS = PINO_LEVELS;
+export type LogLevel = PinoLevel;
 
-type Checker = (value: unknown, key: string) => unknown;
+/** The defaults follow one rule (see paths.ts), shared with `stapler status`. */
+export const defaultStateFile = (): string => `${defaultStateDir()}/state.json`;
+export const defaultStoreDir = (): string => `${defaultStateDir()}/staples`;
 
-const describeValue = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v) ?? String(v));
+/** YAML aliases allowed in one document: far more than any real configuration uses, far fewer than a "billion laughs". */
+const MAX_ALIASES = 100;
+
+type Checker = (value: unknown, key: string, errors: InputError[]) => unknown;
+
 const problem = (key: string, value: unknown, expected: string): InputError => new InputError(`config key "${key}"`, `${describeValue(value)} is not valid: expected ${expected}`);
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
-const str: Checker = (v, key) => {
-  if (typeof v !== 'string' || v.trim() === '') throw problem(key, v, 'a non-empty string');
-  return v;
-};
-const bool: Checker = (v, key) => {
-  if (typeof v !== 'boolean') throw problem(key, v, 'true or false');
-  return v;
+const str: Checker = (v, key, errors) => {
+  if (typeof v === 'string' && v.trim() !== '') return v;
+  errors.push(problem(key, v, 'a non-empty string'));
+  return undefined;
 };
 const num =
-  (min: number, max: number, integer = false): Checker =>
-  (v, key) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-      throw problem(key, v, `${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`);
-    }
-    return v;
+  (min: number, max: number): Checker =>
+  (v, key, errors) => {
+    if (typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max) return v;
+    errors.push(problem(key, v, `a number from ${min} to ${max}`));
+    return undefined;
   };
 const oneOf =
-  (...options: string[]): Checker =>
-  (v, key) => {
-    if (typeof v !== 'string' || !options.includes(v)) throw problem(key, v, `one of ${options.join(', ')}`);
-    return v;
+  (...options: readonly string[]): Checker =>
+  (v, key, errors) => {
+    if (typeof v === 'string' && options.includes(v)) return v;
+    errors.push(problem(key, v, `one of ${options.join(', ')}`));
+    return undefined;
   };
 const list =
   (item: Checker): Checker =>
-  (v, key) => {
+  (v, key, errors) => {
     const items = typeof v === 'string' ? [v] : v;
-    if (!Array.isArray(items) || items.length === 0) throw problem(key, v, 'a list (or a single value)');
-    return items.map((x, i) => item(x, `${key}[${i}]`));
-  };
-const map =
-  (value: Checker): Checker =>
-  (v, key) => {
-    if (!isPlainObject(v)) throw problem(key, v, 'a mapping');
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, value(x, `${key}["${k}"]`)]));
+    if (!Array.isArray(items) || items.length === 0) {
+      errors.push(problem(key, v, 'a list (or a single value)'));
+      return undefined;
+    }
+    const out = items.map((x, i) => item(x, `${key}[${i}]`, errors));
+    return out.every((x) => x !== undefined) ? out : undefined;
   };
 const section =
-  (fields: Record<string, Checker>): Checker =>
-  (v, key) => {
-    if (!isPlainObject(v)) throw problem(key, v, 'a mapping');
-    return checkFields(v, fields, `${key}.`);
+  (fields: Readonly<Record<string, Checker>>): Checker =>
+  (v, key, errors) => {
+    if (!isPlainObject(v)) {
+      errors.push(problem(key, v, 'a mapping'));
+      return undefined;
+    }
+    return checkFields(v, fields, `${key}.`, errors);
   };
+/** An engine option: passed through as given; the option table checks it. */
+const engineValue: Checker = (v) => v;
+/** `responderUrls` may be one URL: the table wants a list. */
+const oneOrMany: Checker = (v) => (typeof v === 'string' ? [v] : v);
 
-const DAY = 86_400_000;
-const ms = num(1, 30 * DAY);
+const REFRESH_KEYS = OPTION_SCHEMA.filter((s) => s.key.startsWith('refresh.')).map((s) => s.key.slice('refresh.'.length));
 
-const FIELDS: Record<string, Checker> = {
+const FIELDS: Readonly<Record<string, Checker>> = {
   certificates: list(str),
   issuer: str,
   stapleFile: str,
@@ -94,99 +109,105 @@ const FIELDS: Record<string, Checker> = {
   haproxy: section({ socket: str, timeoutMs: num(100, 60_000) }),
   stateFile: str,
   storeDir: str,
-  rescanMs: num(100, DAY),
-  logLevel: oneOf('debug', 'info', 'warn', 'error'),
-  // The engine's tunables, named as in the library.
-  timeoutMs: ms,
-  deadlineMs: ms,
-  responderUrls: list(str),
-  responderUrlsByIssuer: map(list(str)),
-  proxy: str,
-  refresh: section({
-    refreshFraction: num(0, 1),
-    minIntervalMs: ms,
-    jitterFraction: num(0, 0.5),
-    backoffInitialMs: ms,
-    backoffMaxMs: ms,
-    backoffJitter: num(0, 1),
-    triesBeforeExpiry: num(1, 100, true),
-    floorMs: ms,
-  }),
-  skewMs: num(0, DAY),
-  maxAgeWithoutNextUpdateMs: ms,
-  maxResponseBytes: num(1024, 16 * 1024 * 1024, true),
-  allowSha1Signatures: bool,
-  hash: oneOf('sha1', 'sha256', 'sha384', 'sha512'),
-  concurrency: num(1, 1024, true),
-  leaseTtlMs: ms,
+  rescanMs: num(100, 86_400_000),
+  logLevel: oneOf(...LOG_LEVELS),
+  // The engine's tunables, named and bounded as in the library.
+  ...Object.fromEntries(OPTION_KEYS.map((k) => [k, engineValue])),
+  responderUrls: oneOrMany,
+  refresh: section(Object.fromEntries(REFRESH_KEYS.map((k) => [k, engineValue]))),
 };
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function checkFields(obj: Record<string, unknown>, fields: Record<string, Checker>, prefix: string): Record<string, unknown> {
+function checkFields(obj: Record<string, unknown>, fields: Readonly<Record<string, Checker>>, prefix: string, errors: InputError[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
-    const checker = fields[k];
-    if (!checker) throw new InputError(`config key "${prefix}${k}"`, `is not a known key (known here: ${Object.keys(fields).join(', ')})`);
+    // Own properties only: "__proto__" or "constructor" are unknown keys, not Object's.
+    const checker = hasOwn(fields, k) ? fields[k] : undefined;
+    if (!checker) {
+      errors.push(new InputError(`config key "${prefix}${k}"`, `is not a known key (known here: ${Object.keys(fields).join(', ')})`));
+      continue;
+    }
     if (v === null || v === undefined) continue;
-    out[k] = checker(v, `${prefix}${k}`);
+    const value = checker(v, `${prefix}${k}`, errors);
+    if (value !== undefined) Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
 
 /** Parse and check a YAML configuration; `label` names the file in errors. Relative paths are relative to `baseDir`. */
 export function parseConfig(text: string, label: string, baseDir: string): DaemonConfig {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
-    throw new InputError(label, `${where}${e.message.split('\n')[0]}`);
-  }
-  const raw: unknown = doc.toJS();
-  if (!isPlainObject(raw)) throw new InputError(label, 'expected a mapping of settings at the top level');
-  return buildConfig(raw, baseDir);
+  return buildConfig(parseYaml(text, label), baseDir);
 }
 
-/** Check settings given as an object (from YAML or from flags) and fill in the defaults. */
-export function buildConfig(raw: Record<string, unknown>, baseDir: string): DaemonConfig {
-  const c = checkFields(raw, FIELDS, '');
-  if (!c.certificates) throw new InputError('config key "certificates"', 'is required: a list of certificate file globs');
-  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
-  const engineKeys = ['timeoutMs', 'deadlineMs', 'responderUrls', 'responderUrlsByIssuer', 'proxy', 'refresh', 'skewMs', 'maxAgeWithoutNextUpdateMs', 'maxResponseBytes', 'allowSha1Signatures', 'hash', 'concurrency', 'leaseTtlMs'];
-  const engine = Object.fromEntries(engineKeys.filter((k) => c[k] !== undefined).map((k) => [k, c[k]])) as DaemonConfig['engine'];
-  try {
-    validateOptions(engine);
-  } catch (err) {
-    if (err instanceof InputError) throw new InputError(`config key "${err.item}"`, err.reason);
-    throw err;
+/** The settings in a YAML document, unchecked; throws on syntax errors (all of them). */
+export function parseYaml(text: string, label: string): Record<string, unknown> {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((e) => {
+      const where = e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}: ` : '';
+      return new InputError(label, `${where}${e.message.split('\n')[0]}`);
+    });
+    throw combinedError(label, problems);
   }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    // The yaml library's only refusal here is an alias count that indicates a "billion laughs".
+    throw new InputError(label, `refused: its aliases (*name) expand too much (at most ${MAX_ALIASES} expansions): ${(err as Error).message}`);
+  }
+  if (!isPlainObject(raw)) throw new InputError(label, 'expected a mapping of settings at the top level');
+  return raw;
+}
+
+/** Check settings given as an object (from YAML or from flags) and fill in the defaults. Throws every problem at once. */
+export function buildConfig(raw: Record<string, unknown>, baseDir: string): DaemonConfig {
+  const errors: InputError[] = [];
+  const c = checkFields(raw, FIELDS, '', errors);
+  if (!hasOwn(raw, 'certificates') || raw.certificates === null) errors.push(new InputError('config key "certificates"', 'is required: a list of certificate file globs'));
+  const engine = Object.fromEntries(OPTION_KEYS.filter((k) => c[k] !== undefined).map((k) => [k, c[k]]));
+  errors.push(...optionProblems(engine, (k) => `config key "${k}"`));
   const reload = c.reload as { command?: string; debounceMs?: number } | undefined;
-  if (reload && !reload.command) throw new InputError('config key "reload.command"', 'is required when reload is given');
+  if (reload && !reload.command) errors.push(new InputError('config key "reload.command"', 'is required when reload is given'));
   const haproxy = c.haproxy as { socket?: string; timeoutMs?: number } | undefined;
-  if (haproxy && !haproxy.socket) throw new InputError('config key "haproxy.socket"', 'is required when haproxy is given');
+  if (haproxy && !haproxy.socket) errors.push(new InputError('config key "haproxy.socket"', 'is required when haproxy is given'));
   const stapleFile = (c.stapleFile as string | undefined) ?? '{cert}.ocsp';
-  if (!stapleFile.includes('{')) throw new InputError('config key "stapleFile"', `"${stapleFile}" is not valid: expected a template with {cert}, {dir} or {name}, so that each certificate gets its own file`);
+  const nginxInclude = (c.nginxInclude as string | undefined) ?? null;
+  for (const [key, template] of [['stapleFile', stapleFile], ['nginxInclude', nginxInclude]] as const) {
+    const why = template === null ? null : templateProblem(template);
+    if (why) errors.push(new InputError(`config key "${key}"`, `${describeValue(template)} is not valid: ${why}`));
+  }
+  if (nginxInclude !== null && nginxInclude === stapleFile) errors.push(new InputError('config key "nginxInclude"', 'is the same template as stapleFile: each needs its own file'));
+  if (errors.length > 0) throw combinedError('configuration', errors);
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   return {
     certificates: (c.certificates as string[]).map(abs),
     issuer: c.issuer ? abs(c.issuer as string) : null,
     stapleFile,
-    nginxInclude: (c.nginxInclude as string | undefined) ?? null,
+    nginxInclude,
     reload: reload ? { command: reload.command!, debounceMs: reload.debounceMs ?? 2_000 } : null,
     haproxy: haproxy ? { socket: haproxy.socket!, timeoutMs: haproxy.timeoutMs ?? 5_000 } : null,
-    stateFile: abs((c.stateFile as string | undefined) ?? DEFAULT_STATE_FILE),
-    storeDir: abs((c.storeDir as string | undefined) ?? DEFAULT_STORE_DIR),
+    stateFile: abs((c.stateFile as string | undefined) ?? defaultStateFile()),
+    storeDir: abs((c.storeDir as string | undefined) ?? defaultStoreDir()),
     rescanMs: (c.rescanMs as number | undefined) ?? 10_000,
-    logLevel: (c.logLevel as DaemonConfig['logLevel'] | undefined) ?? 'info',
-    engine,
+    logLevel: (c.logLevel as LogLevel | undefined) ?? 'info',
+    engine: engine,
   };
 }
 
-/** A staple (or nginx include) path for a certificate file, from a template. */
-export function expandTemplate(template: string, certFile: string): string {
-  const dir = certFile.slice(0, certFile.lastIndexOf('/')) || '/';
-  const base = certFile.slice(certFile.lastIndexOf('/') + 1);
-  const name = base.includes('.') ? base.slice(0, base.lastIndexOf('.')) : base;
-  return template.replaceAll('{cert}', certFile).replaceAll('{dir}', dir).replaceAll('{name}', name);
+/** The settings that differ between two configurations ("engine.x" for the engine's). */
+export function configChanges(a: DaemonConfig, b: DaemonConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  const changed: string[] = [];
+  for (const k of keys) {
+    if (k === 'engine') {
+      for (const e of new Set([...Object.keys(a.engine), ...Object.keys(b.engine)])) {
+        if (JSON.stringify((a.engine as Record<string, unknown>)[e]) !== JSON.stringify((b.engine as Record<string, unknown>)[e])) changed.push(`engine.${e}`);
+      }
+    } else if (JSON.stringify((a as unknown as Record<string, unknown>)[k]) !== JSON.stringify((b as unknown as Record<string, unknown>)[k])) changed.push(k);
+  }
+  return changed;
 }

@@ -3,42 +3,23 @@
 // to the certificate, removes the file when no acceptable staple remains, and tells the server
 // (a debounced reload command, or HAProxy's runtime API).
 
-import { execFile } from 'node:child_process';
-import { stat, unlink } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Clock } from '../engine/clock.ts';
 import type { StapleFetcher } from '../fetch/staple-fetcher.ts';
 import type { Logger } from '../engine/logger.ts';
 import { certificateId } from '../engine/managed.ts';
 import { StaplingEngine } from '../engine/engine.ts';
-import type { CertificateStatus } from '../engine/types.ts';
-import { describeFsError, readFileCapped, writeFileAtomic } from '../io/files.ts';
-import { InputError } from '../ocsp/errors.ts';
+import { describeFsError, readFileCapped } from '../io/files.ts';
 import { readCertificates } from '../ocsp/pem.ts';
 import { DirectoryStore } from '../store/directory-store.ts';
 import type { StapleStore } from '../store/store.ts';
-import { expandTemplate, type DaemonConfig } from './config.ts';
-import { expandGlob } from './glob.ts';
+import { configChanges, type DaemonConfig } from './config.ts';
+import { CERT_FILE_LIMIT, holdsCertificate, matchCertificates, outputConflict, outputsOf, STAPLE_FILE_LIMIT } from './inputs.ts';
 import { pushOcspResponse } from './haproxy.ts';
-import { writeState, type DaemonState, type FileState } from './state.ts';
+import { writeOutputs, type WatchedFile } from './outputs.ts';
+import { Reloader } from './reloader.ts';
+import { fileState, writeState, type DaemonState } from './state.ts';
 import { httpFetcherFor } from '../wiring/defaults.ts';
-
-const CERT_FILE_LIMIT = 1024 * 1024;
-const STAPLE_FILE_LIMIT = 1024 * 1024;
-
-interface WatchedFile {
-  readonly path: string;
-  readonly stapleFile: string;
-  readonly includeFile: string | null;
-  mtimeMs: number;
-  size: number;
-  /** The certificate in it (its id), or null when the file could not be used. */
-  certId: string | null;
-  subject: string | null;
-  serial: string | null;
-  /** The bytes last written to the staple file (null: no staple file). */
-  written: Buffer | null;
-  error: string | null;
-}
 
 export interface DaemonDeps {
   readonly logger: Logger;
@@ -48,41 +29,63 @@ export interface DaemonDeps {
 }
 
 export class Daemon {
-  private readonly engine: StaplingEngine;
-  private readonly store: StapleStore;
+  private engine: StaplingEngine;
+  private store: StapleStore;
   private readonly log: Logger;
   private readonly files = new Map<string, WatchedFile>();
-  /** The files that hold each certificate (by id), and every path the daemon writes: lookups
-   * that would otherwise walk all files for every file, at 10,000 certificates. */
+  /** The files that hold each certificate (by id), and every path the daemon writes (with the
+   * file it belongs to): lookups that would otherwise walk all files, at 10,000 certificates. */
   private readonly byCert = new Map<string, Set<WatchedFile>>();
-  private readonly outputs = new Set<string>();
+  private readonly outputs = new Map<string, WatchedFile>();
+  private readonly reloader: Reloader;
   private readonly startedAt = new Date().toISOString();
   private rescanTimer: NodeJS.Timeout | null = null;
-  private reloadTimer: NodeJS.Timeout | null = null;
   private stateTimer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
   private stopped = false;
-  /** A reload that is due (debounced), and how to tell its waiters that it ran. */
-  private pendingReload: { readonly promise: Promise<void>; readonly resolve: () => void } | null = null;
-  reloads = 0;
+  private readonly warnedEmpty = new Set<string>();
+  /** Configuration reloads (SIGHUP) applied, and refused. */
+  configReloads = 0;
+  configReloadsRefused = 0;
 
   constructor(
-    private readonly config: DaemonConfig,
-    deps: DaemonDeps,
+    private config: DaemonConfig,
+    private readonly deps: DaemonDeps,
   ) {
     this.log = deps.logger;
+    this.reloader = new Reloader(config.reload, deps.logger);
     this.store = deps.store ?? new DirectoryStore(config.storeDir);
-    this.engine = new StaplingEngine({ ...config.engine, store: this.store, logger: deps.logger, fetcher: deps.fetcher ?? httpFetcherFor(config.engine), ...(deps.clock ? { clock: deps.clock } : {}) });
-    this.engine.on('updated', (s) => void this.onStapleChange(s.id));
-    this.engine.on('expired', (s) => void this.onStapleChange(s.id));
-    this.engine.on('refreshFailed', () => this.scheduleState());
+    this.engine = this.makeEngine();
+  }
+
+  private makeEngine(): StaplingEngine {
+    const { clock, fetcher } = this.deps;
+    const engine = new StaplingEngine({ ...this.config.engine, store: this.store, logger: this.log, fetcher: fetcher ?? httpFetcherFor(this.config.engine), ...(clock ? { clock } : {}) });
+    engine.on('updated', (s) => void this.onStapleChange(s.id));
+    engine.on('expired', (s) => void this.onStapleChange(s.id));
+    engine.on('refreshFailed', () => this.scheduleState());
+    return engine;
+  }
+
+  /** Successful runs of the reload command. */
+  get reloads(): number {
+    return this.reloader.succeeded;
   }
 
   async start(): Promise<void> {
+    this.log.info({ globs: this.config.certificates, store: this.store.description }, 'stapler daemon starting');
     await this.rescan();
     // This timer is what keeps the daemon's process alive (the engine's timers are unref'd).
     this.rescanTimer = setInterval(() => void this.rescan(), this.config.rescanMs);
-    this.log.info({ certificates: this.files.size, store: this.store.description }, 'stapler daemon started');
+    const { usable, unusable } = this.counts();
+    this.log.info({ certificates: usable, unusable }, 'stapler daemon started');
+  }
+
+  /** Certificate files in use, and files that could not be used. */
+  counts(): { usable: number; unusable: number } {
+    let usable = 0;
+    for (const f of this.files.values()) if (f.certId) usable++;
+    return { usable, unusable: this.files.size - usable };
   }
 
   /** Look at every glob and every known file; pick up new, changed and removed certificates. */
@@ -92,33 +95,31 @@ export class Daemon {
   }
 
   private async scan(): Promise<void> {
-    const seen = new Set<string>();
-    for (const pattern of this.config.certificates) {
-      const matches = await expandGlob(pattern);
-      if (matches.length === 0 && !this.warnedEmpty.has(pattern)) {
-        this.warnedEmpty.add(pattern);
-        this.log.warn({ glob: pattern }, 'certificate glob matches no file');
-      }
-      for (const path of matches) {
-        // A staple file or an nginx include matching a broad glob is not a certificate.
-        if (this.isOutput(path)) continue;
-        seen.add(path);
-        await this.look(path);
+    const { inputs, empty } = await matchCertificates(this.config, (p) => this.outputs.has(p), holdsCertificate);
+    for (const glob of empty) {
+      if (this.warnedEmpty.has(glob)) continue;
+      this.warnedEmpty.add(glob);
+      this.log.warn({ glob }, 'certificate glob matches no file');
+    }
+    this.log.debug({ files: inputs.size }, 'rescan');
+    for (const path of inputs) {
+      try {
+        await this.look(path, inputs);
+      } catch (err) {
+        // Whatever goes wrong with one file stays with that file.
+        const f = this.files.get(path);
+        const reason = err instanceof Error ? err.message : String(err);
+        if (f) await this.unusable(f, `unexpected error: ${reason}`).catch(() => undefined);
+        else this.log.error({ file: path }, `cannot use this certificate file: unexpected error: ${reason}`);
       }
     }
     for (const [path, f] of this.files) {
-      if (!seen.has(path)) await this.forget(f, 'the certificate file is gone');
+      if (!inputs.has(path)) await this.forget(f, 'the certificate file is gone (or no glob matches it now)');
     }
     this.scheduleState();
   }
 
-  private readonly warnedEmpty = new Set<string>();
-
-  private isOutput(path: string): boolean {
-    return this.outputs.has(path) || path.endsWith('.ocsp') || path.endsWith('.issuer');
-  }
-
-  private async look(path: string): Promise<void> {
+  private async look(path: string, inputs: ReadonlySet<string>): Promise<void> {
     let info;
     try {
       info = await stat(path);
@@ -126,24 +127,26 @@ export class Daemon {
       return this.fileError(path, describeFsError(err));
     }
     const known = this.files.get(path);
-    if (known && known.mtimeMs === info.mtimeMs && known.size === info.size) return;
-    const f: WatchedFile = known ?? {
-      path,
-      stapleFile: expandTemplate(this.config.stapleFile, path),
-      includeFile: this.config.nginxInclude ? expandTemplate(this.config.nginxInclude, path) : null,
-      mtimeMs: 0,
-      size: 0,
-      certId: null,
-      subject: null,
-      serial: null,
-      written: null,
-      error: null,
-    };
-    if (!known) {
+    if (known && !known.refused && known.mtimeMs === info.mtimeMs && known.size === info.size) return;
+    const { stapleFile, includeFile } = outputsOf(this.config, path);
+    const refused = outputConflict(path, { stapleFile, includeFile }, inputs, (o) => this.outputs.get(o)?.path ?? null);
+    if (known?.refused) {
+      if (refused === known.refused) return;
+      this.files.delete(path);
+    }
+    const f: WatchedFile = (known?.refused ? undefined : known) ?? { path, stapleFile, includeFile, mtimeMs: 0, size: 0, certId: null, subject: null, serial: null, written: null, include: null, error: null, refused, syncing: Promise.resolve() };
+    if (refused) {
       this.files.set(path, f);
-      this.outputs.add(f.stapleFile);
-      if (f.includeFile) this.outputs.add(f.includeFile);
-      f.written = await readFileCapped(f.stapleFile, STAPLE_FILE_LIMIT).catch(() => null);
+      f.error = refused;
+      this.log.error({ file: path }, `cannot use this certificate file: ${refused}`);
+      return;
+    }
+    if (!known || known.refused) {
+      this.files.set(path, f);
+      this.outputs.set(f.stapleFile, f);
+      if (f.includeFile) this.outputs.set(f.includeFile, f);
+      f.written = await readFileCapped(f.stapleFile, STAPLE_FILE_LIMIT, { regularFileOnly: true }).catch(() => null);
+      this.log.debug({ file: path, stapleFile: f.stapleFile, existingStaple: f.written !== null }, 'new certificate file');
     }
     f.mtimeMs = info.mtimeMs;
     f.size = info.size;
@@ -155,11 +158,10 @@ export class Daemon {
     let bytes: Buffer;
     let chain;
     try {
-      bytes = await readFileCapped(f.path, CERT_FILE_LIMIT);
+      bytes = await readFileCapped(f.path, CERT_FILE_LIMIT, { regularFileOnly: true });
       chain = readCertificates(bytes, f.path);
     } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      return this.unusable(f, err.message);
+      return this.unusable(f, describeError(err));
     }
     const id = certificateId(chain[0]!.der);
     const sameCertificate = f.certId === id;
@@ -183,13 +185,12 @@ export class Daemon {
       await this.store.save(id, f.written, 0).catch(() => undefined);
     }
     try {
-      const issuer = this.config.issuer ? await readFileCapped(this.config.issuer, CERT_FILE_LIMIT) : undefined;
+      const issuer = this.config.issuer ? await readFileCapped(this.config.issuer, CERT_FILE_LIMIT, { regularFileOnly: true }) : undefined;
       const status = await this.engine.add(bytes, { label: f.path, ...(issuer ? { issuer } : {}) });
       if (status.state === 'no-issuer') f.error = `the issuer of "${status.subject}" is not in the file: give the full chain or the issuer setting`;
-      if (status.state === 'no-responder') f.error = null;
+      this.log.debug({ file: f.path, serial: f.serial, state: status.state }, 'certificate registered');
     } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      return this.unusable(f, err.message);
+      return this.unusable(f, describeError(err));
     }
     await this.sync(f);
   }
@@ -210,12 +211,13 @@ export class Daemon {
   }
 
   private async forget(f: WatchedFile, why: string): Promise<void> {
-    this.log.info({ file: f.path }, `${why}: removing its staple file`);
     this.files.delete(f.path);
-    this.outputs.delete(f.stapleFile);
-    if (f.includeFile) this.outputs.delete(f.includeFile);
+    if (f.refused) return;
+    this.log.info({ file: f.path }, `${why}: removing its staple file`);
     this.holdCertificate(f, null);
     await this.sync(f);
+    this.outputs.delete(f.stapleFile);
+    if (f.includeFile) this.outputs.delete(f.includeFile);
   }
 
   /** Point a file at a certificate (or none); the engine forgets a certificate no file holds. */
@@ -243,34 +245,29 @@ export class Daemon {
     this.scheduleState();
   }
 
-  /** Make the staple file (and nginx include) match the engine: the staple, or no file at all. */
-  private async sync(f: WatchedFile): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Make the staple file (and nginx include) match the engine: the staple, or no file at all.
+   * Serialised per file: two interleaved syncs (an expiry and a new staple) could otherwise
+   * leave an include that says "on" beside a removed staple file.
+   */
+  private sync(f: WatchedFile): Promise<void> {
+    f.syncing = f.syncing.then(() => this.syncNow(f)).catch((err: unknown) => this.log.error({ file: f.path }, `cannot update the staple file: ${describeError(err)}`));
+    return f.syncing;
+  }
+
+  private async syncNow(f: WatchedFile): Promise<void> {
+    if (this.stopped || f.refused) return;
     const staple = f.certId ? this.engine.stapleById(f.certId) : null;
-    if (staple && f.written && staple.equals(f.written)) return;
-    if (!staple && !f.written) return;
-    try {
-      if (staple) {
-        await writeFileAtomic(f.stapleFile, staple, 0o644);
-        if (f.includeFile) await writeFileAtomic(f.includeFile, Buffer.from(`# written by stapler: a staple is available\nssl_stapling on;\nssl_stapling_file ${f.stapleFile};\n`), 0o644);
-        this.log.info({ file: f.stapleFile, serial: f.serial }, 'staple file written');
-      } else {
-        if (f.includeFile) await writeFileAtomic(f.includeFile, Buffer.from('# written by stapler: no acceptable staple, so none is served\nssl_stapling off;\n'), 0o644);
-        await unlink(f.stapleFile).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-        });
-        this.log.warn({ file: f.stapleFile, serial: f.serial }, 'no acceptable staple: staple file removed');
-      }
-    } catch (err) {
-      this.log.error({ file: f.stapleFile, err: describeFsError(err) }, 'cannot write the staple file');
-      return;
-    }
-    f.written = staple;
+    const noResponder = f.certId !== null && this.engine.statusById(f.certId)?.state === 'no-responder';
+    const change = await writeOutputs(f, staple, noResponder, this.log);
+    if (!change) return;
+    const { stapleCurrent, removed, includeChanged } = change;
+    if (stapleCurrent && !removed && !includeChanged) return;
     // HAProxy takes a new staple through its runtime API with no reload. It reads the files
     // only when it (re)loads, so a removal, or a push it refuses (a certificate it loaded
     // without a staple file, or a renewal it has not loaded yet), needs the reload command.
-    const pushed = staple && this.config.haproxy ? await this.pushToHaproxy(f, staple) : false;
-    if (!pushed) this.scheduleReload();
+    const pushed = staple && !stapleCurrent && this.config.haproxy ? await this.pushToHaproxy(f, staple) : false;
+    if (!pushed && (removed || includeChanged || (staple && !stapleCurrent))) this.reloader.schedule();
     this.scheduleState();
   }
 
@@ -289,33 +286,41 @@ export class Daemon {
     }
   }
 
-  private scheduleReload(): void {
-    const reload = this.config.reload;
-    if (!reload || this.stopped) return;
-    if (!this.pendingReload) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => (resolve = r));
-      this.pendingReload = { promise, resolve };
+  /**
+   * Apply a new configuration (SIGHUP): files whose outputs move are forgotten (their old
+   * files removed) and picked up again; new engine settings or store mean a new engine,
+   * which reads the staples back from the store. Returns what changed, for the log.
+   */
+  async reconfigure(next: DaemonConfig): Promise<string[]> {
+    await this.scanning;
+    const changes = configChanges(this.config, next);
+    // A new issuer file also means registering every certificate again.
+    const engineChanged = changes.some((k) => k.startsWith('engine') || k === 'storeDir' || k === 'issuer');
+    for (const f of [...this.files.values()]) {
+      const outputs = outputsOf(next, f.path);
+      if (outputs.stapleFile !== f.stapleFile || outputs.includeFile !== f.includeFile) await this.forget(f, 'its output paths changed');
     }
-    if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    this.reloadTimer = setTimeout(() => void this.runReload(), reload.debounceMs);
-  }
-
-  private async runReload(): Promise<void> {
-    this.reloadTimer = null;
-    const pending = this.pendingReload;
-    const reload = this.config.reload;
-    this.pendingReload = null;
-    if (!pending || !reload) return;
-    await new Promise<void>((resolve) => {
-      execFile('/bin/sh', ['-c', reload.command], { timeout: 60_000 }, (err, stdout, stderr) => {
-        this.reloads++;
-        if (err) this.log.error({ command: reload.command, stderr: stderr.trim() }, `reload command failed: ${err.message}`);
-        else this.log.info({ command: reload.command, output: `${stdout}${stderr}`.trim() }, 'reload command ran');
-        resolve();
-      });
-    });
-    pending.resolve();
+    this.config = next;
+    this.reloader.configure(next.reload);
+    if (engineChanged) {
+      await this.engine.close();
+      if (!this.deps.store) this.store = new DirectoryStore(next.storeDir);
+      this.engine = this.makeEngine();
+      this.byCert.clear();
+      // Register every file with the new engine on the rescan below.
+      for (const f of this.files.values()) {
+        f.certId = null;
+        f.mtimeMs = -1;
+      }
+    }
+    if (this.rescanTimer) {
+      clearInterval(this.rescanTimer);
+      this.rescanTimer = setInterval(() => void this.rescan(), next.rescanMs);
+    }
+    this.warnedEmpty.clear();
+    await this.rescan();
+    this.configReloads++;
+    return changes;
   }
 
   /** Refresh every certificate now (SIGUSR1 in `stapler daemon`). */
@@ -325,7 +330,7 @@ export class Daemon {
 
   /** Resolves once the reload that is due (if any) has run. */
   settled(): Promise<void> {
-    return this.pendingReload?.promise ?? Promise.resolve();
+    return this.reloader.settled();
   }
 
   private scheduleState(): void {
@@ -337,25 +342,22 @@ export class Daemon {
   }
 
   state(): DaemonState {
-    const files: FileState[] = [...this.files.values()].map((f) => {
-      const s: CertificateStatus | null = f.certId ? this.engine.statusById(f.certId) : null;
-      return {
-        file: f.path,
-        stapleFile: f.stapleFile,
-        stapleWritten: f.written !== null,
-        subject: f.subject,
-        serial: f.serial,
-        state: s?.state ?? 'unusable',
-        certStatus: s?.certStatus ?? null,
-        mustStaple: s?.mustStaple ?? false,
-        thisUpdate: s?.thisUpdate ?? null,
-        nextUpdate: s?.nextUpdate ?? null,
-        validUntil: s?.validUntil ?? null,
-        nextRefreshAt: s?.nextRefreshAt ?? null,
-        lastError: f.error ?? (s?.lastError ? `${s.lastError.reason}: ${s.lastError.message}` : null),
-      };
-    });
-    return { pid: process.pid, startedAt: this.startedAt, updatedAt: new Date().toISOString(), reloads: this.reloads, files };
+    const files = [...this.files.values()].map((f) =>
+      fileState({ file: f.path, stapleFile: f.stapleFile, stapleWritten: f.written !== null, subject: f.subject, serial: f.serial, error: f.error }, f.certId ? this.engine.statusById(f.certId) : null),
+    );
+    const { usable, unusable } = this.counts();
+    return {
+      pid: process.pid,
+      startedAt: this.startedAt,
+      updatedAt: new Date().toISOString(),
+      certificates: usable,
+      unusable,
+      reloads: this.reloader.succeeded,
+      reloadFailures: this.reloader.failed,
+      configReloads: this.configReloads,
+      configReloadsRefused: this.configReloadsRefused,
+      files,
+    };
   }
 
   async saveState(): Promise<void> {
@@ -370,16 +372,18 @@ export class Daemon {
     if (this.stopped) return;
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     await this.scanning;
+    // A stop during start(): start() may have set its timer once the first scan ended.
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
     if (this.stateTimer) clearTimeout(this.stateTimer);
     this.stateTimer = null;
     this.stopped = true;
-    // Run a reload that is due now, rather than drop it: the server should see the last files.
-    if (this.reloadTimer) {
-      clearTimeout(this.reloadTimer);
-      await this.runReload();
-    }
+    await this.reloader.stop();
     await this.engine.close();
     await this.saveState();
     this.log.info({}, 'stapler daemon stopped');
   }
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -13,26 +13,35 @@ function open(socket: string): Socket {
   return m ? connect(Number(m[2]), m[1]) : connect(socket);
 }
 
-/** Send one command and return HAProxy's answer (it closes the connection after it). */
+/** The longest answer taken from the stats socket: HAProxy's answers to our commands are one line. */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** Send one command and return HAProxy's answer (it closes the connection after it). Bounded in size and time. */
 export function haproxyCommand(socket: string, command: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const conn = open(socket);
-    let answer = '';
-    const timer = setTimeout(() => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: Error | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
       conn.destroy();
-      reject(new HaproxyError(`stats socket ${socket}: no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    conn.setEncoding('utf8');
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks).toString('utf8').trim());
+    };
+    const timer = setTimeout(() => finish(new HaproxyError(`stats socket ${socket}: no complete answer within ${timeoutMs} ms`)), timeoutMs);
     conn.on('connect', () => conn.write(`${command}\n`));
-    conn.on('data', (d: string) => (answer += d));
-    conn.on('end', () => {
-      clearTimeout(timer);
-      resolve(answer.trim());
+    conn.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > MAX_ANSWER_BYTES) return finish(new HaproxyError(`stats socket ${socket}: answer over ${MAX_ANSWER_BYTES / 1024} KiB, refused (is this HAProxy's stats socket?)`));
+      chunks.push(d);
     });
+    conn.on('end', () => finish(null));
     conn.on('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
       const why = err.code === 'ENOENT' ? 'does not exist' : err.code === 'ECONNREFUSED' ? 'refuses connections' : err.code === 'EACCES' ? 'permission denied' : err.message;
-      reject(new HaproxyError(`stats socket ${socket}: ${why}`));
+      finish(new HaproxyError(`stats socket ${socket}: ${why}`));
     });
   });
 }

@@ -1,7 +1,8 @@
-// The daemon's state file: what `stapler status` reads.
+// The daemon's state file: what `stapler status` reads. Every time in it is an ISO 8601 string.
 
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { CertificateStatus } from '../engine/types.ts';
 import { writeFileAtomic } from '../io/files.ts';
 
 export interface FileState {
@@ -14,10 +15,10 @@ export interface FileState {
   readonly state: string;
   readonly certStatus: 'good' | 'revoked' | null;
   readonly mustStaple: boolean;
-  readonly thisUpdate: number | null;
-  readonly nextUpdate: number | null;
-  readonly validUntil: number | null;
-  readonly nextRefreshAt: number | null;
+  readonly thisUpdate: string | null;
+  readonly nextUpdate: string | null;
+  readonly validUntil: string | null;
+  readonly nextRefreshAt: string | null;
   readonly lastError: string | null;
 }
 
@@ -25,8 +26,39 @@ export interface DaemonState {
   readonly pid: number;
   readonly startedAt: string;
   readonly updatedAt: string;
+  /** Certificate files in use, and files that could not be used. */
+  readonly certificates: number;
+  readonly unusable: number;
+  /** Runs of the reload command that succeeded, and runs that failed. */
   readonly reloads: number;
+  readonly reloadFailures: number;
+  /** Configuration reloads (SIGHUP) applied, and refused. */
+  readonly configReloads: number;
+  readonly configReloadsRefused: number;
   readonly files: readonly FileState[];
+}
+
+export const isoOrNull = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(Math.round(t)).toISOString());
+
+export function fileState(
+  f: { file: string; stapleFile: string; stapleWritten: boolean; subject: string | null; serial: string | null; error: string | null },
+  s: CertificateStatus | null,
+): FileState {
+  return {
+    file: f.file,
+    stapleFile: f.stapleFile,
+    stapleWritten: f.stapleWritten,
+    subject: f.subject,
+    serial: f.serial,
+    state: s?.state ?? 'unusable',
+    certStatus: s?.certStatus ?? null,
+    mustStaple: s?.mustStaple ?? false,
+    thisUpdate: isoOrNull(s?.thisUpdate),
+    nextUpdate: isoOrNull(s?.nextUpdate),
+    validUntil: isoOrNull(s?.validUntil),
+    nextRefreshAt: isoOrNull(s?.nextRefreshAt),
+    lastError: f.error ?? (s?.lastError ? `${s.lastError.reason}: ${s.lastError.message}` : null),
+  };
 }
 
 export async function writeState(path: string, state: DaemonState): Promise<void> {

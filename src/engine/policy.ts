@@ -86,15 +86,16 @@ export function nextRefresh(r: CurrentResponse, now: number, s: RefreshSettings,
 export function nextRetry(failures: number, validUntil: number | null, now: number, s: RefreshSettings, random: number): Decision {
   const base = s.backoffInitialMs * 2 ** Math.min(Math.max(failures - 1, 0), 30);
   let cap = s.backoffMaxMs;
-  let rule = 'exponential backoff';
+  let capRule = 'backoff at its maximum';
   if (validUntil !== null && validUntil > now) {
     const nearExpiry = (validUntil - now) / s.triesBeforeExpiry;
     if (nearExpiry < cap) {
       cap = nearExpiry;
-      rule = 'backoff capped near expiry';
+      capRule = 'backoff capped near expiry';
     }
   }
-  if (base > cap) rule = rule === 'exponential backoff' ? 'backoff at its maximum' : rule;
+  // The rule names what decided: the doubling itself, or the cap that cut it short.
+  const rule = base > cap ? capRule : 'exponential backoff';
   const delay = Math.min(base, cap) * (1 + s.backoffJitter * (2 * random - 1));
   return { at: now + Math.max(delay, s.floorMs), rule };
 }

@@ -1,22 +1,28 @@
 // File input with a size cap and one-line errors; atomic replacement for output.
 
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../ocsp/errors.ts';
 
-/** Read a whole file (or standard input for "-"), refusing anything over `maxBytes`. */
-export async function readFileCapped(path: string, maxBytes: number): Promise<Buffer> {
+/**
+ * Read a whole file (or standard input for "-"), refusing anything over `maxBytes`. With
+ * `regularFileOnly`, anything but a regular file (a FIFO, a device) is refused without
+ * waiting on it: the open does not block, and the type is checked before any read.
+ */
+export async function readFileCapped(path: string, maxBytes: number, opts: { regularFileOnly?: boolean } = {}): Promise<Buffer> {
   if (path === '-') return readStreamCapped(process.stdin, maxBytes, 'standard input');
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, opts.regularFileOnly ? constants.O_RDONLY | constants.O_NONBLOCK : 'r');
   } catch (err) {
     throw new InputError(path, describeFsError(err));
   }
   try {
     const info = await handle.stat();
     if (info.isDirectory()) throw new InputError(path, 'is a directory');
+    if (opts.regularFileOnly && !info.isFile()) throw new InputError(path, 'is not a regular file (a FIFO, socket or device?)');
     if (info.size > maxBytes) throw new InputError(path, `is ${formatBytes(info.size)}, over the ${formatBytes(maxBytes)} limit`);
     // Read through a stream too: the file may grow, and special files report size 0.
     return await readStreamCapped(handle.createReadStream({ autoClose: false }), maxBytes, path);

@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createServer as createNetServer } from 'node:net';
 import { createServer, type Server } from 'node:tls';
 import { parseTarget } from '../../src/check/probe.ts';
-import { fullchain, makePki, type Issued, type TestPki } from '../support/pki.ts';
+import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { buildResponse } from '../support/responses.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -102,6 +103,36 @@ describe('stapler check', () => {
     assert.match(untrusted.stderr, /certificate|issuer/i);
     const wrongName = await stapler(['check', `127.0.0.1:${port}`, '--servername', 'other.test', '--ca', join(dir, 'root.pem')]);
     assert.equal(wrongName.code, 2);
+  });
+  it('a plain-TCP port: exit 2, "not a TLS server"', async () => {
+    const plain = createNetServer((c) => c.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const run = await stapler(['check', `127.0.0.1:${(plain.address() as AddressInfo).port}`, '--timeout', '5']);
+      assert.equal(run.code, 2);
+      assert.match(run.stderr, /127\.0\.0\.1:\d+: not a TLS server/);
+      assert.doesNotMatch(run.stderr, /wrong version number/);
+    } finally {
+      plain.close();
+    }
+  });
+  it('a certificate with no OCSP URL: exit 3, as for every command', async () => {
+    const bare = await issue({ name: 'leaf.test', issuer: pki.intermediate });
+    const port = await serve(bare, null);
+    const run = await check(port);
+    assert.equal(run.code, 3, run.stdout + run.stderr);
+    assert.match(run.stdout, /names no OCSP responder/);
+  });
+  it('--ca with a key, an empty file or no certificate: exit 2, naming the file', async () => {
+    const port = await serve(pki.leaf, null);
+    await writeFile(join(dir, 'key.pem'), pki.leaf.keyPem);
+    await writeFile(join(dir, 'empty.pem'), '');
+    for (const [name, reason] of [['key.pem', /holds a private key/], ['empty.pem', /is empty/]] as const) {
+      const run = await stapler(['check', `127.0.0.1:${port}`, '--servername', 'leaf.test', '--ca', join(dir, name)]);
+      assert.equal(run.code, 2, name);
+      assert.match(run.stderr, new RegExp(`${name.replace('.', '\\.')}: `));
+      assert.match(run.stderr, reason);
+    }
   });
   it('usage errors: exit 2', async () => {
     assert.equal((await stapler(['check', 'host:99999'])).code, 2);

@@ -15,17 +15,18 @@ function rejects(options: StaplerOptions, item: string, reason: RegExp): void {
 
 describe('Stapler options are checked up front', () => {
   it('names the option, the value and what is expected', () => {
-    rejects({ timeoutMs: -1 }, 'timeoutMs', /-1 is not valid: expected a number greater than 0/);
+    rejects({ timeoutMs: -1 }, 'timeoutMs', /-1 is not valid: expected a number from 1 to/);
     rejects({ deadlineMs: Number.NaN }, 'deadlineMs', /NaN/);
     rejects({ concurrency: 0 }, 'concurrency', /whole number from 1 to 1024/);
     rejects({ concurrency: 2.5 }, 'concurrency', /whole number/);
-    rejects({ skewMs: -5 }, 'skewMs', /0 or more/);
-    rejects({ maxResponseBytes: 1e9 }, 'maxResponseBytes', /at most/);
+    rejects({ skewMs: -5 }, 'skewMs', /-5 is not valid: expected a number from 0 to 86400000/);
+    rejects({ maxResponseBytes: 1e9 }, 'maxResponseBytes', /from 1024 to 1048576/);
     rejects({ hash: 'md5' as 'sha1' }, 'hash', /sha1, sha256/);
     rejects({ responderUrls: ['ftp://ocsp.example/'] }, 'responderUrls', /http:\/\/ or https:\/\//);
     rejects({ responderUrlsByIssuer: { 'CN=Some CA': ['not a url'] } }, 'responderUrlsByIssuer["CN=Some CA"]', /not a valid URL/);
     rejects({ proxy: 'socks5://127.0.0.1:1080' }, 'proxy', /http/);
-    rejects({ refresh: { refreshFraction: 1.5 } }, 'refresh.refreshFraction', /between 0 and 1/);
+    rejects({ proxy: 'https://proxy.example:3128' }, 'proxy', /plain-HTTP proxy URL .*https: proxies are not supported/);
+    rejects({ refresh: { refreshFraction: 1.5 } }, 'refresh.refreshFraction', /1.5 is not valid: expected a number greater than 0 and less than 1/);
     rejects({ refresh: { backoffInitialMs: 60_000, backoffMaxMs: 1_000 } }, 'refresh.backoffMaxMs', /less than/);
   });
   it('accepts good values', async () => {

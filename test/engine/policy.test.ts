@@ -94,6 +94,13 @@ describe('nextRetry', () => {
     }
     assert.ok(tries >= S.triesBeforeExpiry - 1, `${tries} tries before expiry`);
   });
+  it('names the cap only when the cap cut the backoff short', () => {
+    // Two hours left: the near-expiry cap is 30 min, below the one-hour maximum. A first
+    // failure waits one minute, which the cap does not touch.
+    assert.equal(nextRetry(1, now + 2 * HOUR, now, S, 0.5).rule, 'exponential backoff');
+    assert.equal(nextRetry(1, null, now, S, 0.5).rule, 'exponential backoff');
+    assert.equal(nextRetry(7, now + 2 * HOUR, now, S, 0.5).rule, 'backoff capped near expiry');
+  });
   it('keeps a floor, so that a failing responder is not hammered', () => {
     const d = nextRetry(20, now + 20_000, now, S, 0.5);
     assert.equal(d.at, now + S.floorMs);

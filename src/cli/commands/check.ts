@@ -1,8 +1,10 @@
 // stapler check <host:port>: a live server's stapling, judged as a strict client would.
 
+import { X509Certificate } from 'node:crypto';
 import { InputError } from '../../ocsp/errors.ts';
 import { parseTarget, probe, ProbeError } from '../../check/probe.ts';
 import { readFileCapped } from '../../io/files.ts';
+import { readCertificates } from '../../ocsp/pem.ts';
 import { verdictJson } from '../describe.ts';
 import { EXIT } from '../exit-codes.ts';
 import { CERT_FILE_LIMIT } from '../inputs.ts';
@@ -21,7 +23,7 @@ export async function checkCommand(targetText: string, opts: CheckOptions, io: {
   const target = parseTarget(targetText);
   if (opts.tls12 && opts.tls13) throw new InputError('--tls1.2/--tls1.3', 'give one or neither');
   const timeoutMs = opts.timeout === undefined ? 10_000 : parseSeconds(opts.timeout, '--timeout', 0.1, 300) * 1000;
-  const ca = opts.ca ? await readFileCapped(opts.ca, CERT_FILE_LIMIT) : undefined;
+  const ca = opts.ca ? await readCaFile(opts.ca) : undefined;
   let result;
   try {
     result = await probe(target, { servername: opts.servername, ca, tls: opts.tls12 ? '1.2' : opts.tls13 ? '1.3' : undefined, timeoutMs, now: io.now });
@@ -58,7 +60,16 @@ export async function checkCommand(targetText: string, opts: CheckOptions, io: {
       ].join('\n'),
     );
   }
-  return result.ok ? EXIT.ok : EXIT.rejected;
+  if (result.ok) return EXIT.ok;
+  return !result.staple && result.noResponder ? EXIT.noResponder : EXIT.rejected;
+}
+
+/** --ca: certificates only. A key, an empty file or anything else is refused, naming the file. */
+async function readCaFile(path: string): Promise<Buffer> {
+  const bytes = await readFileCapped(path, CERT_FILE_LIMIT, { regularFileOnly: true });
+  if (bytes.length === 0) throw new InputError(path, 'is empty: --ca needs CA certificates (PEM)');
+  const certs = readCertificates(bytes, path);
+  return Buffer.from(certs.map((c) => new X509Certificate(c.der).toString()).join(''));
 }
 
 function iso(t: number | null): string {

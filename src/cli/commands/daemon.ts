@@ -1,10 +1,12 @@
 // stapler daemon: keep staple files fresh for nginx, HAProxy and others (see src/daemon/).
 
-import { pino } from 'pino';
-import { buildConfig, parseConfig, type DaemonConfig } from '../../daemon/config.ts';
+import { buildConfig, parseYaml, type DaemonConfig } from '../../daemon/config.ts';
+import { checkConfigFiles } from '../../daemon/check-config.ts';
 import { Daemon } from '../../daemon/daemon.ts';
-import { expandGlob } from '../../daemon/glob.ts';
+import { logLevelFromEnv, pinoLogger, type Logger } from '../../engine/logger.ts';
+import { combinedError } from '../../engine/options.ts';
 import { readFileCapped } from '../../io/files.ts';
+import { InputError } from '../../ocsp/errors.ts';
 import { EXIT } from '../exit-codes.ts';
 
 export interface DaemonFlags {
@@ -21,9 +23,12 @@ export interface DaemonFlags {
   logLevel?: string;
 }
 
-/** The configuration from --config, with flags on top. */
+/** The configuration from --config, with flags on top; every problem of both in one error. */
 export async function loadDaemonConfig(flags: DaemonFlags): Promise<DaemonConfig> {
-  const raw: Record<string, unknown> = {};
+  if (!flags.config && !flags.cert) throw new InputError('stapler daemon', 'needs --config <file> or --cert <glob> (see stapler daemon --help)');
+  // The parsed object itself, not a copy: Object.assign would drop a "__proto__" key (through
+  // the setter) that the check must report as unknown.
+  const raw: Record<string, unknown> = flags.config ? parseYaml((await readFileCapped(flags.config, 1024 * 1024, { regularFileOnly: true })).toString('utf8'), flags.config) : {};
   const overrides: Record<string, unknown> = {
     certificates: flags.cert,
     issuer: flags.issuer,
@@ -35,46 +40,56 @@ export async function loadDaemonConfig(flags: DaemonFlags): Promise<DaemonConfig
     storeDir: flags.store,
     logLevel: flags.logLevel,
   };
-  if (flags.config) {
-    const text = (await readFileCapped(flags.config, 1024 * 1024)).toString('utf8');
-    const fromFile = parseConfig(text, flags.config, process.cwd());
-    // Re-check the merge as a whole: flags replace the file's values.
-    Object.assign(raw, toRaw(fromFile));
-  }
+  // Flags replace the file's values.
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) raw[k] = v;
+  // The environment's level applies unless the file or a flag sets one.
+  if (raw.logLevel === undefined && process.env.STAPLER_LOG_LEVEL) raw.logLevel = logLevelFromEnv();
   return buildConfig(raw, process.cwd());
 }
 
-function toRaw(c: DaemonConfig): Record<string, unknown> {
-  return {
-    certificates: c.certificates,
-    ...(c.issuer ? { issuer: c.issuer } : {}),
-    stapleFile: c.stapleFile,
-    ...(c.nginxInclude ? { nginxInclude: c.nginxInclude } : {}),
-    ...(c.reload ? { reload: c.reload } : {}),
-    ...(c.haproxy ? { haproxy: c.haproxy } : {}),
-    stateFile: c.stateFile,
-    storeDir: c.storeDir,
-    rescanMs: c.rescanMs,
-    logLevel: c.logLevel,
-    ...c.engine,
-  };
-}
-
-export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) => void }): Promise<number> {
+export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) => void; log: (s: string) => void }): Promise<number> {
   const config = await loadDaemonConfig(flags);
   if (flags.checkConfig) {
-    const counts = await Promise.all(config.certificates.map(async (g) => `${g}: ${(await expandGlob(g)).length} file(s)`));
-    io.out(`configuration OK\n${counts.map((c) => `  ${c}`).join('\n')}\n  staple files: ${config.stapleFile}\n  state: ${config.stateFile}\n  store: ${config.storeDir}`);
+    const report = await checkConfigFiles(config);
+    for (const w of report.warnings) io.log(`stapler: warning: ${w}`);
+    if (report.errors.length > 0) throw combinedError('configuration', report.errors);
+    io.out(
+      [
+        `configuration OK (nothing was written: the daemon writes staple files and includes when it runs)`,
+        ...config.certificates.map((g) => `  certificates: ${g}`),
+        `  ${report.files} certificate file(s) now`,
+        `  staple files: ${config.stapleFile}`,
+        ...(config.nginxInclude ? [`  nginx includes: ${config.nginxInclude}`] : []),
+        `  state: ${config.stateFile}`,
+        `  store: ${config.storeDir}`,
+      ].join('\n'),
+    );
     return EXIT.ok;
   }
-  const logger = pino({ name: 'stapler', level: config.logLevel });
+  const logger = pinoLogger(config.logLevel);
   const daemon = new Daemon(config, { logger });
-  await daemon.start();
-  await new Promise<void>((resolve) => {
+  let reloading: Promise<void> = Promise.resolve();
+  const reconfigure = async (log: Logger): Promise<void> => {
+    let next: DaemonConfig;
+    try {
+      next = await loadDaemonConfig(flags);
+    } catch (err) {
+      daemon.configReloadsRefused++;
+      const message = err instanceof InputError ? err.message : String(err);
+      log.error({ signal: 'SIGHUP' }, `configuration refused, the running one stays: ${message}`);
+      return;
+    }
+    const changes = await daemon.reconfigure(next);
+    logger.level = next.logLevel;
+    log.info({ signal: 'SIGHUP', changed: changes }, changes.length > 0 ? `configuration reloaded: ${changes.join(', ')} changed` : 'configuration reloaded: nothing changed');
+  };
+  // The handlers go in before the start: a signal that comes while the first scan runs (a
+  // staple may already be written) must not hit Node's defaults (SIGUSR1 opens the inspector,
+  // SIGHUP ends the process).
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping');
-      void daemon.stop().then(resolve);
+      void reloading.then(() => daemon.stop()).then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
@@ -82,6 +97,12 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
       logger.info({ signal: 'SIGUSR1' }, 'refreshing every certificate now');
       void daemon.rescan().then(() => daemon.refreshAll());
     });
+    process.on('SIGHUP', () => {
+      logger.info({ signal: 'SIGHUP' }, 'reloading the configuration');
+      reloading = reloading.then(() => reconfigure(logger)).catch((err: unknown) => logger.error({ signal: 'SIGHUP' }, `configuration reload failed: ${String(err)}`));
+    });
   });
+  await daemon.start();
+  await stopped;
   return EXIT.ok;
 }

@@ -1,40 +1,116 @@
-// stapler status: what the daemon is doing, from its state file.
+// stapler status: what the daemon is doing, from its state file. Exit codes follow the
+// monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
-import { DEFAULT_STATE_FILE } from '../../daemon/config.ts';
-import type { DaemonState } from '../../daemon/state.ts';
+import { defaultStateFile } from '../../daemon/config.ts';
+import type { DaemonState, FileState } from '../../daemon/state.ts';
 import { readFileCapped } from '../../io/files.ts';
 import { InputError } from '../../ocsp/errors.ts';
-import { EXIT } from '../exit-codes.ts';
 
-export async function statusCommand(opts: { state?: string; json?: boolean }, io: { out: (s: string) => void; now: () => number }): Promise<number> {
-  const path = opts.state ?? DEFAULT_STATE_FILE;
+export const STATUS_EXIT = { ok: 0, warning: 1, critical: 2, unknown: 3 } as const;
+const WIDTH = 80;
+
+export async function statusCommand(opts: { state?: string; json?: boolean }, io: { out: (s: string) => void; log: (s: string) => void }): Promise<number> {
+  const path = opts.state ?? defaultStateFile();
+  let state: DaemonState;
+  try {
+    state = await readState(path);
+  } catch (err) {
+    const message = err instanceof InputError ? err.message : String(err);
+    if (opts.json) io.out(JSON.stringify({ stateFile: path, verdict: 'UNKNOWN', error: message }));
+    io.log(`UNKNOWN: ${message}`);
+    return STATUS_EXIT.unknown;
+  }
+  const running = isRunning(state.pid);
+  const { verdict, code, reasons } = judge(state, running);
+  if (opts.json) {
+    io.out(JSON.stringify({ stateFile: path, running, verdict, reasons, ...state }));
+    return code;
+  }
+  const rows = state.files.map((f) => [elide(f.file, 26), statusLabel(f), shortTime(f.nextUpdate), shortTime(f.nextRefreshAt)]);
+  const header = ['certificate', 'status', 'next update (UTC)', 'next refresh'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  const out = [
+    `${verdict}: ${reasons.join('; ')}`,
+    `state file ${path}`,
+    `daemon pid ${state.pid} (${running ? 'running' : 'NOT RUNNING'}), started ${state.startedAt}`,
+    `as of ${state.updatedAt}: ${count(state)}, ${state.reloads} reload(s)${state.reloadFailures ? `, ${state.reloadFailures} failed` : ''}`,
+    '',
+    line(header),
+  ];
+  for (const [i, f] of state.files.entries()) {
+    out.push(line(rows[i]!));
+    if (f.lastError) out.push(elideEnd(`  ${f.lastError}`, WIDTH));
+  }
+  io.out(out.map((l) => (l.length > WIDTH ? elideEnd(l, WIDTH) : l)).join('\n'));
+  return code;
+}
+
+function count(state: DaemonState): string {
+  const usable = state.certificates ?? state.files.filter((f) => f.state !== 'unusable').length;
+  const unusable = state.unusable ?? state.files.length - usable;
+  return `${usable} certificate(s)${unusable ? `, ${unusable} unusable file(s)` : ''}`;
+}
+
+/** The verdict: CRITICAL when a server goes without a staple it needs (or the daemon is down), WARNING when something needs a look. */
+export function judge(state: DaemonState, running: boolean): { verdict: 'OK' | 'WARNING' | 'CRITICAL'; code: number; reasons: string[] } {
+  const critical: string[] = [];
+  const warning: string[] = [];
+  const n = (pred: (f: FileState) => boolean): number => state.files.filter(pred).length;
+  if (!running) critical.push(`the daemon (pid ${state.pid}) is not running`);
+  const revoked = n((f) => f.certStatus === 'revoked');
+  if (revoked) critical.push(`${revoked} certificate(s) REVOKED`);
+  const unstapled = n((f) => f.state === 'unstapled');
+  if (unstapled) critical.push(`${unstapled} certificate(s) without a staple`);
+  const failing = n((f) => f.state === 'stapled-refresh-failing');
+  if (failing) warning.push(`${failing} staple(s) whose refresh is failing`);
+  const pending = n((f) => f.state === 'pending');
+  if (pending) warning.push(`${pending} certificate(s) waiting for a first staple`);
+  const broken = n((f) => f.state === 'unusable' || f.state === 'no-issuer');
+  if (broken) warning.push(`${broken} file(s) that cannot be used`);
+  if (critical.length > 0) return { verdict: 'CRITICAL', code: STATUS_EXIT.critical, reasons: [...critical, ...warning] };
+  if (warning.length > 0) return { verdict: 'WARNING', code: STATUS_EXIT.warning, reasons: warning };
+  return { verdict: 'OK', code: STATUS_EXIT.ok, reasons: [`${n((f) => f.state === 'stapled')} stapled, ${n((f) => f.state === 'no-responder')} without an OCSP responder`] };
+}
+
+async function readState(path: string): Promise<DaemonState> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse((await readFileCapped(path, 16 * 1024 * 1024)).toString('utf8'));
+    parsed = JSON.parse((await readFileCapped(path, 16 * 1024 * 1024, { regularFileOnly: true })).toString('utf8'));
   } catch (err) {
     if (err instanceof InputError) throw new InputError(path, `${err.reason} (is the daemon running, and is this its state file? --state names another)`);
     throw new InputError(path, 'is not a stapler state file');
   }
   if (!isDaemonState(parsed)) throw new InputError(path, 'is not a stapler state file');
-  const state = parsed;
-  const running = isRunning(state.pid);
-  if (opts.json) {
-    io.out(JSON.stringify({ ...state, running }));
-    return EXIT.ok;
-  }
-  const iso = (t: number | null): string => (t === null ? '-' : new Date(t).toISOString().replace('.000Z', 'Z'));
-  const rows = state.files.map((f) => [f.file, f.state + (f.certStatus === 'revoked' ? ' (REVOKED)' : ''), iso(f.thisUpdate), iso(f.nextUpdate), iso(f.nextRefreshAt), f.lastError ?? '-']);
-  const header = ['certificate', 'status', 'thisUpdate', 'nextUpdate', 'next refresh', 'last error'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => Math.min(r[i]!.length, i === 5 ? 80 : 200))));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 5 ? c.slice(0, 80) : c.padEnd(widths[i]!))).join('  ');
-  io.out(
-    [
-      `stapler daemon pid ${state.pid} (${running ? 'running' : 'not running'}), started ${state.startedAt}, state as of ${state.updatedAt}, ${state.reloads} reload(s)`,
-      line(header),
-      ...rows.map(line),
-    ].join('\n'),
-  );
-  return EXIT.ok;
+  // State files from earlier versions hold epoch milliseconds.
+  const iso = (t: unknown): string | null => (typeof t === 'number' ? new Date(Math.round(t)).toISOString() : typeof t === 'string' ? t : null);
+  return {
+    ...parsed,
+    reloadFailures: parsed.reloadFailures ?? 0,
+    files: parsed.files.map((f) => ({ ...f, thisUpdate: iso(f.thisUpdate), nextUpdate: iso(f.nextUpdate), validUntil: iso(f.validUntil), nextRefreshAt: iso(f.nextRefreshAt) })),
+  };
+}
+
+function statusLabel(f: FileState): string {
+  if (f.certStatus === 'revoked') return 'REVOKED';
+  return f.state === 'stapled-refresh-failing' ? 'stapled, failing' : f.state;
+}
+
+/** "2026-11-22 06:34" from an ISO time. */
+function shortTime(t: string | null): string {
+  return t === null ? '-' : t.slice(0, 16).replace('T', ' ');
+}
+
+/** A path that fits `max` characters: its end is kept (the file name says the most). */
+export function elide(path: string, max: number): string {
+  if (path.length <= max) return path;
+  const tail = path.slice(path.length - (max - 1));
+  const slash = tail.indexOf('/');
+  return `…${slash >= 0 && slash < tail.length - 1 ? tail.slice(slash) : tail}`;
+}
+
+function elideEnd(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function isDaemonState(x: unknown): x is DaemonState {

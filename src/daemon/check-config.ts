@@ -1,0 +1,43 @@
+// `stapler daemon --check-config`: what the daemon would refuse, found before it starts. It
+// writes nothing. Errors are what the daemon refuses (the issuer file, output paths that
+// overwrite a certificate or are shared); warnings are what it survives (a glob that matches
+// nothing yet).
+
+import { readFileCapped } from '../io/files.ts';
+import { InputError } from '../ocsp/errors.ts';
+import { readCertificates } from '../ocsp/pem.ts';
+import type { DaemonConfig } from './config.ts';
+import { CERT_FILE_LIMIT, holdsCertificate, matchCertificates, outputConflict, outputsOf } from './inputs.ts';
+
+export interface ConfigReport {
+  readonly errors: readonly InputError[];
+  readonly warnings: readonly string[];
+  /** The certificate files each glob matches. */
+  readonly files: number;
+}
+
+export async function checkConfigFiles(config: DaemonConfig): Promise<ConfigReport> {
+  const errors: InputError[] = [];
+  const warnings: string[] = [];
+  if (config.issuer) {
+    try {
+      readCertificates(await readFileCapped(config.issuer, CERT_FILE_LIMIT, { regularFileOnly: true }), config.issuer);
+    } catch (err) {
+      errors.push(err instanceof InputError ? new InputError(`config key "issuer"`, err.message) : new InputError('config key "issuer"', String(err)));
+    }
+  }
+  const { inputs, empty } = await matchCertificates(config, () => false, holdsCertificate);
+  for (const glob of empty) warnings.push(`certificate glob ${glob} matches no file (yet)`);
+  const owners = new Map<string, string>();
+  for (const path of inputs) {
+    const outputs = outputsOf(config, path);
+    const conflict = outputConflict(path, outputs, inputs, (o) => owners.get(o) ?? null);
+    if (conflict) {
+      errors.push(new InputError(path, `would be refused: ${conflict}`));
+      continue;
+    }
+    owners.set(outputs.stapleFile, path);
+    if (outputs.includeFile) owners.set(outputs.includeFile, path);
+  }
+  return { errors, warnings, files: inputs.size };
+}

@@ -228,11 +228,18 @@ describe('stapler daemon', () => {
     ]);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await waitFor('the staple file', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')), 20_000);
-    // SIGUSR1: refresh every certificate now.
+    // SIGUSR1: refresh every certificate now. A signal that lands while the first fetch is
+    // still in flight shares that fetch (single flight), so it is sent again until one is seen.
     const requests = responder.requestCount;
-    child.kill('SIGUSR1');
-    await waitFor('a refresh after SIGUSR1', () => responder.requestCount > requests);
-    child.kill('SIGTERM');
+    try {
+      await waitFor('a refresh after SIGUSR1', () => {
+        if (responder.requestCount > requests) return true;
+        child.kill('SIGUSR1');
+        return false;
+      });
+    } finally {
+      child.kill('SIGTERM');
+    }
     assert.equal(await exited, 0);
     const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { files: { state: string }[] };
     assert.equal(state.files[0]!.state, 'stapled');

@@ -87,6 +87,11 @@ export class DerReader {
     return { reader, tlv };
   }
 
+  /** Where the next element starts, as an offset into `bytes`. */
+  get offset(): number {
+    return this.pos;
+  }
+
   atEnd(): boolean {
     return this.pos >= this.end;
   }
@@ -143,9 +148,36 @@ export class DerReader {
     return new DerReader(this.bytes, tlv.contentStart, tlv.end, this.depth + 1, this.budget);
   }
 
+  /**
+   * A reader over a primitive element's contents that hold DER of their own (an extension's
+   * OCTET STRING): offsets stay those of the whole input, and the work budget is shared.
+   */
+  enterOctets(tlv: Tlv, field: string): DerReader {
+    this.primitive(tlv, field);
+    if (this.depth + 1 > MAX_DEPTH) throw new DerError(field, 'nesting too deep', tlv.start);
+    return new DerReader(this.bytes, tlv.contentStart, tlv.end, this.depth + 1, this.budget);
+  }
+
   /** Read a SEQUENCE (or other constructed tag) and return a reader over its contents. */
   sequence(field: string, tag: number = TAG.SEQUENCE): DerReader {
     return this.enter(this.next(field, tag), field);
+  }
+
+  /**
+   * Read the next element (which must carry `tag`), run `fn` over its contents, and check that
+   * `fn` consumed them all: trailing bytes inside any wrapper are refused (as rustls-webpki does).
+   */
+  nested<T>(tag: number, field: string, fn: (inner: DerReader, tlv: Tlv) => T): T {
+    const tlv = this.next(field, tag);
+    const inner = this.enter(tlv, field);
+    const out = fn(inner, tlv);
+    inner.finish(field);
+    return out;
+  }
+
+  /** `nested` for an OPTIONAL or DEFAULT element: undefined when the next tag is not `tag`. */
+  optionalNested<T>(tag: number, field: string, fn: (inner: DerReader, tlv: Tlv) => T): T | undefined {
+    return this.peekTag() === tag ? this.nested(tag, field, fn) : undefined;
   }
 
   /** Everything in this container must have been read. */
@@ -239,7 +271,8 @@ export class DerReader {
     for (let i = 0; i < v.length; i++) {
       const byte = v[i]!;
       if (fresh && byte === 0x80) throw new DerError(field, 'non-minimal object identifier arc', tlv.start);
-      if (value > 0x1ffffffffffff) throw new DerError(field, 'object identifier arc too large', tlv.start);
+      // Keeps value * 128 exact in a double (below 2^53).
+      if (value >= 0x400000000000) throw new DerError(field, 'object identifier arc too large', tlv.start);
       value = value * 128 + (byte & 0x7f);
       fresh = (byte & 0x80) === 0;
       if (fresh) {
@@ -299,19 +332,36 @@ export class DerReader {
     return Date.UTC(year, month - 1, day, hour, minute, second, ms);
   }
 
-  /** A directory-string-like value as text (for display only). */
+  /**
+   * A directory-string-like value as text (for display). Each string type's encoding is checked as
+   * OpenSSL checks it: UTF-8 must be valid, a BMPString whole 2-byte units, a UniversalString whole
+   * 4-byte code points. Other string types are shown byte for byte.
+   */
   string(tlv: Tlv, field: string): string {
     this.primitive(tlv, field);
     const v = this.contents(tlv);
     this.budget.spend(v.length, field, tlv.start);
     switch (tlv.tag) {
       case TAG.UTF8_STRING:
-        return Buffer.from(v).toString('utf8');
-      case TAG.BMP_STRING:
-        return Buffer.from(v).swap16().toString('utf16le');
-      case TAG.UNIVERSAL_STRING: {
+        try {
+          return STRICT_UTF8.decode(v);
+        } catch {
+          throw new DerError(field, 'UTF8String is not valid UTF-8', tlv.start);
+        }
+      case TAG.BMP_STRING: {
+        if (v.length % 2 !== 0) throw new DerError(field, `BMPString is the wrong length (${v.length} bytes, not a multiple of 2)`, tlv.start);
         let s = '';
-        for (let i = 0; i + 3 < v.length; i += 4) s += String.fromCodePoint(((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0 & 0x10ffff);
+        for (let i = 0; i < v.length; i += 2) s += String.fromCharCode((v[i]! << 8) | v[i + 1]!);
+        return s;
+      }
+      case TAG.UNIVERSAL_STRING: {
+        if (v.length % 4 !== 0) throw new DerError(field, `UniversalString is the wrong length (${v.length} bytes, not a multiple of 4)`, tlv.start);
+        let s = '';
+        for (let i = 0; i < v.length; i += 4) {
+          const cp = ((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0;
+          if (cp > 0x10ffff) throw new DerError(field, `UniversalString holds an invalid code point 0x${cp.toString(16)}`, tlv.start);
+          s += String.fromCodePoint(cp);
+        }
         return s;
       }
       default:
@@ -319,6 +369,8 @@ export class DerReader {
     }
   }
 }
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The decimal number in v[at, at+n), or -1 if any byte is not a digit. */
 function digits(v: Uint8Array, at: number, n: number): number {

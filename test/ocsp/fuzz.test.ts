@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test';
 import { Certificate } from '../../src/ocsp/certificate.ts';
 import { DerBudget, DerError } from '../../src/ocsp/der.ts';
 import { InputError } from '../../src/ocsp/errors.ts';
-import { parseResponse } from '../../src/ocsp/response.ts';
+import { parseResponse, RESPONSE_CAPS } from '../../src/ocsp/response.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { Prng } from '../support/prng.ts';
 import { buildResponse } from '../support/responses.ts';
@@ -131,16 +131,20 @@ describe('fuzzing the certificate parser', () => {
 });
 
 describe('adversarial shapes stay linear', () => {
-  it('a response with 300 SingleResponses costs linear work, and ours is still found', async () => {
+  it(`a response with ${RESPONSE_CAPS.singleResponses} SingleResponses costs linear work, and ours is still found; one more is refused`, async () => {
     const { pki, now } = set;
     const base = { issuer: pki.intermediate, thisUpdate: new Date(now - 60_000), nextUpdate: new Date(now + 3_600_000) };
-    const others = Array.from({ length: 300 }, (_, i) => ({ ...base, cert: pki.rsaLeaf, serialHex: (0x100000 + i).toString(16) }));
-    const der = buildResponse({ ...base, cert: pki.leaf, extraSingles: others });
+    const others = Array.from({ length: RESPONSE_CAPS.singleResponses }, (_, i) => ({ ...base, cert: pki.rsaLeaf, serialHex: (0x100000 + i).toString(16) }));
+    const der = buildResponse({ ...base, cert: pki.leaf, extraSingles: others.slice(1) });
     const { steps, error } = parseCounting(der);
     assert.equal(error, null);
-    assert.equal(parseResponse(der).basic!.responses.length, 301);
+    assert.equal(parseResponse(der).basic!.responses.length, RESPONSE_CAPS.singleResponses);
     assert.ok(steps <= STEPS_PER_BYTE * der.length + 16, `${steps} steps for ${der.length} bytes`);
     assert.ok(verifyResponse(der, { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now }).ok);
+    const over = buildResponse({ ...base, cert: pki.leaf, extraSingles: others });
+    const v = verifyResponse(over, { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now });
+    assert.equal(v.ok ? 'ok' : v.reason, 'malformed');
+    assert.match(v.ok ? '' : v.message, new RegExp(`more than ${RESPONSE_CAPS.singleResponses} SingleResponses`));
   });
   it('a maximal object identifier is read in bounded work, and an oversized one refused', async () => {
     const { pki, now } = set;

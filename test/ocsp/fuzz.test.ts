@@ -94,7 +94,10 @@ function fromTree(nodes: Node[]): Buffer {
 }
 
 function leaves(nodes: Node[], out: Node[] = []): Node[] {
-  for (const n of nodes) (n.children ? leaves(n.children, out) : out.push(n));
+  for (const n of nodes) {
+    if (n.children) leaves(n.children, out);
+    else out.push(n);
+  }
   return out;
 }
 

@@ -289,7 +289,7 @@ const NO_EXTENSIONS: ExtensionFacts = Object.freeze({
 function readAlgorithmIdentifier(r: DerReader, field: string): void {
   r.nested(TAG.SEQUENCE, field, (seq) => {
     seq.oid(seq.next(field, TAG.OID), field);
-    if (!seq.atEnd()) seq.next(`${field}.parameters`);
+    if (!seq.atEnd()) seq.any(`${field}.parameters`);
   });
 }
 
@@ -390,7 +390,7 @@ function readName(parent: DerReader, tlv: Tlv, field: string): string {
       while (!set.atEnd()) {
         set.nested(TAG.SEQUENCE, field, (atv) => {
           const type = atv.oid(atv.next(field, TAG.OID), field);
-          const value = atv.string(atv.next(field), field);
+          const value = atv.nameValue(atv.next(field), field);
           parts.push(`${NAME_ATTRIBUTES[type] ?? type}=${escapeNameValue(value)}`);
         });
       }

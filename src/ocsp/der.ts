@@ -289,6 +289,39 @@ export class DerReader {
     return out;
   }
 
+  /**
+   * An element of a field typed ANY (an AlgorithmIdentifier's parameters). Like OpenSSL, which
+   * decodes such a value by its universal tag, the primitive types are checked: BOOLEAN, INTEGER,
+   * NULL, OBJECT IDENTIFIER, BIT STRING and the fixed-width string types.
+   */
+  any(field: string): Tlv {
+    const tlv = this.next(field);
+    switch (tlv.tag) {
+      case TAG.BOOLEAN:
+        this.boolean(tlv, field);
+        break;
+      case TAG.INTEGER:
+      case TAG.ENUMERATED:
+        this.integerBytes(tlv, field);
+        break;
+      case TAG.NULL:
+        this.null(tlv, field);
+        break;
+      case TAG.OID:
+        this.oid(tlv, field);
+        break;
+      case TAG.BIT_STRING:
+        this.bitString(tlv, field);
+        break;
+      case TAG.BMP_STRING:
+      case TAG.UNIVERSAL_STRING:
+      case TAG.UTF8_STRING:
+        this.string(tlv, field);
+        break;
+    }
+    return tlv;
+  }
+
   /** UTCTime or GeneralizedTime, as epoch milliseconds; DER form only (Z, seconds present). */
   time(tlv: Tlv, field: string): number {
     this.primitive(tlv, field);
@@ -332,6 +365,12 @@ export class DerReader {
     return Date.UTC(year, month - 1, day, hour, minute, second, ms);
   }
 
+  /** A Name's attribute value: one of the string types (as OpenSSL's X509_NAME_ENTRY requires), as text. */
+  nameValue(tlv: Tlv, field: string): string {
+    if (!NAME_STRING_TAGS.has(tlv.tag)) throw new DerError(field, `a name's value must be a string type, found tag 0x${hex2(tlv.tag)}`, tlv.start);
+    return this.string(tlv, field);
+  }
+
   /**
    * A directory-string-like value as text (for display). Each string type's encoding is checked as
    * OpenSSL checks it: UTF-8 must be valid, a BMPString whole 2-byte units, a UniversalString whole
@@ -369,6 +408,9 @@ export class DerReader {
     }
   }
 }
+
+// UTF8, Numeric, Printable, T61, Videotex, IA5, Graphic, Visible, General, Universal, BMP.
+const NAME_STRING_TAGS = new Set([0x0c, 0x12, 0x13, 0x14, 0x15, 0x16, 0x19, 0x1a, 0x1b, 0x1c, 0x1e]);
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 

@@ -4,6 +4,7 @@
 
 import { sign } from 'node:crypto';
 import type { Issued } from '../support/pki.ts';
+import type { Prng } from '../support/prng.ts';
 import { derTlv } from '../support/responses.ts';
 
 const OIDS = {
@@ -68,3 +69,74 @@ export function toPem(der: Uint8Array): string {
   const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n');
   return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`;
 }
+
+/** A DER tree, as a structure-aware mutator sees it. */
+interface Node {
+  tag: number;
+  children?: Node[];
+  content?: Buffer;
+}
+
+function toTree(der: Buffer, at = 0, end = der.length): Node[] {
+  const out: Node[] = [];
+  while (at < end) {
+    const tag = der[at]!;
+    const first = der[at + 1]!;
+    let length = first;
+    let start = at + 2;
+    if (first >= 0x80) {
+      length = 0;
+      for (let i = 0; i < (first & 0x7f); i++) length = length * 256 + der[at + 2 + i]!;
+      start += first & 0x7f;
+    }
+    const stop = start + length;
+    // Primitive, and the OCTET STRINGs that hold extension values, are leaves.
+    out.push((tag & 0x20) !== 0 ? { tag, children: toTree(der, start, stop) } : { tag, content: der.subarray(start, stop) });
+    at = stop;
+  }
+  return out;
+}
+
+function fromTree(nodes: Node[]): Buffer {
+  return Buffer.concat(nodes.map((n) => derTlv(n.tag, n.children ? fromTree(n.children) : n.content!)));
+}
+
+function leaves(nodes: Node[], out: Node[] = []): Node[] {
+  for (const n of nodes) {
+    if (n.children) leaves(n.children, out);
+    else out.push(n);
+  }
+  return out;
+}
+
+/**
+ * Change one primitive element (its length by a byte or three, or its bytes, or its tag to
+ * another string type) and re-encode every enclosing length: the mutant stays well nested, so
+ * that it reaches the value decoders (strings, times, OIDs, integers, bit strings).
+ */
+export function mutateStructure(rng: Prng, der: Buffer): Buffer {
+  const tree = toTree(der);
+  const leaf = rng.pick(leaves(tree));
+  const c = leaf.content!;
+  switch (rng.int(5)) {
+    case 0:
+      leaf.content = c.subarray(0, Math.max(0, c.length - 1 - rng.int(3)));
+      break;
+    case 1:
+      leaf.content = Buffer.concat([c, rng.bytes(1 + rng.int(3))]);
+      break;
+    case 2: {
+      const b = Buffer.from(c);
+      if (b.length > 0) b[rng.int(b.length)] = rng.pick([0x00, 0x80, 0xc0, 0xed, 0xf4, 0xff, 0x11, 0x2e, 0x5a]);
+      leaf.content = b;
+      break;
+    }
+    case 3:
+      leaf.tag = rng.pick([0x0c, 0x13, 0x14, 0x16, 0x1c, 0x1e, 0x17, 0x18, 0x06, 0x02, 0x03, 0x01, 0x05]);
+      break;
+    default:
+      leaf.content = rng.bytes(rng.int(12));
+  }
+  return fromTree(tree);
+}
+

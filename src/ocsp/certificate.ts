@@ -99,7 +99,7 @@ export class Certificate {
         throw new DerError('tbsCertificate.signature', 'differs from the outer signatureAlgorithm (RFC 5280 4.1.1.2)', innerAlgAt);
       }
       const issuerTlv = tbs.next('issuer', TAG.SEQUENCE);
-      readName(tbs, issuerTlv, 'issuer');
+      checkName(tbs, issuerTlv, 'issuer');
       this.issuerAt = issuerTlv.start;
       this.issuerEnd = issuerTlv.end;
       const validity = tbs.nested(TAG.SEQUENCE, 'validity', (r) => ({
@@ -109,7 +109,7 @@ export class Certificate {
       this.notBefore = validity.notBefore;
       this.notAfter = validity.notAfter;
       const subjectTlv = tbs.next('subject', TAG.SEQUENCE);
-      readName(tbs, subjectTlv, 'subject');
+      checkName(tbs, subjectTlv, 'subject');
       this.subjectAt = subjectTlv.start;
       this.subjectEnd = subjectTlv.end;
       this.spkiAt = tbs.offset;
@@ -376,6 +376,21 @@ function readAia(seq: DerReader, facts: ExtensionFacts): void {
       const url = Buffer.from(desc.contents(location)).toString('latin1');
       if (method === OID.adOcsp) facts.ocspUrls.push(url);
       else if (method === OID.adCaIssuers) facts.caIssuersUrls.push(url);
+    });
+  }
+}
+
+/** Check a Name as readName reads it, without building its text: the text is made when asked for. */
+function checkName(parent: DerReader, tlv: Tlv, field: string): void {
+  const seq = parent.enter(tlv, field);
+  while (!seq.atEnd()) {
+    seq.nested(TAG.SET, field, (set) => {
+      while (!set.atEnd()) {
+        set.nested(TAG.SEQUENCE, field, (atv) => {
+          atv.oid(atv.next(field, TAG.OID), field);
+          atv.checkNameValue(atv.next(field), field);
+        });
+      }
     });
   }
 }

@@ -371,6 +371,16 @@ export class DerReader {
     return this.string(tlv, field);
   }
 
+  /** Check a Name's attribute value as nameValue does, without building its text (names are checked at parse, shown later). */
+  checkNameValue(tlv: Tlv, field: string): void {
+    if (!NAME_STRING_TAGS.has(tlv.tag)) throw new DerError(field, `a name's value must be a string type, found tag 0x${hex2(tlv.tag)}`, tlv.start);
+    this.primitive(tlv, field);
+    const v = this.contents(tlv);
+    this.budget.spend(v.length, field, tlv.start);
+    if (tlv.tag === TAG.BMP_STRING || tlv.tag === TAG.UNIVERSAL_STRING) checkWidth(tlv, v, field);
+    else if (tlv.tag === TAG.UTF8_STRING && !isUtf8(v)) throw new DerError(field, 'UTF8String is not valid UTF-8', tlv.start);
+  }
+
   /**
    * A directory-string-like value as text (for display). Each string type's encoding is checked as
    * OpenSSL checks it: UTF-8 must be valid, a BMPString whole 2-byte units, a UniversalString whole
@@ -388,19 +398,15 @@ export class DerReader {
           throw new DerError(field, 'UTF8String is not valid UTF-8', tlv.start);
         }
       case TAG.BMP_STRING: {
-        if (v.length % 2 !== 0) throw new DerError(field, `BMPString is the wrong length (${v.length} bytes, not a multiple of 2)`, tlv.start);
+        checkWidth(tlv, v, field);
         let s = '';
         for (let i = 0; i < v.length; i += 2) s += String.fromCharCode((v[i]! << 8) | v[i + 1]!);
         return s;
       }
       case TAG.UNIVERSAL_STRING: {
-        if (v.length % 4 !== 0) throw new DerError(field, `UniversalString is the wrong length (${v.length} bytes, not a multiple of 4)`, tlv.start);
+        checkWidth(tlv, v, field);
         let s = '';
-        for (let i = 0; i < v.length; i += 4) {
-          const cp = ((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0;
-          if (cp > 0x10ffff) throw new DerError(field, `UniversalString holds an invalid code point 0x${cp.toString(16)}`, tlv.start);
-          s += String.fromCodePoint(cp);
-        }
+        for (let i = 0; i < v.length; i += 4) s += String.fromCodePoint(((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0);
         return s;
       }
       default:
@@ -413,6 +419,28 @@ export class DerReader {
 const NAME_STRING_TAGS = new Set([0x0c, 0x12, 0x13, 0x14, 0x15, 0x16, 0x19, 0x1a, 0x1b, 0x1c, 0x1e]);
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function isUtf8(v: Uint8Array): boolean {
+  try {
+    STRICT_UTF8.decode(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** BMPString: whole 2-byte units. UniversalString: whole 4-byte code points, none past U+10FFFF. */
+function checkWidth(tlv: Tlv, v: Uint8Array, field: string): void {
+  if (tlv.tag === TAG.BMP_STRING) {
+    if (v.length % 2 !== 0) throw new DerError(field, `BMPString is the wrong length (${v.length} bytes, not a multiple of 2)`, tlv.start);
+    return;
+  }
+  if (v.length % 4 !== 0) throw new DerError(field, `UniversalString is the wrong length (${v.length} bytes, not a multiple of 4)`, tlv.start);
+  for (let i = 0; i < v.length; i += 4) {
+    const cp = ((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0;
+    if (cp > 0x10ffff) throw new DerError(field, `UniversalString holds an invalid code point 0x${cp.toString(16)}`, tlv.start);
+  }
+}
 
 /** The decimal number in v[at, at+n), or -1 if any byte is not a digit. */
 function digits(v: Uint8Array, at: number, n: number): number {

@@ -67,6 +67,7 @@ export const MAX_RESPONSE_BYTES_LIMIT = 1024 * 1024;
  */
 export const RESPONSE_CAPS = {
   singleResponses: 256,
+  /** In the whole response: response extensions and every SingleResponse's together. */
   extensions: 32,
   certs: 16,
 } as const;
@@ -123,17 +124,18 @@ function parseBasic(der: Uint8Array, budget: DerBudget): BasicResponse {
   if (version !== 0) throw new DerError('version', `unknown response version ${version + 1}`, versionAt);
   const responderId = readResponderId(tbs);
   const producedAt = tbs.time(tbs.next('producedAt', TAG.GENERALIZED_TIME), 'producedAt');
+  const counter: ExtensionCounter = { count: 0 };
   const responses = tbs.nested(TAG.SEQUENCE, 'responses', (list) => {
     const out: SingleResponse[] = [];
     while (!list.atEnd()) {
       if (out.length === RESPONSE_CAPS.singleResponses) {
         throw new DerError('responses', `more than ${RESPONSE_CAPS.singleResponses} SingleResponses`, list.offset);
       }
-      out.push(readSingleResponse(list, `responses[${out.length}]`));
+      out.push(readSingleResponse(list, out.length, counter));
     }
     return out;
   });
-  const extensions = tbs.optionalNested(ctx(1), 'responseExtensions', (r) => readExtensions(r, 'responseExtensions')) ?? NO_EXTENSIONS;
+  const extensions = tbs.optionalNested(ctx(1), 'responseExtensions', (r) => readExtensions(r, 'responseExtensions', counter)) ?? NO_EXTENSIONS;
   tbs.finish('tbsResponseData');
   return { tbsResponseData: basic.raw(tbsTlv), responderId, producedAt, responses, extensions, signatureAlgorithm, signature, certs };
 }
@@ -152,73 +154,96 @@ function readResponderId(r: DerReader): ResponderId {
   throw new DerError('responderID', 'expected byName [1] or byKey [2]', tlv.start);
 }
 
-function readSingleResponse(list: DerReader, field: string): SingleResponse {
-  return list.nested(TAG.SEQUENCE, field, (r) => {
-    const certId = r.nested(TAG.SEQUENCE, `${field}.certID`, (id) => {
-      const { hash, oid: hashOid } = readHashAlgorithm(id, `${field}.certID.hashAlgorithm`);
-      const issuerNameHash = id.octets(id.next(`${field}.certID.issuerNameHash`, TAG.OCTET_STRING), `${field}.certID.issuerNameHash`);
-      const issuerKeyHash = id.octets(id.next(`${field}.certID.issuerKeyHash`, TAG.OCTET_STRING), `${field}.certID.issuerKeyHash`);
-      const serial = id.integerBytes(id.next(`${field}.certID.serialNumber`, TAG.INTEGER), `${field}.certID.serialNumber`);
-      return { hashOid, hash, issuerNameHash, issuerKeyHash, serial };
-    });
-
-    let status: CertStatus;
-    let revocationTime: number | null = null;
-    let revocationReason: number | null = null;
-    const statusTag = r.peekTag();
-    if (statusTag === ctx(1)) {
-      status = 'revoked';
-      r.nested(statusTag, `${field}.certStatus.revoked`, (info) => {
-        revocationTime = info.time(info.next(`${field}.revocationTime`, TAG.GENERALIZED_TIME), `${field}.revocationTime`);
-        const reasonField = `${field}.revocationReason`;
-        revocationReason = info.optionalNested(ctx(0), reasonField, (inner) => inner.smallUint(inner.next(reasonField, TAG.ENUMERATED), reasonField)) ?? null;
-      });
-    } else {
-      const statusTlv = r.next(`${field}.certStatus`);
-      if (statusTlv.tag === ctxPrim(0)) {
-        r.null(statusTlv, `${field}.certStatus.good`);
-        status = 'good';
-      } else if (statusTlv.tag === ctxPrim(2)) {
-        // UnknownInfo ::= NULL, IMPLICIT-tagged.
-        r.null(statusTlv, `${field}.certStatus.unknown`);
-        status = 'unknown';
-      } else {
-        throw new DerError(`${field}.certStatus`, 'expected good [0], revoked [1] or unknown [2]', statusTlv.start);
-      }
-    }
-    const thisUpdate = r.time(r.next(`${field}.thisUpdate`, TAG.GENERALIZED_TIME), `${field}.thisUpdate`);
-    const nextField = `${field}.nextUpdate`;
-    const nextUpdate = r.optionalNested(ctx(0), nextField, (inner) => inner.time(inner.next(nextField, TAG.GENERALIZED_TIME), nextField)) ?? null;
-    const extField = `${field}.singleExtensions`;
-    const extensions = r.optionalNested(ctx(1), extField, (inner) => readExtensions(inner, extField)) ?? NO_EXTENSIONS;
-    return { certId, status, revocationTime, revocationReason, thisUpdate, nextUpdate, extensions };
-  });
+/**
+ * A DerError from inside element `prefix` names the full path. Field names are joined only when
+ * something is thrown: building them for every SingleResponse and extension was most of the cost
+ * of a response with hundreds of them.
+ */
+function prefixed(err: unknown, prefix: string): unknown {
+  return err instanceof DerError ? new DerError(err.field ? `${prefix}.${err.field}` : prefix, err.detail, err.offset) : err;
 }
 
-/** Extensions, [n]-wrapped: at most RESPONSE_CAPS.extensions, no OID twice (checked in linear time). */
-function readExtensions(explicit: DerReader, field: string): Extension[] {
+function readSingleResponse(list: DerReader, index: number, counter: ExtensionCounter): SingleResponse {
+  try {
+    return list.nested(TAG.SEQUENCE, '', (r) => readSingleFields(r, counter));
+  } catch (err) {
+    throw prefixed(err, `responses[${index}]`);
+  }
+}
+
+function readSingleFields(r: DerReader, counter: ExtensionCounter): SingleResponse {
+  const certId = r.nested(TAG.SEQUENCE, 'certID', (id) => {
+    const { hash, oid: hashOid } = readHashAlgorithm(id, 'certID.hashAlgorithm');
+    const issuerNameHash = id.octets(id.next('certID.issuerNameHash', TAG.OCTET_STRING), 'certID.issuerNameHash');
+    const issuerKeyHash = id.octets(id.next('certID.issuerKeyHash', TAG.OCTET_STRING), 'certID.issuerKeyHash');
+    const serial = id.integerBytes(id.next('certID.serialNumber', TAG.INTEGER), 'certID.serialNumber');
+    return { hashOid, hash, issuerNameHash, issuerKeyHash, serial };
+  });
+
+  let status: CertStatus;
+  let revocationTime: number | null = null;
+  let revocationReason: number | null = null;
+  const statusTag = r.peekTag();
+  if (statusTag === ctx(1)) {
+    status = 'revoked';
+    r.nested(statusTag, 'certStatus.revoked', (info) => {
+      revocationTime = info.time(info.next('revocationTime', TAG.GENERALIZED_TIME), 'revocationTime');
+      revocationReason = info.optionalNested(ctx(0), 'revocationReason', (inner) => inner.smallUint(inner.next('revocationReason', TAG.ENUMERATED), 'revocationReason')) ?? null;
+    });
+  } else {
+    const statusTlv = r.next('certStatus');
+    if (statusTlv.tag === ctxPrim(0)) {
+      r.null(statusTlv, 'certStatus.good');
+      status = 'good';
+    } else if (statusTlv.tag === ctxPrim(2)) {
+      // UnknownInfo ::= NULL, IMPLICIT-tagged.
+      r.null(statusTlv, 'certStatus.unknown');
+      status = 'unknown';
+    } else {
+      throw new DerError('certStatus', 'expected good [0], revoked [1] or unknown [2]', statusTlv.start);
+    }
+  }
+  const thisUpdate = r.time(r.next('thisUpdate', TAG.GENERALIZED_TIME), 'thisUpdate');
+  const nextUpdate = r.optionalNested(ctx(0), 'nextUpdate', (inner) => inner.time(inner.next('nextUpdate', TAG.GENERALIZED_TIME), 'nextUpdate')) ?? null;
+  const extensions = r.optionalNested(ctx(1), 'singleExtensions', (inner) => readExtensions(inner, 'singleExtensions', counter)) ?? NO_EXTENSIONS;
+  return { certId, status, revocationTime, revocationReason, thisUpdate, nextUpdate, extensions };
+}
+
+/** Extensions read so far in one response, against RESPONSE_CAPS.extensions. */
+interface ExtensionCounter {
+  count: number;
+}
+
+/**
+ * Extensions, [n]-wrapped: no OID twice in one list (checked in linear time), and at most
+ * RESPONSE_CAPS.extensions in the whole response, response and single extensions together.
+ */
+function readExtensions(explicit: DerReader, field: string, counter: ExtensionCounter): Extension[] {
   return explicit.nested(TAG.SEQUENCE, field, (list) => {
     const out: Extension[] = [];
     const seen = new Set<string>();
     while (!list.atEnd()) {
-      const f = `${field}[${out.length}]`;
-      if (out.length === RESPONSE_CAPS.extensions) throw new DerError(field, `more than ${RESPONSE_CAPS.extensions} extensions`, list.offset);
-      out.push(
-        list.nested(TAG.SEQUENCE, f, (ext) => {
-          const at = ext.offset;
-          const oidTlv = ext.next(`${f}.extnID`, TAG.OID);
-          const oid = ext.oid(oidTlv, `${f}.extnID`);
-          // The duplicate check hashes the OID's text: charged to the work budget like its decode.
-          ext.budget.spend(oidTlv.end - oidTlv.contentStart, f, at);
-          if (seen.has(oid)) throw new DerError(f, `duplicate extension ${oid}`, at);
-          seen.add(oid);
-          const criticalTlv = ext.optional(TAG.BOOLEAN, `${f}.critical`);
-          const critical = criticalTlv ? ext.boolean(criticalTlv, `${f}.critical`) : false;
-          const value = ext.octets(ext.next(`${f}.extnValue`, TAG.OCTET_STRING), `${f}.extnValue`);
-          return { oid, critical, value };
-        }),
-      );
+      if (++counter.count > RESPONSE_CAPS.extensions) throw new DerError(field, `more than ${RESPONSE_CAPS.extensions} extensions in the response`, list.offset);
+      try {
+        out.push(list.nested(TAG.SEQUENCE, '', (ext) => readExtension(ext, seen)));
+      } catch (err) {
+        throw prefixed(err, `${field}[${out.length}]`);
+      }
     }
     return out;
   });
+}
+
+function readExtension(ext: DerReader, seen: Set<string>): Extension {
+  const at = ext.offset;
+  const oidTlv = ext.next('extnID', TAG.OID);
+  const oid = ext.oid(oidTlv, 'extnID');
+  // The duplicate check hashes the OID's text: charged to the work budget like its decode.
+  ext.budget.spend(oidTlv.end - oidTlv.contentStart, 'extnID', at);
+  if (seen.has(oid)) throw new DerError('extnID', `duplicate extension ${oid}`, at);
+  seen.add(oid);
+  const criticalTlv = ext.optional(TAG.BOOLEAN, 'critical');
+  const critical = criticalTlv ? ext.boolean(criticalTlv, 'critical') : false;
+  const value = ext.octets(ext.next('extnValue', TAG.OCTET_STRING), 'extnValue');
+  return { oid, critical, value };
 }

@@ -17,11 +17,11 @@ const OIDS = {
 export const STRING_TAG = { utf8: 0x0c, printable: 0x13, ia5: 0x16, universal: 0x1c, bmp: 0x1e, t61: 0x14 } as const;
 
 const seq = (...parts: Uint8Array[]): Buffer => derTlv(0x30, Buffer.concat(parts));
-const oid = (arcs: number[]): Buffer => derTlv(0x06, Buffer.from(arcs));
+const oid = (arcs: readonly number[]): Buffer => derTlv(0x06, Buffer.from([...arcs]));
 const utcTime = (d: Date): Buffer => derTlv(0x17, Buffer.from(d.toISOString().replace(/^\d\d(\d\d)-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d).*$/, '$1$2$3$4$5$6Z')));
 
 /** A Name of one RDN per attribute: [type OID arcs, string tag, value bytes]. */
-export function craftName(...attrs: readonly (readonly [number[], number, Uint8Array])[]): Buffer {
+export function craftName(...attrs: readonly (readonly [readonly number[], number, Uint8Array])[]): Buffer {
   return seq(...attrs.map(([type, tag, value]) => derTlv(0x31, seq(oid(type), derTlv(tag, value)))));
 }
 
@@ -71,13 +71,13 @@ export function toPem(der: Uint8Array): string {
 }
 
 /** A DER tree, as a structure-aware mutator sees it. */
-interface Node {
+export interface Node {
   tag: number;
   children?: Node[];
   content?: Buffer;
 }
 
-function toTree(der: Buffer, at = 0, end = der.length): Node[] {
+export function toTree(der: Buffer, at = 0, end = der.length): Node[] {
   const out: Node[] = [];
   while (at < end) {
     const tag = der[at]!;
@@ -97,7 +97,7 @@ function toTree(der: Buffer, at = 0, end = der.length): Node[] {
   return out;
 }
 
-function fromTree(nodes: Node[]): Buffer {
+export function fromTree(nodes: Node[]): Buffer {
   return Buffer.concat(nodes.map((n) => derTlv(n.tag, n.children ? fromTree(n.children) : n.content!)));
 }
 

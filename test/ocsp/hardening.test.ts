@@ -134,11 +134,16 @@ describe('embedded certificates are all parsed, signer or not', () => {
 
 describe('counts are capped before any signature work', () => {
   const ext = (i: number): { oid: string; value: Buffer } => ({ oid: `1.2.3.4.${i}`, value: Buffer.from([5, 0]) });
-  it(`at most ${RESPONSE_CAPS.extensions} response extensions, and ${RESPONSE_CAPS.extensions} single extensions`, () => {
+  it(`at most ${RESPONSE_CAPS.extensions} extensions in a response, response and single extensions together`, () => {
     const full = Array.from({ length: RESPONSE_CAPS.extensions }, (_, i) => ext(i));
-    assert.ok(verify(buildResponse({ ...base, responseExtensions: full, extensions: full })).ok);
-    rejected(verify(buildResponse({ ...base, responseExtensions: [...full, ext(999)] })), 'malformed', /responseExtensions: more than 32 extensions/);
+    const half = RESPONSE_CAPS.extensions / 2;
+    assert.ok(verify(buildResponse({ ...base, responseExtensions: full })).ok);
+    assert.ok(verify(buildResponse({ ...base, responseExtensions: full.slice(0, half), extensions: full.slice(half) })).ok);
+    rejected(verify(buildResponse({ ...base, responseExtensions: [...full, ext(999)] })), 'malformed', /^malformed response: responseExtensions: more than 32 extensions in the response/);
     rejected(verify(buildResponse({ ...base, extensions: [...full, ext(999)] })), 'malformed', /responses\[0\]\.singleExtensions: more than 32 extensions/);
+    // Spread over many SingleResponses: the count is per response, not per list.
+    const spread = Array.from({ length: 9 }, (_, i) => ({ ...base, cert: pki.rsaLeaf, serialHex: (0x200 + i).toString(16), extensions: full.slice(0, 4) }));
+    rejected(verify(buildResponse({ ...base, extraSingles: spread })), 'malformed', /responses\[9\]\.singleExtensions: more than 32 extensions in the response/);
   });
   it('a duplicate extension is refused, wherever it is in the list', () => {
     const list = Array.from({ length: RESPONSE_CAPS.extensions - 1 }, (_, i) => ext(i));

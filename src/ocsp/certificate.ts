@@ -50,6 +50,8 @@ export class Certificate {
 
   private key: KeyObject | undefined;
   private serialHexCache: string | undefined;
+  // Decoded on first use: delegated responders are asked on every verification, leaves never.
+  private ekuCache: readonly string[] | null | undefined;
   // Created on first use: only issuers need them, and an empty Map still costs memory per leaf.
   private keyHashes: Map<HashName, Buffer> | undefined;
   private nameHashes: Map<HashName, Buffer> | undefined;
@@ -131,6 +133,7 @@ export class Certificate {
       this.der = der;
       this.key = undefined;
       this.serialHexCache = undefined;
+      this.ekuCache = undefined;
       this.keyHashes = undefined;
       this.nameHashes = undefined;
     } catch (err) {
@@ -176,9 +179,14 @@ export class Certificate {
   }
   /** Extended key usages, or null when the extension is absent. */
   get extKeyUsage(): readonly string[] | null {
-    if (this.ekuAt < 0) return null;
-    const { reader, tlv } = DerReader.whole(this.view(this.ekuAt, this.ekuEnd), 'extKeyUsage');
-    return readEkuList(reader.enter(tlv, 'extKeyUsage'));
+    if (this.ekuCache === undefined) {
+      if (this.ekuAt < 0) this.ekuCache = null;
+      else {
+        const { reader, tlv } = DerReader.whole(this.view(this.ekuAt, this.ekuEnd), 'extKeyUsage');
+        this.ekuCache = Object.freeze(readEkuList(reader.enter(tlv, 'extKeyUsage')));
+      }
+    }
+    return this.ekuCache;
   }
   get subjectKeyId(): Uint8Array | null {
     return this.skidAt < 0 ? null : this.view(this.skidAt, this.skidEnd);

@@ -3,53 +3,13 @@
 // DER's rules (definite, minimal lengths; no trailing bytes; primitive/constructed forms)
 // and hard limits on depth and work, so hostile input costs linear time at most.
 
-export const TAG = {
-  BOOLEAN: 0x01,
-  INTEGER: 0x02,
-  BIT_STRING: 0x03,
-  OCTET_STRING: 0x04,
-  NULL: 0x05,
-  OID: 0x06,
-  ENUMERATED: 0x0a,
-  UTF8_STRING: 0x0c,
-  PRINTABLE_STRING: 0x13,
-  T61_STRING: 0x14,
-  IA5_STRING: 0x16,
-  UTC_TIME: 0x17,
-  GENERALIZED_TIME: 0x18,
-  UNIVERSAL_STRING: 0x1c,
-  BMP_STRING: 0x1e,
-  SEQUENCE: 0x30,
-  SET: 0x31,
-} as const;
+import { DerError, hex2, TAG, type Tlv } from './der-base.ts';
+import { checkNameValueTag, checkStringEncoding, decodeString, decodeTime } from './der-values.ts';
 
-/** Context-specific tag [n], constructed (EXPLICIT or a constructed IMPLICIT type). */
-export const ctx = (n: number): number => 0xa0 | n;
-/** Context-specific tag [n], primitive (IMPLICIT over a primitive type). */
-export const ctxPrim = (n: number): number => 0x80 | n;
+export { ctx, ctxPrim, DerError, TAG, type Tlv } from './der-base.ts';
 
 const CONSTRUCTED = 0x20;
 const MAX_DEPTH = 24;
-
-/** Every DER problem is reported as this one error type, naming the field being read. */
-export class DerError extends Error {
-  override readonly name = 'DerError';
-  constructor(
-    readonly field: string,
-    readonly detail: string,
-    readonly offset: number,
-  ) {
-    super(`${field}: ${detail} (at byte ${offset})`);
-  }
-}
-
-/** One element: its tag and where its header and contents lie in the input. */
-export interface Tlv {
-  readonly tag: number;
-  readonly start: number;
-  readonly contentStart: number;
-  readonly end: number;
-}
 
 /** Shared work counter: every header read and every content byte decoded costs one step. */
 export class DerBudget {
@@ -85,6 +45,11 @@ export class DerReader {
     const tlv = reader.next(field);
     reader.finish(field);
     return { reader, tlv };
+  }
+
+  /** Where the next element starts, as an offset into `bytes`. */
+  get offset(): number {
+    return this.pos;
   }
 
   atEnd(): boolean {
@@ -143,9 +108,36 @@ export class DerReader {
     return new DerReader(this.bytes, tlv.contentStart, tlv.end, this.depth + 1, this.budget);
   }
 
+  /**
+   * A reader over a primitive element's contents that hold DER of their own (an extension's
+   * OCTET STRING): offsets stay those of the whole input, and the work budget is shared.
+   */
+  enterOctets(tlv: Tlv, field: string): DerReader {
+    this.primitive(tlv, field);
+    if (this.depth + 1 > MAX_DEPTH) throw new DerError(field, 'nesting too deep', tlv.start);
+    return new DerReader(this.bytes, tlv.contentStart, tlv.end, this.depth + 1, this.budget);
+  }
+
   /** Read a SEQUENCE (or other constructed tag) and return a reader over its contents. */
   sequence(field: string, tag: number = TAG.SEQUENCE): DerReader {
     return this.enter(this.next(field, tag), field);
+  }
+
+  /**
+   * Read the next element (which must carry `tag`), run `fn` over its contents, and check that
+   * `fn` consumed them all: trailing bytes inside any wrapper are refused (as rustls-webpki does).
+   */
+  nested<T>(tag: number, field: string, fn: (inner: DerReader, tlv: Tlv) => T): T {
+    const tlv = this.next(field, tag);
+    const inner = this.enter(tlv, field);
+    const out = fn(inner, tlv);
+    inner.finish(field);
+    return out;
+  }
+
+  /** `nested` for an OPTIONAL or DEFAULT element: undefined when the next tag is not `tag`. */
+  optionalNested<T>(tag: number, field: string, fn: (inner: DerReader, tlv: Tlv) => T): T | undefined {
+    return this.peekTag() === tag ? this.nested(tag, field, fn) : undefined;
   }
 
   /** Everything in this container must have been read. */
@@ -239,7 +231,8 @@ export class DerReader {
     for (let i = 0; i < v.length; i++) {
       const byte = v[i]!;
       if (fresh && byte === 0x80) throw new DerError(field, 'non-minimal object identifier arc', tlv.start);
-      if (value > 0x1ffffffffffff) throw new DerError(field, 'object identifier arc too large', tlv.start);
+      // Keeps value * 128 exact in a double (below 2^53).
+      if (value >= 0x400000000000) throw new DerError(field, 'object identifier arc too large', tlv.start);
       value = value * 128 + (byte & 0x7f);
       fresh = (byte & 0x80) === 0;
       if (fresh) {
@@ -256,98 +249,67 @@ export class DerReader {
     return out;
   }
 
+  /**
+   * An element of a field typed ANY (an AlgorithmIdentifier's parameters). Like OpenSSL, which
+   * decodes such a value by its universal tag, the primitive types are checked: BOOLEAN, INTEGER,
+   * NULL, OBJECT IDENTIFIER, BIT STRING and the fixed-width string types.
+   */
+  any(field: string): Tlv {
+    const tlv = this.next(field);
+    switch (tlv.tag) {
+      case TAG.BOOLEAN:
+        this.boolean(tlv, field);
+        break;
+      case TAG.INTEGER:
+      case TAG.ENUMERATED:
+        this.integerBytes(tlv, field);
+        break;
+      case TAG.NULL:
+        this.null(tlv, field);
+        break;
+      case TAG.OID:
+        this.oid(tlv, field);
+        break;
+      case TAG.BIT_STRING:
+        this.bitString(tlv, field);
+        break;
+      case TAG.BMP_STRING:
+      case TAG.UNIVERSAL_STRING:
+      case TAG.UTF8_STRING:
+        this.string(tlv, field);
+        break;
+    }
+    return tlv;
+  }
+
   /** UTCTime or GeneralizedTime, as epoch milliseconds; DER form only (Z, seconds present). */
   time(tlv: Tlv, field: string): number {
     this.primitive(tlv, field);
     const v = this.contents(tlv);
     this.budget.spend(v.length, field, tlv.start);
-    // Decoded from the bytes directly: this runs three times per response on the hot path.
-    let year: number;
-    let i: number;
-    if (tlv.tag === TAG.UTC_TIME) {
-      if (v.length !== 13) throw badTime(field, tlv, v, 'UTCTime');
-      const yy = digits(v, 0, 2);
-      year = yy < 0 ? -1 : yy >= 50 ? 1900 + yy : 2000 + yy;
-      i = 2;
-    } else if (tlv.tag === TAG.GENERALIZED_TIME) {
-      if (v.length < 15) throw badTime(field, tlv, v, 'GeneralizedTime');
-      year = digits(v, 0, 4);
-      i = 4;
-    } else {
-      throw new DerError(field, `expected a time, found tag 0x${hex2(tlv.tag)}`, tlv.start);
-    }
-    const month = digits(v, i, 2);
-    const day = digits(v, i + 2, 2);
-    const hour = digits(v, i + 4, 2);
-    const minute = digits(v, i + 6, 2);
-    const second = digits(v, i + 8, 2);
-    let ms = 0;
-    let end = i + 10;
-    if (tlv.tag === TAG.GENERALIZED_TIME && v[end] === 0x2e) {
-      // DER fractions: at least one digit, no trailing zero.
-      const fracStart = ++end;
-      while (end < v.length && v[end]! >= 0x30 && v[end]! <= 0x39) end++;
-      if (end === fracStart || v[end - 1] === 0x30) throw badTime(field, tlv, v, 'GeneralizedTime');
-      ms = Math.floor(Number(`0.${asciiOf(v.subarray(fracStart, end))}`) * 1000);
-    }
-    if (end !== v.length - 1 || v[end] !== 0x5a /* Z */ || (year | month | day | hour | minute | second) < 0) {
-      throw badTime(field, tlv, v, tlv.tag === TAG.UTC_TIME ? 'UTCTime' : 'GeneralizedTime');
-    }
-    if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
-      throw new DerError(field, 'time out of range', tlv.start);
-    }
-    return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+    return decodeTime(tlv, v, field);
   }
 
-  /** A directory-string-like value as text (for display only). */
+  /** A Name's attribute value: one of the string types, as text. */
+  nameValue(tlv: Tlv, field: string): string {
+    checkNameValueTag(tlv, field);
+    return this.string(tlv, field);
+  }
+
+  /** Check a Name's attribute value as nameValue does, without building its text (names are checked at parse, shown later). */
+  checkNameValue(tlv: Tlv, field: string): void {
+    checkNameValueTag(tlv, field);
+    this.primitive(tlv, field);
+    const v = this.contents(tlv);
+    this.budget.spend(v.length, field, tlv.start);
+    checkStringEncoding(tlv, v, field);
+  }
+
+  /** A directory-string-like value as text (for display), its encoding checked (decodeString). */
   string(tlv: Tlv, field: string): string {
     this.primitive(tlv, field);
     const v = this.contents(tlv);
     this.budget.spend(v.length, field, tlv.start);
-    switch (tlv.tag) {
-      case TAG.UTF8_STRING:
-        return Buffer.from(v).toString('utf8');
-      case TAG.BMP_STRING:
-        return Buffer.from(v).swap16().toString('utf16le');
-      case TAG.UNIVERSAL_STRING: {
-        let s = '';
-        for (let i = 0; i + 3 < v.length; i += 4) s += String.fromCodePoint(((v[i]! << 24) | (v[i + 1]! << 16) | (v[i + 2]! << 8) | v[i + 3]!) >>> 0 & 0x10ffff);
-        return s;
-      }
-      default:
-        return Buffer.from(v).toString('latin1');
-    }
+    return decodeString(tlv, v, field);
   }
-}
-
-/** The decimal number in v[at, at+n), or -1 if any byte is not a digit. */
-function digits(v: Uint8Array, at: number, n: number): number {
-  let x = 0;
-  for (let k = at; k < at + n; k++) {
-    const d = (v[k] ?? 0) - 0x30;
-    if (d < 0 || d > 9) return -1;
-    x = x * 10 + d;
-  }
-  return x;
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-}
-
-function badTime(field: string, tlv: Tlv, v: Uint8Array, kind: string): DerError {
-  return new DerError(field, `bad ${kind} "${printable(asciiOf(v))}"`, tlv.start);
-}
-
-function asciiOf(v: Uint8Array): string {
-  return Buffer.from(v).toString('latin1');
-}
-
-function printable(s: string): string {
-  return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 40);
-}
-
-function hex2(n: number): string {
-  return n.toString(16).padStart(2, '0');
 }

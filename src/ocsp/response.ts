@@ -57,6 +57,21 @@ export interface OcspResponse {
   readonly basic: BasicResponse | null;
 }
 
+/** The largest response the core will read, whatever the settings (the engine and daemon cap their options with it). */
+export const MAX_RESPONSE_BYTES_LIMIT = 1024 * 1024;
+
+/**
+ * Counts checked while parsing, before any signature work, so that a response within the size
+ * limit cannot make verification slow. Real responders send one SingleResponse (a few for a
+ * batch), up to three or four extensions and up to three certificates.
+ */
+export const RESPONSE_CAPS = {
+  singleResponses: 256,
+  /** In the whole response: response extensions and every SingleResponse's together. */
+  extensions: 32,
+  certs: 16,
+} as const;
+
 /**
  * Parse a DER OCSPResponse. Throws DerError, naming the field, on anything malformed.
  * The work budget (default: linear in the input) bounds what hostile bytes can cost.
@@ -76,11 +91,11 @@ export function parseResponse(input: Uint8Array, budget: DerBudget = DerBudget.f
   if (!bytesTlv) throw new DerError('responseBytes', 'a successful response must carry responseBytes', der.length);
 
   const explicit = top.enter(bytesTlv, 'responseBytes');
-  const rb = explicit.sequence('responseBytes');
+  const { responseType, inner } = explicit.nested(TAG.SEQUENCE, 'responseBytes', (rb) => ({
+    responseType: rb.oid(rb.next('responseBytes.responseType', TAG.OID), 'responseBytes.responseType'),
+    inner: rb.octets(rb.next('responseBytes.response', TAG.OCTET_STRING), 'responseBytes.response'),
+  }));
   explicit.finish('responseBytes');
-  const responseType = rb.oid(rb.next('responseBytes.responseType', TAG.OID), 'responseBytes.responseType');
-  const inner = rb.octets(rb.next('responseBytes.response', TAG.OCTET_STRING), 'responseBytes.response');
-  rb.finish('responseBytes');
   if (responseType !== '1.3.6.1.5.5.7.48.1.1') return { status, responseType, basic: null };
   return { status, responseType, basic: parseBasic(inner, budget) };
 }
@@ -93,113 +108,142 @@ function parseBasic(der: Uint8Array, budget: DerBudget): BasicResponse {
   const signatureAlgorithm = readSignatureAlgorithm(basic, 'signatureAlgorithm');
   const signature = basic.bitStringBytes(basic.next('signature', TAG.BIT_STRING), 'signature');
   const certs: Uint8Array[] = [];
-  const certsTlv = basic.optional(ctx(0), 'certs');
-  if (certsTlv) {
-    const explicit = basic.enter(certsTlv, 'certs');
-    const list = explicit.sequence('certs');
-    explicit.finish('certs');
-    while (!list.atEnd()) certs.push(list.raw(list.next(`certs[${certs.length}]`, TAG.SEQUENCE)));
-  }
+  basic.optionalNested(ctx(0), 'certs', (explicit) =>
+    explicit.nested(TAG.SEQUENCE, 'certs', (list) => {
+      while (!list.atEnd()) {
+        if (certs.length === RESPONSE_CAPS.certs) throw new DerError('certs', `more than ${RESPONSE_CAPS.certs} embedded certificates`, list.offset);
+        certs.push(list.raw(list.next(`certs[${certs.length}]`, TAG.SEQUENCE)));
+      }
+    }),
+  );
   basic.finish('BasicOCSPResponse');
 
   const tbs = basic.enter(tbsTlv, 'tbsResponseData');
-  const versionTlv = tbs.optional(ctx(0), 'version');
-  if (versionTlv) {
-    const v = tbs.enter(versionTlv, 'version');
-    const version = v.smallUint(v.next('version', TAG.INTEGER), 'version');
-    v.finish('version');
-    if (version !== 0) throw new DerError('version', `unknown response version ${version + 1}`, versionTlv.start);
-  }
+  const versionAt = tbs.offset;
+  const version = tbs.optionalNested(ctx(0), 'version', (v) => v.smallUint(v.next('version', TAG.INTEGER), 'version')) ?? 0;
+  if (version !== 0) throw new DerError('version', `unknown response version ${version + 1}`, versionAt);
   const responderId = readResponderId(tbs);
   const producedAt = tbs.time(tbs.next('producedAt', TAG.GENERALIZED_TIME), 'producedAt');
-  const list = tbs.sequence('responses');
-  const responses: SingleResponse[] = [];
-  while (!list.atEnd()) responses.push(readSingleResponse(list, `responses[${responses.length}]`));
-  const extTlv = tbs.optional(ctx(1), 'responseExtensions');
-  const extensions = extTlv ? readExtensions(tbs.enter(extTlv, 'responseExtensions'), 'responseExtensions') : [];
+  const counter: ExtensionCounter = { count: 0 };
+  const responses = tbs.nested(TAG.SEQUENCE, 'responses', (list) => {
+    const out: SingleResponse[] = [];
+    while (!list.atEnd()) {
+      if (out.length === RESPONSE_CAPS.singleResponses) {
+        throw new DerError('responses', `more than ${RESPONSE_CAPS.singleResponses} SingleResponses`, list.offset);
+      }
+      out.push(readSingleResponse(list, out.length, counter));
+    }
+    return out;
+  });
+  const extensions = tbs.optionalNested(ctx(1), 'responseExtensions', (r) => readExtensions(r, 'responseExtensions', counter)) ?? NO_EXTENSIONS;
   tbs.finish('tbsResponseData');
   return { tbsResponseData: basic.raw(tbsTlv), responderId, producedAt, responses, extensions, signatureAlgorithm, signature, certs };
 }
 
+const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
+
 function readResponderId(r: DerReader): ResponderId {
+  const tag = r.peekTag();
+  if (tag === ctx(1)) {
+    return r.nested(tag, 'responderID.byName', (inner) => ({ byName: inner.raw(inner.next('responderID.byName', TAG.SEQUENCE)) }));
+  }
+  if (tag === ctx(2)) {
+    return r.nested(tag, 'responderID.byKey', (inner) => ({ byKey: inner.octets(inner.next('responderID.byKey', TAG.OCTET_STRING), 'responderID.byKey') }));
+  }
   const tlv = r.next('responderID');
-  if (tlv.tag === ctx(1)) {
-    const inner = r.enter(tlv, 'responderID.byName');
-    const name = inner.next('responderID.byName', TAG.SEQUENCE);
-    inner.finish('responderID.byName');
-    return { byName: inner.raw(name) };
-  }
-  if (tlv.tag === ctx(2)) {
-    const inner = r.enter(tlv, 'responderID.byKey');
-    const key = inner.octets(inner.next('responderID.byKey', TAG.OCTET_STRING), 'responderID.byKey');
-    inner.finish('responderID.byKey');
-    return { byKey: key };
-  }
   throw new DerError('responderID', 'expected byName [1] or byKey [2]', tlv.start);
 }
 
-function readSingleResponse(list: DerReader, field: string): SingleResponse {
-  const r = list.sequence(field);
-  const idReader = r.sequence(`${field}.certID`);
-  const { hash, oid: hashOid } = readHashAlgorithm(idReader, `${field}.certID.hashAlgorithm`);
-  const issuerNameHash = idReader.octets(idReader.next(`${field}.certID.issuerNameHash`, TAG.OCTET_STRING), `${field}.certID.issuerNameHash`);
-  const issuerKeyHash = idReader.octets(idReader.next(`${field}.certID.issuerKeyHash`, TAG.OCTET_STRING), `${field}.certID.issuerKeyHash`);
-  const serial = idReader.integerBytes(idReader.next(`${field}.certID.serialNumber`, TAG.INTEGER), `${field}.certID.serialNumber`);
-  idReader.finish(`${field}.certID`);
+/**
+ * A DerError from inside element `prefix` names the full path. Field names are joined only when
+ * something is thrown: building them for every SingleResponse and extension was most of the cost
+ * of a response with hundreds of them.
+ */
+function prefixed(err: unknown, prefix: string): unknown {
+  return err instanceof DerError ? new DerError(err.field ? `${prefix}.${err.field}` : prefix, err.detail, err.offset) : err;
+}
 
-  const statusTlv = r.next(`${field}.certStatus`);
+function readSingleResponse(list: DerReader, index: number, counter: ExtensionCounter): SingleResponse {
+  try {
+    return list.nested(TAG.SEQUENCE, '', (r) => readSingleFields(r, counter));
+  } catch (err) {
+    throw prefixed(err, `responses[${index}]`);
+  }
+}
+
+function readSingleFields(r: DerReader, counter: ExtensionCounter): SingleResponse {
+  const certId = r.nested(TAG.SEQUENCE, 'certID', (id) => {
+    const { hash, oid: hashOid } = readHashAlgorithm(id, 'certID.hashAlgorithm');
+    const issuerNameHash = id.octets(id.next('certID.issuerNameHash', TAG.OCTET_STRING), 'certID.issuerNameHash');
+    const issuerKeyHash = id.octets(id.next('certID.issuerKeyHash', TAG.OCTET_STRING), 'certID.issuerKeyHash');
+    const serial = id.integerBytes(id.next('certID.serialNumber', TAG.INTEGER), 'certID.serialNumber');
+    return { hashOid, hash, issuerNameHash, issuerKeyHash, serial };
+  });
+
   let status: CertStatus;
   let revocationTime: number | null = null;
   let revocationReason: number | null = null;
-  if (statusTlv.tag === ctxPrim(0)) {
-    r.null(statusTlv, `${field}.certStatus.good`);
-    status = 'good';
-  } else if (statusTlv.tag === ctx(1)) {
+  const statusTag = r.peekTag();
+  if (statusTag === ctx(1)) {
     status = 'revoked';
-    const info = r.enter(statusTlv, `${field}.certStatus.revoked`);
-    revocationTime = info.time(info.next(`${field}.revocationTime`, TAG.GENERALIZED_TIME), `${field}.revocationTime`);
-    const reasonTlv = info.optional(ctx(0), `${field}.revocationReason`);
-    if (reasonTlv) {
-      const inner = info.enter(reasonTlv, `${field}.revocationReason`);
-      revocationReason = inner.smallUint(inner.next(`${field}.revocationReason`, TAG.ENUMERATED), `${field}.revocationReason`);
-      inner.finish(`${field}.revocationReason`);
-    }
-    info.finish(`${field}.certStatus.revoked`);
-  } else if (statusTlv.tag === ctxPrim(2)) {
-    // UnknownInfo ::= NULL, IMPLICIT-tagged.
-    r.null(statusTlv, `${field}.certStatus.unknown`);
-    status = 'unknown';
+    r.nested(statusTag, 'certStatus.revoked', (info) => {
+      revocationTime = info.time(info.next('revocationTime', TAG.GENERALIZED_TIME), 'revocationTime');
+      revocationReason = info.optionalNested(ctx(0), 'revocationReason', (inner) => inner.smallUint(inner.next('revocationReason', TAG.ENUMERATED), 'revocationReason')) ?? null;
+    });
   } else {
-    throw new DerError(`${field}.certStatus`, 'expected good [0], revoked [1] or unknown [2]', statusTlv.start);
+    const statusTlv = r.next('certStatus');
+    if (statusTlv.tag === ctxPrim(0)) {
+      r.null(statusTlv, 'certStatus.good');
+      status = 'good';
+    } else if (statusTlv.tag === ctxPrim(2)) {
+      // UnknownInfo ::= NULL, IMPLICIT-tagged.
+      r.null(statusTlv, 'certStatus.unknown');
+      status = 'unknown';
+    } else {
+      throw new DerError('certStatus', 'expected good [0], revoked [1] or unknown [2]', statusTlv.start);
+    }
   }
-  const thisUpdate = r.time(r.next(`${field}.thisUpdate`, TAG.GENERALIZED_TIME), `${field}.thisUpdate`);
-  let nextUpdate: number | null = null;
-  const nextTlv = r.optional(ctx(0), `${field}.nextUpdate`);
-  if (nextTlv) {
-    const inner = r.enter(nextTlv, `${field}.nextUpdate`);
-    nextUpdate = inner.time(inner.next(`${field}.nextUpdate`, TAG.GENERALIZED_TIME), `${field}.nextUpdate`);
-    inner.finish(`${field}.nextUpdate`);
-  }
-  const extTlv = r.optional(ctx(1), `${field}.singleExtensions`);
-  const extensions = extTlv ? readExtensions(r.enter(extTlv, `${field}.singleExtensions`), `${field}.singleExtensions`) : [];
-  r.finish(field);
-  return { certId: { hashOid, hash, issuerNameHash, issuerKeyHash, serial }, status, revocationTime, revocationReason, thisUpdate, nextUpdate, extensions };
+  const thisUpdate = r.time(r.next('thisUpdate', TAG.GENERALIZED_TIME), 'thisUpdate');
+  const nextUpdate = r.optionalNested(ctx(0), 'nextUpdate', (inner) => inner.time(inner.next('nextUpdate', TAG.GENERALIZED_TIME), 'nextUpdate')) ?? null;
+  const extensions = r.optionalNested(ctx(1), 'singleExtensions', (inner) => readExtensions(inner, 'singleExtensions', counter)) ?? NO_EXTENSIONS;
+  return { certId, status, revocationTime, revocationReason, thisUpdate, nextUpdate, extensions };
 }
 
-function readExtensions(explicit: DerReader, field: string): Extension[] {
-  const list = explicit.sequence(field);
-  explicit.finish(field);
-  const out: Extension[] = [];
-  while (!list.atEnd()) {
-    const f = `${field}[${out.length}]`;
-    const ext = list.sequence(f);
-    const oid = ext.oid(ext.next(`${f}.extnID`, TAG.OID), `${f}.extnID`);
-    const criticalTlv = ext.optional(TAG.BOOLEAN, `${f}.critical`);
-    const critical = criticalTlv ? ext.boolean(criticalTlv, `${f}.critical`) : false;
-    const value = ext.octets(ext.next(`${f}.extnValue`, TAG.OCTET_STRING), `${f}.extnValue`);
-    ext.finish(f);
-    if (out.some((e) => e.oid === oid)) throw new DerError(f, `duplicate extension ${oid}`, 0);
-    out.push({ oid, critical, value });
-  }
-  return out;
+/** Extensions read so far in one response, against RESPONSE_CAPS.extensions. */
+interface ExtensionCounter {
+  count: number;
+}
+
+/**
+ * Extensions, [n]-wrapped: no OID twice in one list (checked in linear time), and at most
+ * RESPONSE_CAPS.extensions in the whole response, response and single extensions together.
+ */
+function readExtensions(explicit: DerReader, field: string, counter: ExtensionCounter): Extension[] {
+  return explicit.nested(TAG.SEQUENCE, field, (list) => {
+    const out: Extension[] = [];
+    const seen = new Set<string>();
+    while (!list.atEnd()) {
+      if (++counter.count > RESPONSE_CAPS.extensions) throw new DerError(field, `more than ${RESPONSE_CAPS.extensions} extensions in the response`, list.offset);
+      try {
+        out.push(list.nested(TAG.SEQUENCE, '', (ext) => readExtension(ext, seen)));
+      } catch (err) {
+        throw prefixed(err, `${field}[${out.length}]`);
+      }
+    }
+    return out;
+  });
+}
+
+function readExtension(ext: DerReader, seen: Set<string>): Extension {
+  const at = ext.offset;
+  const oidTlv = ext.next('extnID', TAG.OID);
+  const oid = ext.oid(oidTlv, 'extnID');
+  // The duplicate check hashes the OID's text: charged to the work budget like its decode.
+  ext.budget.spend(oidTlv.end - oidTlv.contentStart, 'extnID', at);
+  if (seen.has(oid)) throw new DerError('extnID', `duplicate extension ${oid}`, at);
+  seen.add(oid);
+  const criticalTlv = ext.optional(TAG.BOOLEAN, 'critical');
+  const critical = criticalTlv ? ext.boolean(criticalTlv, 'critical') : false;
+  const value = ext.octets(ext.next('extnValue', TAG.OCTET_STRING), 'extnValue');
+  return { oid, critical, value };
 }

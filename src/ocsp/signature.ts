@@ -34,66 +34,53 @@ export const HASH_BY_OID: Readonly<Record<string, HashName>> = {
 
 /** Read an AlgorithmIdentifier for a hash: the OID, and parameters absent or NULL. */
 export function readHashAlgorithm(r: DerReader, field: string): { hash: HashName | undefined; oid: string } {
-  const seq = r.sequence(field);
-  const oid = seq.oid(seq.next(field, TAG.OID), field);
-  const params = seq.optional(TAG.NULL, field);
-  if (params) seq.null(params, field);
-  seq.finish(field);
-  return { hash: HASH_BY_OID[oid], oid };
+  return r.nested(TAG.SEQUENCE, field, (seq) => {
+    const oid = seq.oid(seq.next(field, TAG.OID), field);
+    const params = seq.optional(TAG.NULL, field);
+    if (params) seq.null(params, field);
+    return { hash: HASH_BY_OID[oid], oid };
+  });
 }
 
 /** Read a signature AlgorithmIdentifier. Unknown algorithms parse, and fail at verification. */
 export function readSignatureAlgorithm(r: DerReader, field: string): SignatureAlgorithm {
-  const seq = r.sequence(field);
-  const oid = seq.oid(seq.next(field, TAG.OID), field);
-  if (oid === OID.rsassaPss) {
-    const params = seq.sequence(`${field}.parameters`);
-    const alg = readPssParams(params, `${field}.parameters`);
-    seq.finish(field);
-    return alg;
-  }
-  const simple = SIMPLE[oid];
-  // RSA PKCS#1 carries NULL parameters; ECDSA and Ed25519 carry none. Accept either form.
-  const params = seq.optional(TAG.NULL, field);
-  if (params) seq.null(params, field);
-  seq.finish(field);
-  return simple ?? { kind: 'unsupported', name: oid, detail: `signature algorithm ${oid} is not supported` };
+  return r.nested(TAG.SEQUENCE, field, (seq) => {
+    const oid = seq.oid(seq.next(field, TAG.OID), field);
+    if (oid === OID.rsassaPss) return seq.nested(TAG.SEQUENCE, `${field}.parameters`, (params) => readPssParams(params, `${field}.parameters`));
+    const simple = SIMPLE[oid];
+    // RSA PKCS#1 carries NULL parameters; ECDSA and Ed25519 carry none. Accept either form.
+    const params = seq.optional(TAG.NULL, field);
+    if (params) seq.null(params, field);
+    return simple ?? { kind: 'unsupported', name: oid, detail: `signature algorithm ${oid} is not supported` };
+  });
 }
 
+/** RSASSA-PSS-params (RFC 4055); every [n] wrapper must hold exactly its one element. */
 function readPssParams(r: DerReader, field: string): SignatureAlgorithm {
   // RFC 4055 defaults: SHA-1, MGF1 with SHA-1, salt 20, trailer 1.
-  let hash: HashName | undefined = 'sha1';
-  let mgfHash: HashName | undefined = 'sha1';
-  let saltLength = 20;
-  const hashTlv = r.optional(ctx(0), `${field}.hashAlgorithm`);
-  if (hashTlv) {
-    const inner = r.enter(hashTlv, `${field}.hashAlgorithm`);
-    hash = readHashAlgorithm(inner, `${field}.hashAlgorithm`).hash;
-    inner.finish(`${field}.hashAlgorithm`);
-  }
-  const mgfTlv = r.optional(ctx(1), `${field}.maskGenAlgorithm`);
-  if (mgfTlv) {
-    const f = `${field}.maskGenAlgorithm`;
-    const mgf = r.enter(mgfTlv, f).sequence(f);
-    const mgfOid = mgf.oid(mgf.next(f, TAG.OID), f);
-    if (mgfOid !== OID.mgf1) return { kind: 'unsupported', name: 'RSASSA-PSS', detail: `mask generation ${mgfOid} is not MGF1` };
-    mgfHash = readHashAlgorithm(mgf, f).hash;
-    mgf.finish(f);
-  }
-  const saltTlv = r.optional(ctx(2), `${field}.saltLength`);
-  if (saltTlv) {
-    const inner = r.enter(saltTlv, `${field}.saltLength`);
-    saltLength = inner.smallUint(inner.next(`${field}.saltLength`, TAG.INTEGER), `${field}.saltLength`);
-    inner.finish(`${field}.saltLength`);
-  }
-  const trailerTlv = r.optional(ctx(3), `${field}.trailerField`);
-  if (trailerTlv) {
-    const inner = r.enter(trailerTlv, `${field}.trailerField`);
-    const trailer = inner.smallUint(inner.next(`${field}.trailerField`, TAG.INTEGER), `${field}.trailerField`);
-    inner.finish(`${field}.trailerField`);
-    if (trailer !== 1) throw new DerError(`${field}.trailerField`, 'trailer field must be 1', trailerTlv.start);
-  }
-  r.finish(field);
+  const hashField = `${field}.hashAlgorithm`;
+  const hashAlg = r.optionalNested(ctx(0), hashField, (inner) => readHashAlgorithm(inner, hashField));
+  const hash = hashAlg ? hashAlg.hash : 'sha1';
+  const f = `${field}.maskGenAlgorithm`;
+  const mgf = r.optionalNested(ctx(1), f, (inner) =>
+    inner.nested(TAG.SEQUENCE, f, (seq) => {
+      const mgfOid = seq.oid(seq.next(f, TAG.OID), f);
+      if (mgfOid !== OID.mgf1) {
+        // Parameters of an unknown mask generation function are not ours to read.
+        while (!seq.atEnd()) seq.next(f);
+        return { oid: mgfOid, hash: undefined };
+      }
+      return { oid: mgfOid, hash: readHashAlgorithm(seq, f).hash };
+    }),
+  );
+  const saltField = `${field}.saltLength`;
+  const saltLength = r.optionalNested(ctx(2), saltField, (inner) => inner.smallUint(inner.next(saltField, TAG.INTEGER), saltField)) ?? 20;
+  const trailerField = `${field}.trailerField`;
+  const trailerAt = r.offset;
+  const trailer = r.optionalNested(ctx(3), trailerField, (inner) => inner.smallUint(inner.next(trailerField, TAG.INTEGER), trailerField)) ?? 1;
+  if (trailer !== 1) throw new DerError(trailerField, 'trailer field must be 1', trailerAt);
+  if (mgf && mgf.oid !== OID.mgf1) return { kind: 'unsupported', name: 'RSASSA-PSS', detail: `mask generation ${mgf.oid} is not MGF1` };
+  const mgfHash = mgf ? mgf.hash : 'sha1';
   if (!hash || hash !== mgfHash) {
     return { kind: 'unsupported', name: 'RSASSA-PSS', detail: 'PSS with an unknown hash or a different MGF1 hash is not supported' };
   }

@@ -6,7 +6,7 @@ import { Certificate } from './certificate.ts';
 import { DerBudget, DerError, DerReader, TAG } from './der.ts';
 import { InputError } from './errors.ts';
 import { OID } from './oids.ts';
-import { parseResponse, type BasicResponse, type CertStatus, type Extension, type OcspResponse, type SingleResponse } from './response.ts';
+import { MAX_RESPONSE_BYTES_LIMIT, parseResponse, type BasicResponse, type CertStatus, type Extension, type OcspResponse, type SingleResponse } from './response.ts';
 import { checkSignature } from './signature.ts';
 import { bytesEqual } from './bytes.ts';
 
@@ -114,9 +114,12 @@ export interface VerifyInput {
   readonly settings?: Partial<VerifySettings>;
 }
 
-/** Verify `der` as an OCSP response for `certificate`. Never throws on bad response bytes. */
+/**
+ * Verify `der` as an OCSP response for `certificate`. Never throws for any response bytes: every
+ * problem is a verdict. Throws InputError only for a settings value out of range.
+ */
 export function verifyResponse(der: Uint8Array, input: VerifyInput): Verdict {
-  const settings = input.settings ? { ...DEFAULT_VERIFY_SETTINGS, ...input.settings } : DEFAULT_VERIFY_SETTINGS;
+  const settings = input.settings ? checkSettings({ ...DEFAULT_VERIFY_SETTINGS, ...input.settings }) : DEFAULT_VERIFY_SETTINGS;
   const facts: Mutable<ResponseFacts> = { serial: input.certificate.serialHex, certStatus: null, thisUpdate: null, nextUpdate: null, producedAt: null };
   // No closures on this path: verification runs for every fetched and every stored response.
   const reject = rejectWith.bind(null, facts);
@@ -150,13 +153,12 @@ export function verifyResponse(der: Uint8Array, input: VerifyInput): Verdict {
 
   const signer = findSigner(basic, input.issuer, input.now);
   if ('reason' in signer) return reject(signer.reason, signer.message);
-  const sig = checkSignature(basic.signatureAlgorithm, basic.tbsResponseData, basic.signature, signer.cert.publicKey(), settings.allowSha1Signatures);
+  const key = signer.cert.tryPublicKey();
+  if (!key) return reject('bad-signature', `the public key of "${signer.cert.subject}" cannot be loaded to check the response signature`);
+  const sig = checkSignature(basic.signatureAlgorithm, basic.tbsResponseData, basic.signature, key, settings.allowSha1Signatures);
   if (!sig.ok) return reject(sig.reason, `response signature: ${sig.detail}`);
 
-  if (!single) {
-    const serials = basic.responses.map((r) => Buffer.from(r.certId.serial).toString('hex').toUpperCase()).join(', ');
-    return reject('cert-id-mismatch', `no SingleResponse matches certificate serial ${facts.serial} and its issuer (response covers: ${serials || 'nothing'})`);
-  }
+  if (!single) return reject('cert-id-mismatch', `no SingleResponse matches certificate serial ${facts.serial} and its issuer (response covers: ${coveredSerials(basic)})`);
   if (single.status === 'unknown') return reject('status-unknown', 'responder does not know this certificate (status unknown)');
 
   if (single.nextUpdate !== null && single.nextUpdate < single.thisUpdate) {
@@ -190,6 +192,22 @@ export function verifyResponse(der: Uint8Array, input: VerifyInput): Verdict {
   };
 }
 
+function checkSettings(settings: VerifySettings): VerifySettings {
+  const max = settings.maxResponseBytes;
+  if (!Number.isSafeInteger(max) || max < 1 || max > MAX_RESPONSE_BYTES_LIMIT) {
+    throw new InputError('maxResponseBytes', `must be a whole number of bytes from 1 to ${MAX_RESPONSE_BYTES_LIMIT} (MAX_RESPONSE_BYTES_LIMIT), not ${String(max)}`);
+  }
+  return settings;
+}
+
+/** The serials a response covers, for a message: the first few only (a response may carry hundreds). */
+function coveredSerials(basic: BasicResponse): string {
+  const shown = basic.responses.slice(0, 5).map((r) => Buffer.from(r.certId.serial).toString('hex').toUpperCase());
+  if (shown.length === 0) return 'nothing';
+  const more = basic.responses.length - shown.length;
+  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+}
+
 function rejectWith(facts: ResponseFacts, reason: RejectReason, message: string): Rejected {
   return { ok: false, reason, message, ...facts };
 }
@@ -197,11 +215,12 @@ function rejectWith(facts: ResponseFacts, reason: RejectReason, message: string)
 /** The first SingleResponse whose full CertID (hash algorithm, name hash, key hash, serial) names our certificate. */
 function findSingleResponse(basic: BasicResponse, cert: Certificate, issuer: Certificate): SingleResponse | undefined {
   if (!bytesEqual(cert.issuerName, issuer.subjectName)) return undefined;
+  const serial = cert.serial;
   for (const r of basic.responses) {
     const id = r.certId;
     if (
       id.hash !== undefined &&
-      bytesEqual(cert.serial, id.serial) &&
+      bytesEqual(serial, id.serial) &&
       bytesEqual(issuer.keyHash(id.hash), id.issuerKeyHash) &&
       bytesEqual(issuer.subjectNameHash(id.hash), id.issuerNameHash)
     ) {
@@ -218,37 +237,47 @@ function unknownCritical(extensions: readonly Extension[]): string | undefined {
 
 type SignerResult = { cert: Certificate } | { reason: RejectReason; message: string };
 
-/** The certificate whose key must verify the response: the issuer, or an authorized delegated responder. */
+/**
+ * The certificate whose key must verify the response: the issuer, or an authorized delegated
+ * responder. Every embedded certificate is parsed strictly first, signer or not: `certs` is not
+ * signed, and a staple with a certificate OpenSSL cannot parse is refused by strict clients.
+ */
 function findSigner(basic: BasicResponse, issuer: Certificate, now: number): SignerResult {
-  if (matchesResponderId(basic, issuer)) return { cert: issuer };
   const cache = cachedDelegates(issuer);
-  let candidate: Certificate | undefined;
-  for (const der of basic.certs) {
-    const key = Buffer.from(der).toString('latin1');
+  const embedded: Certificate[] = [];
+  const fresh: boolean[] = [];
+  const keys: string[] = [];
+  for (let i = 0; i < basic.certs.length; i++) {
+    const key = Buffer.from(basic.certs[i]!).toString('latin1');
     const known = cache.get(key);
     if (known) {
-      if (matchesResponderId(basic, known)) {
-        candidate = known;
-        break;
+      embedded.push(known);
+      fresh.push(false);
+    } else {
+      try {
+        embedded.push(new Certificate(basic.certs[i]!, `certs[${i}]`));
+      } catch (err) {
+        if (err instanceof InputError) return { reason: 'malformed', message: `embedded ${err.message}` };
+        throw err;
       }
-      continue;
+      fresh.push(true);
     }
-    let cert: Certificate;
-    try {
-      cert = new Certificate(der, 'responder certificate');
-    } catch (err) {
-      if (err instanceof InputError) return { reason: 'malformed', message: `embedded ${err.message}` };
-      throw err;
-    }
-    if (matchesResponderId(basic, cert)) {
-      candidate = cert;
+    keys.push(key);
+  }
+  if (matchesResponderId(basic, issuer)) return { cert: issuer };
+  let candidate: Certificate | undefined;
+  for (let i = 0; i < embedded.length; i++) {
+    const cert = embedded[i]!;
+    if (!matchesResponderId(basic, cert)) continue;
+    candidate = cert;
+    if (fresh[i]) {
       if (!cert.isIssuedBy(issuer)) {
         return { reason: 'unauthorized-signer', message: `responder certificate "${cert.subject}" is not issued by the certificate's issuer "${issuer.subject}"` };
       }
       if (cache.size >= DELEGATE_CACHE_MAX) cache.clear();
-      cache.set(key, cert);
-      break;
+      cache.set(keys[i]!, cert);
     }
+    break;
   }
   if (!candidate) {
     return { reason: 'signer-not-found', message: `no certificate matches the responder ID ${describeResponderId(basic)}, and the issuer does not either` };

@@ -4,14 +4,17 @@
 
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { Certificate } from '../../src/ocsp/certificate.ts';
+import { Certificate, nameToString } from '../../src/ocsp/certificate.ts';
+import { findIssuer, readCertificates } from '../../src/ocsp/pem.ts';
+import { buildRequest, certIdFor } from '../../src/ocsp/request.ts';
 import { DerBudget, DerError } from '../../src/ocsp/der.ts';
 import { InputError } from '../../src/ocsp/errors.ts';
-import { parseResponse } from '../../src/ocsp/response.ts';
+import { parseResponse, RESPONSE_CAPS } from '../../src/ocsp/response.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { Prng } from '../support/prng.ts';
 import { buildResponse } from '../support/responses.ts';
 import { buildVectors, type VectorSet } from '../support/vectors.ts';
+import { craftCertificate, mutateStructure, nameWith, STRING_TAG, toPem } from './craft.ts';
 
 const SEED = Number(process.env.STAPLER_FUZZ_SEED ?? 0x5eed5);
 const MUTATIONS = Number(process.env.STAPLER_FUZZ_COUNT ?? 20_000);
@@ -84,7 +87,7 @@ describe('fuzzing the response parser', () => {
     let parsedOk = 0;
     for (let i = 0; i < MUTATIONS; i++) {
       const seed = rng.pick(corpus);
-      const der = mutate(rng, seed.der);
+      const der = i % 4 === 3 ? mutateStructure(rng, seed.der) : mutate(rng, seed.der);
       checkOne(der, `mutation ${i} of "${seed.name}"`);
       const verdict = verifyResponse(der, { certificate: seed.cert, issuer: seed.issuer, now: set.now });
       assert.equal(typeof verdict.ok, 'boolean');
@@ -115,32 +118,75 @@ describe('fuzzing the response parser', () => {
   });
 });
 
+/** Run `fn`; anything thrown must be one of the core's domain errors. */
+function onlyDomainErrors(label: string, fn: () => unknown): boolean {
+  try {
+    fn();
+    return true;
+  } catch (err) {
+    if (!(err instanceof InputError) && !(err instanceof DerError)) assert.fail(`${label} threw ${err instanceof Error ? err.stack : typeof err}`);
+    return false;
+  }
+}
+
 describe('fuzzing the certificate parser', () => {
-  it('throws only InputError on mutated certificates', () => {
+  it('no exception but InputError or DerError escapes any public function, on mutated certificates and responses embedding them', () => {
     const rng = new Prng(SEED + 3);
-    const certs = [set.pki.leaf.der, set.pki.rsaLeaf.der, set.pki.delegated.der, set.pki.intermediate.der];
-    for (let i = 0; i < 5_000; i++) {
-      const der = mutate(rng, rng.pick(certs));
-      try {
-        new Certificate(der, 'fuzzed');
-      } catch (err) {
-        if (!(err instanceof InputError)) assert.fail(`mutation ${i} threw ${err instanceof Error ? err.stack : typeof err}`);
+    const issuer = set.pki.intermediate;
+    // Names in every string type the reader decodes, so that mutations hit each decoder.
+    const crafted = [
+      nameWith(STRING_TAG.bmp, Buffer.from('r\u00e9pondeur', 'utf16le').swap16()),
+      nameWith(STRING_TAG.universal, Buffer.from([0, 0, 0, 0x41, 0, 1, 0xf6, 0])),
+      nameWith(STRING_TAG.utf8, Buffer.from('\u00e9t\u00e9 \u{1f600}')),
+      nameWith(STRING_TAG.t61, Buffer.from('caf\xe9', 'latin1')),
+      nameWith(STRING_TAG.ia5, Buffer.from('host.test')),
+    ].map((subject) => craftCertificate({ issuer, subject }));
+    const certs = [set.pki.leaf.der, set.pki.rsaLeaf.der, set.pki.delegated.der, set.pki.intermediate.der, ...crafted];
+    const base = { cert: set.pki.leaf, issuer, thisUpdate: new Date(set.now - 60_000), nextUpdate: new Date(set.now + 3_600_000) };
+    let parsed = 0;
+    for (let i = 0; i < 4_000; i++) {
+      const der = i % 2 === 0 ? mutate(rng, rng.pick(certs)) : mutateStructure(rng, rng.pick(certs));
+      const label = `certificate mutation ${i}`;
+      let cert: Certificate | undefined;
+      if (onlyDomainErrors(label, () => (cert = new Certificate(der, 'fuzzed')))) parsed++;
+      onlyDomainErrors(`${label} as PEM`, () => readCertificates(Buffer.from(toPem(der)), 'fuzzed.pem'));
+      onlyDomainErrors(`${label} as a name`, () => nameToString(der));
+      if (cert) {
+        const c = cert;
+        onlyDomainErrors(`${label}: findIssuer`, () => findIssuer(c, [set.pki.root.cert, issuer.cert, c]));
+        onlyDomainErrors(`${label}: facts`, () => [c.subject, c.issuer, c.serialHex, c.extKeyUsage, c.keyHash('sha256'), c.subjectNameHash('sha1')]);
+        onlyDomainErrors(`${label}: request`, () => buildRequest(certIdFor(c, issuer.cert)));
+        onlyDomainErrors(`${label}: request for it as issuer`, () => buildRequest(certIdFor(set.pki.leaf.cert, c, 'sha256')));
+      }
+      // Embedded in an otherwise genuine response (certs are not signed): a verdict, never a throw.
+      if (i % 8 === 0) {
+        const response = buildResponse({ ...base, rawCerts: [der] });
+        const verdict = verifyResponse(response, { certificate: set.pki.leaf.cert, issuer: issuer.cert, now: set.now });
+        assert.equal(typeof verdict.ok, 'boolean');
+        // (An empty mutant adds no element to certs.)
+        if (!cert && der.length > 0) assert.equal(verdict.ok, false, `${label}: a response embedding an unparsable certificate was accepted: ${der.toString('hex')}`);
       }
     }
+    // The mutations must exercise both sides.
+    assert.ok(parsed > 100 && parsed < 3_900, `${parsed} of 4000 mutated certificates parsed`);
   });
 });
 
 describe('adversarial shapes stay linear', () => {
-  it('a response with 300 SingleResponses costs linear work, and ours is still found', async () => {
+  it(`a response with ${RESPONSE_CAPS.singleResponses} SingleResponses costs linear work, and ours is still found; one more is refused`, async () => {
     const { pki, now } = set;
     const base = { issuer: pki.intermediate, thisUpdate: new Date(now - 60_000), nextUpdate: new Date(now + 3_600_000) };
-    const others = Array.from({ length: 300 }, (_, i) => ({ ...base, cert: pki.rsaLeaf, serialHex: (0x100000 + i).toString(16) }));
-    const der = buildResponse({ ...base, cert: pki.leaf, extraSingles: others });
+    const others = Array.from({ length: RESPONSE_CAPS.singleResponses }, (_, i) => ({ ...base, cert: pki.rsaLeaf, serialHex: (0x100000 + i).toString(16) }));
+    const der = buildResponse({ ...base, cert: pki.leaf, extraSingles: others.slice(1) });
     const { steps, error } = parseCounting(der);
     assert.equal(error, null);
-    assert.equal(parseResponse(der).basic!.responses.length, 301);
+    assert.equal(parseResponse(der).basic!.responses.length, RESPONSE_CAPS.singleResponses);
     assert.ok(steps <= STEPS_PER_BYTE * der.length + 16, `${steps} steps for ${der.length} bytes`);
     assert.ok(verifyResponse(der, { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now }).ok);
+    const over = buildResponse({ ...base, cert: pki.leaf, extraSingles: others });
+    const v = verifyResponse(over, { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now });
+    assert.equal(v.ok ? 'ok' : v.reason, 'malformed');
+    assert.match(v.ok ? '' : v.message, new RegExp(`more than ${RESPONSE_CAPS.singleResponses} SingleResponses`));
   });
   it('a maximal object identifier is read in bounded work, and an oversized one refused', async () => {
     const { pki, now } = set;

@@ -57,6 +57,8 @@ export interface ResponseSpec extends SingleSpec {
   readonly nonce?: Uint8Array;
   /** Further SingleResponses in the same response. */
   readonly extraSingles?: readonly SingleSpec[];
+  /** Raw DER elements appended to `certs` after the certificates (junk, mutants: `certs` is unsigned). */
+  readonly rawCerts?: readonly Uint8Array[];
 }
 
 export function buildResponse(spec: ResponseSpec): Buffer {
@@ -90,8 +92,35 @@ export function buildResponse(spec: ResponseSpec): Buffer {
     signature: new asn1js.BitString({ valueHex: bytes(signature) }),
   });
   const embedded = spec.certs ?? (signer === spec.issuer ? [] : [signer]);
+  if (spec.rawCerts) return wrapBasic(withCerts(Buffer.from(basic.toSchema().toBER()), [...embedded.map((c) => c.der), ...spec.rawCerts]));
   if (embedded.length > 0) basic.certs = embedded.map((c) => pkijs.Certificate.fromBER(bytes(c.der)));
   return wrapBasic(Buffer.from(basic.toSchema().toBER()));
+}
+
+/** A BasicOCSPResponse (without certs) with `certs` [0] EXPLICIT SEQUENCE OF holding exactly these elements. */
+export function withCerts(basicDer: Uint8Array, certs: readonly Uint8Array[]): Buffer {
+  const body = derContents(basicDer);
+  return derTlv(0x30, Buffer.concat([body, derTlv(0xa0, derTlv(0x30, Buffer.concat(certs)))]));
+}
+
+/** The contents of one DER element (its header stripped). */
+export function derContents(der: Uint8Array): Buffer {
+  const first = der[1]!;
+  const headerLength = first < 0x80 ? 2 : 2 + (first & 0x7f);
+  return Buffer.from(der.subarray(headerLength));
+}
+
+/** One DER element: tag, definite minimal length, contents. */
+export function derTlv(tag: number, contents: Uint8Array): Buffer {
+  const n = contents.length;
+  let length: number[];
+  if (n < 0x80) length = [n];
+  else {
+    const bytesOfN: number[] = [];
+    for (let v = n; v > 0; v = Math.floor(v / 256)) bytesOfN.unshift(v & 0xff);
+    length = [0x80 | bytesOfN.length, ...bytesOfN];
+  }
+  return Buffer.concat([Buffer.from([tag, ...length]), contents]);
 }
 
 /** An OCSPResponse around BasicOCSPResponse DER (or any bytes, for fault injection). */

@@ -14,4 +14,6 @@ export { DirectoryStore, type DirectoryStoreOptions } from './store/directory-st
 export { StoreError, StoreTimeout } from './store/store-files.ts';
 export { InputError } from './ocsp/errors.ts';
 export { DerError } from './ocsp/der.ts';
+export { MAX_RESPONSE_BYTES_LIMIT, RESPONSE_CAPS } from './ocsp/response.ts';
+export { MAX_PEM_BYTES } from './ocsp/pem.ts';
 export * as ocsp from './ocsp/index.ts';

@@ -4,6 +4,7 @@
 
 import { responderUrlProblem } from '../fetch/url.ts';
 import { InputError } from '../ocsp/errors.ts';
+import { MAX_RESPONSE_BYTES_LIMIT } from '../ocsp/response.ts';
 import type { StaplerOptions } from './types.ts';
 
 const DAY_MS = 86_400_000;
@@ -44,7 +45,7 @@ export const OPTION_SCHEMA: readonly OptionSpec[] = [
   { key: 'refresh.floorMs', ...MS, default: 10_000, doc: 'no two fetches for one certificate closer than this' },
   { key: 'skewMs', type: 'number', min: 0, max: DAY_MS, default: 300_000, doc: 'clock skew allowed for thisUpdate' },
   { key: 'maxAgeWithoutNextUpdateMs', ...MS, default: 3_600_000, doc: 'lifetime of a response that has no nextUpdate' },
-  { key: 'maxResponseBytes', type: 'integer', min: 1024, max: 1024 * 1024, default: 65_536, doc: 'largest response accepted' },
+  { key: 'maxResponseBytes', type: 'integer', min: 1024, max: MAX_RESPONSE_BYTES_LIMIT, default: 65_536, doc: 'largest response accepted' },
   { key: 'allowSha1Signatures', type: 'boolean', default: false, doc: 'accept SHA-1 signatures' },
   { key: 'hash', type: 'enum', values: ['sha1', 'sha256', 'sha384', 'sha512'], default: 'sha1', doc: 'CertID hash' },
   { key: 'concurrency', type: 'integer', min: 1, max: 1024, default: 8, doc: 'fetches running at once, across all certificates' },

@@ -55,7 +55,9 @@ const median = (xs: number[]): number => percentile(xs, 50);
 console.log(`bench/handshake: Node ${process.version}, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms, ${CONCURRENCY} connections in flight\n`);
 console.log('Ratios: with ÷ without for throughput, and without ÷ with for CPU per handshake (above 1: Stapler costs nothing measurable).\n');
 console.log('## Handshakes per second, TLS 1.3\n');
-console.log('| leaf key | without Stapler (/s) | with Stapler (/s) | ratio (median of rounds) | ratio range | server CPU per handshake, without → with (µs) | CPU ratio | stapled |');
+console.log(
+  '| leaf key | without Stapler (/s) | with Stapler (/s) | ratio (median of rounds) | ratio range | server CPU per handshake, without → with (µs) | CPU ratio | stapled |',
+);
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 
 for (const kind of ['ec-p256', 'rsa-2048'] as KeyKind[]) {

@@ -92,14 +92,20 @@ const singles = (n: number): Buffer =>
 const tinyExtensions = (n: number): Buffer =>
   resigned(buildResponse({ ...base, responseExtensions: [tinyExt(0)] }), (tbs) => {
     const list = tbs.children![3]!.children![0]!;
-    const made = Array.from({ length: n }, (_, i): Node => ({ tag: 0x30, children: [...toTree(oidDer(`1.2.${i}`)), { tag: 0x04, content: Buffer.from([5, 0]) }] }));
+    const made = Array.from({ length: n }, (_, i): Node => ({
+      tag: 0x30,
+      children: [...toTree(oidDer(`1.2.${i}`)), { tag: 0x04, content: Buffer.from([5, 0]) }],
+    }));
     list.children = [...made, list.children![0]!];
   });
 /** 32 response extensions (the cap) of n bytes each. */
 const bigExtensions = (n: number): Buffer =>
-  resigned(buildResponse({ ...base, responseExtensions: Array.from({ length: 32 }, (_, i) => ({ oid: `1.3.6.1.4.1.99999.${i}`, value: Buffer.alloc(1) })) }), (tbs) => {
-    for (const e of tbs.children![3]!.children![0]!.children!) e.children![1]!.content = Buffer.alloc(n, 0x41);
-  });
+  resigned(
+    buildResponse({ ...base, responseExtensions: Array.from({ length: 32 }, (_, i) => ({ oid: `1.3.6.1.4.1.99999.${i}`, value: Buffer.alloc(1) })) }),
+    (tbs) => {
+      for (const e of tbs.children![3]!.children![0]!.children!) e.children![1]!.content = Buffer.alloc(n, 0x41);
+    },
+  );
 /** n SingleResponses of 32 extensions each, then ours. */
 const singlesWithExtensions = (n: number): Buffer =>
   resigned(buildResponse({ ...base, extraSingles: [{ ...others(1)[0]!, extensions: Array.from({ length: 32 }, (_, i) => tinyExt(i)) }] }), (tbs) => {
@@ -108,7 +114,8 @@ const singlesWithExtensions = (n: number): Buffer =>
   });
 
 // A certificate whose subject is thousands of RDNs: linear to read, and it is read in full.
-const manyRdns = (n: number): Buffer => craftName(...Array.from({ length: n }, (_, i) => [[0x55, 0x04, 0x03], STRING_TAG.bmp, Buffer.from(`n${i}`, 'utf16le').swap16()] as const));
+const manyRdns = (n: number): Buffer =>
+  craftName(...Array.from({ length: n }, (_, i) => [[0x55, 0x04, 0x03], STRING_TAG.bmp, Buffer.from(`n${i}`, 'utf16le').swap16()] as const));
 // Look-alike responders: the delegated responder's name, issued by another CA.
 const lookAlike = craftCertificate({ issuer: pki.root, subject: Buffer.from(pki.delegated.cert.subjectName) });
 
@@ -126,12 +133,28 @@ const cases: Case[] = [
   { name: 'SingleResponses of 32 extensions each, filling 64 KiB', der: fill(singlesWithExtensions, 16) },
   { name: '16 embedded certificates (the cap), issuer-signed', der: buildResponse({ ...base, certs: Array.from({ length: 16 }, () => pki.delegated) }) },
   { name: 'embedded certificates filling 64 KiB', der: fill((n) => buildResponse({ ...base, certs: Array.from({ length: n }, () => pki.delegated) }), 100) },
-  { name: 'one embedded certificate of thousands of RDNs', der: fill((n) => buildResponse({ ...base, rawCerts: [craftCertificate({ issuer: pki.intermediate, subject: manyRdns(n) })] }), 1000) },
-  { name: '15 look-alike responders, then the real one', der: buildResponse({ ...base, signer: pki.delegated, certs: [], rawCerts: [...Array.from({ length: 15 }, () => lookAlike), pki.delegated.der] }) },
+  {
+    name: 'one embedded certificate of thousands of RDNs',
+    der: fill((n) => buildResponse({ ...base, rawCerts: [craftCertificate({ issuer: pki.intermediate, subject: manyRdns(n) })] }), 1000),
+  },
+  {
+    name: '15 look-alike responders, then the real one',
+    der: buildResponse({ ...base, signer: pki.delegated, certs: [], rawCerts: [...Array.from({ length: 15 }, () => lookAlike), pki.delegated.der] }),
+  },
   { name: 'a 60 KiB signature', der: withSignature(buildResponse(base), 60 * KiB) },
   {
     name: 'a responder name of thousands of RDNs',
-    der: fill((n) => resigned(buildResponse(base), (tbs) => (tbs.children![0]!.children = toTree(craftName(...Array.from({ length: n }, (_, i) => [[0x55, 0x04, 0x03], STRING_TAG.utf8, Buffer.from(`x${i}`)] as const))))), 1000),
+    der: fill(
+      (n) =>
+        resigned(
+          buildResponse(base),
+          (tbs) =>
+            (tbs.children![0]!.children = toTree(
+              craftName(...Array.from({ length: n }, (_, i) => [[0x55, 0x04, 0x03], STRING_TAG.utf8, Buffer.from(`x${i}`)] as const)),
+            )),
+        ),
+      1000,
+    ),
   },
 ];
 
@@ -162,7 +185,15 @@ function measure(name: string, bytes: number, fn: () => string): Row {
   const times: number[] = [first];
   for (let i = 0; i < RUNS; i++) times.push(timeOne(fn));
   times.sort((a, b) => a - b);
-  return { name, bytes, outcome, first, median: times[Math.floor(times.length / 2)]!, p90: times[Math.floor(times.length * 0.9)]!, max: times[times.length - 1]! };
+  return {
+    name,
+    bytes,
+    outcome,
+    first,
+    median: times[Math.floor(times.length / 2)]!,
+    p90: times[Math.floor(times.length * 0.9)]!,
+    max: times[times.length - 1]!,
+  };
 }
 
 const rows: Row[] = [];
@@ -197,7 +228,8 @@ const normal = rows[0]!.median;
 console.log(`bench/hostile: ${RUNS} runs per case after one warm-up, event-loop time per call (ms); Node ${process.version}; core ${coreUrl.pathname}\n`);
 console.log('| response | bytes | verdict | first call | median | p90 | max | median ÷ normal |');
 console.log('|---|---:|---|---:|---:|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.name} | ${r.bytes} | ${r.outcome} | ${ms(r.first)} | ${ms(r.median)} | ${ms(r.p90)} | ${ms(r.max)} | ${(r.median / normal).toFixed(1)} |`);
+for (const r of rows)
+  console.log(`| ${r.name} | ${r.bytes} | ${r.outcome} | ${ms(r.first)} | ${ms(r.median)} | ${ms(r.p90)} | ${ms(r.max)} | ${(r.median / normal).toFixed(1)} |`);
 console.log('\n| certificate input | bytes | result | first call | median | p90 | max |');
 console.log('|---|---:|---|---:|---:|---:|---:|');
 for (const r of pemRows) console.log(`| ${r.name} | ${r.bytes} | ${r.outcome} | ${ms(r.first)} | ${ms(r.median)} | ${ms(r.p90)} | ${ms(r.max)} |`);

@@ -53,7 +53,10 @@ const before = {
 };
 
 async function expiredLock(dir: string): Promise<void> {
-  await writeFile(join(dir, `${KEY}.lock`), JSON.stringify({ token: randomBytes(12).toString('hex'), pid: 1, host: 'gone', expiresAt: Date.now() - 1_000, ttlMs: 30_000 }));
+  await writeFile(
+    join(dir, `${KEY}.lock`),
+    JSON.stringify({ token: randomBytes(12).toString('hex'), pid: 1, host: 'gone', expiresAt: Date.now() - 1_000, ttlMs: 30_000 }),
+  );
 }
 
 /** Runs `op` for ROUND_MS; returns operations per second. */
@@ -142,7 +145,9 @@ console.log('| operation | before (/s, median) | now (/s, median) | ratio now ÷
 console.log('|---|---:|---:|---:|---:|');
 for (const p of pairs) {
   const r = p.rates.ratio;
-  console.log(`| ${p.name} | ${fmt(median(p.rates.before))} | ${fmt(median(p.rates.now))} | ${fmt(median(r), 2)} | ${fmt(Math.min(...r), 2)}–${fmt(Math.max(...r), 2)} |`);
+  console.log(
+    `| ${p.name} | ${fmt(median(p.rates.before))} | ${fmt(median(p.rates.now))} | ${fmt(median(r), 2)} | ${fmt(Math.min(...r), 2)}–${fmt(Math.max(...r), 2)} |`,
+  );
 }
 
 // The prune: one lstat per entry when nothing is due; one rename, lstat and unlink more per removal.

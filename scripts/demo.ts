@@ -33,8 +33,14 @@ let port = 0;
 
 async function startServer(): Promise<{ stapler: Stapler; server: Server }> {
   const stapler = new Stapler({ logger: silentLogger, timeoutMs: 1_000, deadlineMs: 2_000 });
-  stapler.on('updated', (s) => say(`  event updated: staple for serial ${s.serial} (${s.certStatus}) from the ${s.source === 'store' ? 'store on disk' : 'responder'}, valid until ${new Date(s.validUntil!).toISOString()}`));
-  stapler.on('refreshFailed', (s) => say(`  event refreshFailed: ${s.lastError?.reason} (keeping ${s.state === 'stapled-refresh-failing' ? 'the last good staple' : 'nothing'})`));
+  stapler.on('updated', (s) =>
+    say(
+      `  event updated: staple for serial ${s.serial} (${s.certStatus}) from the ${s.source === 'store' ? 'store on disk' : 'responder'}, valid until ${new Date(s.validUntil!).toISOString()}`,
+    ),
+  );
+  stapler.on('refreshFailed', (s) =>
+    say(`  event refreshFailed: ${s.lastError?.reason} (keeping ${s.state === 'stapled-refresh-failing' ? 'the last good staple' : 'nothing'})`),
+  );
   await stapler.add(cert);
   const server = createServer({ cert, key: pki.leaf.keyPem }, (_req, res) => res.end('hello from a stapled server\n'));
   stapler.attach(server);
@@ -56,7 +62,9 @@ async function client(label: string, expect: 'staple' | 'no staple' = 'staple'):
   const r = await probe(parseTarget(`127.0.0.1:${port}`), { servername: 'leaf.test', ca: pki.root.pem, timeoutMs: 5_000, now: Date.now });
   const tu = r.staple?.thisUpdate ? `, thisUpdate ${new Date(r.staple.thisUpdate).toISOString()}` : '';
   const asExpected = expect === 'staple' ? r.ok : r.staple === null;
-  say(`client ${label}: ${asExpected ? 'as expected' : `NOT AS EXPECTED (expected ${expect === 'staple' ? 'a valid staple' : 'no staple'})`}: ${r.summary}${tu}`);
+  say(
+    `client ${label}: ${asExpected ? 'as expected' : `NOT AS EXPECTED (expected ${expect === 'staple' ? 'a valid staple' : 'no staple'})`}: ${r.summary}${tu}`,
+  );
   return asExpected;
 }
 

@@ -12,7 +12,9 @@ import { describe, it } from 'node:test';
 const SRC = new URL('../src', import.meta.url).pathname;
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 function imports(file: string): string[] {
@@ -60,6 +62,12 @@ describe('architecture', () => {
     }
     assert.deepEqual(offenders, []);
   });
+  it('no source file is over 400 lines: small modules, each with one job', () => {
+    const long = files(SRC)
+      .map((file) => ({ file: relative(SRC, file), lines: readFileSync(file, 'utf8').split('\n').length - 1 }))
+      .filter((f) => f.lines > 400);
+    assert.deepEqual(long, []);
+  });
   it('no layer imports from a layer above it', () => {
     const offenders: string[] = [];
     for (const file of files(SRC)) {
@@ -75,7 +83,9 @@ describe('architecture', () => {
     assert.deepEqual(offenders, []);
   });
   it("the core stands alone: 'stapler/ocsp' maps to dist/ocsp, and loading it loads nothing outside src/ocsp but node:crypto", () => {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      exports: Record<string, { types: string; default: string }>;
+    };
     assert.deepEqual(pkg.exports['./ocsp'], { types: './dist/ocsp/index.d.ts', default: './dist/ocsp/index.js' });
     // dist/ocsp mirrors src/ocsp (tsconfig.build.json: rootDir src, outDir dist), so the module
     // graph of src/ocsp/index.ts is that of the published entry point. Record every module the
@@ -83,14 +93,32 @@ describe('architecture', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stapler-arch-'));
     try {
       const log = join(dir, 'resolved.txt');
-      writeFileSync(join(dir, 'hook.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, context, next) {\n  const r = await next(spec, context);\n  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');\n  return r;\n}\n`);
-      writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`);
+      writeFileSync(
+        join(dir, 'hook.mjs'),
+        `import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, context, next) {\n  const r = await next(spec, context);\n  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');\n  return r;\n}\n`,
+      );
+      writeFileSync(
+        join(dir, 'register.mjs'),
+        `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`,
+      );
       writeFileSync(log, '');
       const entry = pathToFileURL(join(SRC, 'ocsp', 'index.ts')).href;
-      const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, '--input-type=module', '-e', `const m = await import(${JSON.stringify(entry)}); if (typeof m.verifyResponse !== 'function') process.exit(3);`], {
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+      const run = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--import',
+          pathToFileURL(join(dir, 'register.mjs')).href,
+          '--input-type=module',
+          '-e',
+          `const m = await import(${JSON.stringify(entry)}); if (typeof m.verifyResponse !== 'function') process.exit(3);`,
+        ],
+        {
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
       assert.equal(run.status, 0, run.stderr);
       const resolved = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))];
       const core = pathToFileURL(join(SRC, 'ocsp')).href + '/';

@@ -74,7 +74,10 @@ function singleJson(s: SingleResponse): Record<string, unknown> {
     certId: { hashAlgorithm: s.certId.hash ?? s.certId.hashOid, issuerNameHash: hex(s.certId.issuerNameHash), issuerKeyHash: hex(s.certId.issuerKeyHash) },
     certStatus: s.status,
     ...(s.status === 'revoked'
-      ? { revocationTime: iso(s.revocationTime), revocationReason: s.revocationReason === null ? null : (CRL_REASONS[s.revocationReason] ?? s.revocationReason) }
+      ? {
+          revocationTime: iso(s.revocationTime),
+          revocationReason: s.revocationReason === null ? null : (CRL_REASONS[s.revocationReason] ?? s.revocationReason),
+        }
       : {}),
     thisUpdate: iso(s.thisUpdate),
     nextUpdate: iso(s.nextUpdate),
@@ -82,7 +85,11 @@ function singleJson(s: SingleResponse): Record<string, unknown> {
   };
 }
 
-const EXTENSION_NAMES: Readonly<Record<string, string>> = { [OID.ocspNonce]: 'nonce', [OID.ocspExtendedRevoke]: 'extendedRevoke', [OID.crlReason]: 'crlReason' };
+const EXTENSION_NAMES: Readonly<Record<string, string>> = {
+  [OID.ocspNonce]: 'nonce',
+  [OID.ocspExtendedRevoke]: 'extendedRevoke',
+  [OID.crlReason]: 'crlReason',
+};
 
 function extensionJson(e: Extension): Record<string, unknown> {
   return { oid: e.oid, name: EXTENSION_NAMES[e.oid] ?? null, critical: e.critical, value: hex(e.value) };

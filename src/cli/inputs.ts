@@ -34,7 +34,13 @@ export async function loadResponseFile(path: string): Promise<Buffer> {
   if (der.length === 0) throw new InputError(label, 'is empty');
   if (der[0] !== 0x30) {
     const head = der.subarray(0, 64).toString('latin1').trimStart().toLowerCase();
-    const looks = head.startsWith('<') ? 'it looks like HTML' : head.startsWith('-----begin') ? 'it looks like PEM' : /^[\x20-\x7e\s]*$/.test(head) ? 'it looks like text' : 'it does not start with a DER SEQUENCE';
+    const looks = head.startsWith('<')
+      ? 'it looks like HTML'
+      : head.startsWith('-----begin')
+        ? 'it looks like PEM'
+        : /^[\x20-\x7e\s]*$/.test(head)
+          ? 'it looks like text'
+          : 'it does not start with a DER SEQUENCE';
     throw new InputError(label, `is not a DER OCSP response (${looks})`);
   }
   return der;

@@ -32,7 +32,9 @@ function verifyFlags(cmd: Command): Command {
 
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('stapler')
-    .description('OCSP stapling for TLS servers: a daemon that keeps staples fresh for nginx, HAProxy and others, and tools to fetch, verify, inspect and check staples')
+    .description(
+      'OCSP stapling for TLS servers: a daemon that keeps staples fresh for nginx, HAProxy and others, and tools to fetch, verify, inspect and check staples',
+    )
     .version(version())
     .exitOverride()
     .showHelpAfterError()
@@ -100,7 +102,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--nginx-include <template>', 'also write an nginx include that turns ssl_stapling on or off, e.g. "{cert}.stapling.conf"')
     .option('--reload <command>', 'run after staple files change (debounced), e.g. "nginx -s reload"')
     .option('--haproxy-socket <path>', "push staples through HAProxy's runtime API (stats socket path or host:port)")
-    .option('--state <file>', 'state file for `stapler status` (default: $STAPLER_STATE_DIR/state.json, else /var/lib/stapler/state.json as root, else ~/.local/state/stapler-daemon/state.json)')
+    .option(
+      '--state <file>',
+      'state file for `stapler status` (default: $STAPLER_STATE_DIR/state.json, else /var/lib/stapler/state.json as root, else ~/.local/state/stapler-daemon/state.json)',
+    )
     .option('--store <dir>', 'staple store directory (default: staples/ beside the state file)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default $STAPLER_LOG_LEVEL, else info)')
     .action(async (opts: DaemonFlags) => setExit(await daemonCommand(opts, { out, log })));

@@ -51,7 +51,8 @@ const MAX_ALIASES = 100;
 
 type Checker = (value: unknown, key: string, errors: InputError[]) => unknown;
 
-const problem = (key: string, value: unknown, expected: string): InputError => new InputError(`config key "${key}"`, `${describeValue(value)} is not valid: expected ${expected}`);
+const problem = (key: string, value: unknown, expected: string): InputError =>
+  new InputError(`config key "${key}"`, `${describeValue(value)} is not valid: expected ${expected}`);
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 const str: Checker = (v, key, errors) => {
@@ -167,7 +168,8 @@ export function parseYaml(text: string, label: string): Record<string, unknown> 
 export function buildConfig(raw: Record<string, unknown>, baseDir: string): DaemonConfig {
   const errors: InputError[] = [];
   const c = checkFields(raw, FIELDS, '', errors);
-  if (!hasOwn(raw, 'certificates') || raw.certificates === null) errors.push(new InputError('config key "certificates"', 'is required: a list of certificate file globs'));
+  if (!hasOwn(raw, 'certificates') || raw.certificates === null)
+    errors.push(new InputError('config key "certificates"', 'is required: a list of certificate file globs'));
   const engine = Object.fromEntries(OPTION_KEYS.filter((k) => c[k] !== undefined).map((k) => [k, c[k]]));
   errors.push(...optionProblems(engine, (k) => `config key "${k}"`));
   const reload = c.reload as { command?: string; debounceMs?: number } | undefined;
@@ -176,11 +178,15 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
   if (haproxy && !haproxy.socket) errors.push(new InputError('config key "haproxy.socket"', 'is required when haproxy is given'));
   const stapleFile = (c.stapleFile as string | undefined) ?? '{cert}.ocsp';
   const nginxInclude = (c.nginxInclude as string | undefined) ?? null;
-  for (const [key, template] of [['stapleFile', stapleFile], ['nginxInclude', nginxInclude]] as const) {
+  for (const [key, template] of [
+    ['stapleFile', stapleFile],
+    ['nginxInclude', nginxInclude],
+  ] as const) {
     const why = template === null ? null : templateProblem(template);
     if (why) errors.push(new InputError(`config key "${key}"`, `${describeValue(template)} is not valid: ${why}`));
   }
-  if (nginxInclude !== null && nginxInclude === stapleFile) errors.push(new InputError('config key "nginxInclude"', 'is the same template as stapleFile: each needs its own file'));
+  if (nginxInclude !== null && nginxInclude === stapleFile)
+    errors.push(new InputError('config key "nginxInclude"', 'is the same template as stapleFile: each needs its own file'));
   if (errors.length > 0) throw combinedError('configuration', errors);
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   return {

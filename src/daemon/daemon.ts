@@ -15,7 +15,7 @@ import { DirectoryStore } from '../store/directory-store.ts';
 import type { StapleStore } from '../store/store.ts';
 import { configChanges, type DaemonConfig } from './config.ts';
 import { CERT_FILE_LIMIT, holdsCertificate, matchCertificates, outputConflict, outputsOf, STAPLE_FILE_LIMIT } from './inputs.ts';
-import { pushOcspResponse } from './haproxy.ts';
+import { pushStaple } from './haproxy.ts';
 import { writeOutputs, type WatchedFile } from './outputs.ts';
 import { Reloader } from './reloader.ts';
 import { fileState, writeState, type DaemonState } from './state.ts';
@@ -60,7 +60,13 @@ export class Daemon {
 
   private makeEngine(): StaplingEngine {
     const { clock, fetcher } = this.deps;
-    const engine = new StaplingEngine({ ...this.config.engine, store: this.store, logger: this.log, fetcher: fetcher ?? httpFetcherFor(this.config.engine), ...(clock ? { clock } : {}) });
+    const engine = new StaplingEngine({
+      ...this.config.engine,
+      store: this.store,
+      logger: this.log,
+      fetcher: fetcher ?? httpFetcherFor(this.config.engine),
+      ...(clock ? { clock } : {}),
+    });
     engine.on('updated', (s) => void this.onStapleChange(s.id));
     engine.on('expired', (s) => void this.onStapleChange(s.id));
     engine.on('refreshFailed', () => this.scheduleState());
@@ -134,7 +140,21 @@ export class Daemon {
       if (refused === known.refused) return;
       this.files.delete(path);
     }
-    const f: WatchedFile = (known?.refused ? undefined : known) ?? { path, stapleFile, includeFile, mtimeMs: 0, size: 0, certId: null, subject: null, serial: null, written: null, include: null, error: null, refused, syncing: Promise.resolve() };
+    const f: WatchedFile = (known?.refused ? undefined : known) ?? {
+      path,
+      stapleFile,
+      includeFile,
+      mtimeMs: 0,
+      size: 0,
+      certId: null,
+      subject: null,
+      serial: null,
+      written: null,
+      include: null,
+      error: null,
+      refused,
+      syncing: Promise.resolve(),
+    };
     if (refused) {
       this.files.set(path, f);
       f.error = refused;
@@ -251,7 +271,9 @@ export class Daemon {
    * leave an include that says "on" beside a removed staple file.
    */
   private sync(f: WatchedFile): Promise<void> {
-    f.syncing = f.syncing.then(() => this.syncNow(f)).catch((err: unknown) => this.log.error({ file: f.path }, `cannot update the staple file: ${describeError(err)}`));
+    f.syncing = f.syncing
+      .then(() => this.syncNow(f))
+      .catch((err: unknown) => this.log.error({ file: f.path }, `cannot update the staple file: ${describeError(err)}`));
     return f.syncing;
   }
 
@@ -266,24 +288,9 @@ export class Daemon {
     // HAProxy takes a new staple through its runtime API with no reload. It reads the files
     // only when it (re)loads, so a removal, or a push it refuses (a certificate it loaded
     // without a staple file, or a renewal it has not loaded yet), needs the reload command.
-    const pushed = staple && !stapleCurrent && this.config.haproxy ? await this.pushToHaproxy(f, staple) : false;
+    const pushed = staple && !stapleCurrent ? await pushStaple(this.config, staple, f, this.log) : false;
     if (!pushed && (removed || includeChanged || (staple && !stapleCurrent))) this.reloader.schedule();
     this.scheduleState();
-  }
-
-  private async pushToHaproxy(f: WatchedFile, staple: Buffer): Promise<boolean> {
-    const { socket, timeoutMs } = this.config.haproxy!;
-    try {
-      await pushOcspResponse(socket, staple, timeoutMs);
-      this.log.info({ socket, serial: f.serial }, 'staple pushed to HAProxy');
-      return true;
-    } catch (err) {
-      this.log.error(
-        { socket, serial: f.serial, file: f.path },
-        `cannot push the staple to HAProxy: ${(err as Error).message}${this.config.reload ? '; running the reload command instead' : ''}`,
-      );
-      return false;
-    }
   }
 
   /**
@@ -343,7 +350,10 @@ export class Daemon {
 
   state(): DaemonState {
     const files = [...this.files.values()].map((f) =>
-      fileState({ file: f.path, stapleFile: f.stapleFile, stapleWritten: f.written !== null, subject: f.subject, serial: f.serial, error: f.error }, f.certId ? this.engine.statusById(f.certId) : null),
+      fileState(
+        { file: f.path, stapleFile: f.stapleFile, stapleWritten: f.written !== null, subject: f.subject, serial: f.serial, error: f.error },
+        f.certId ? this.engine.statusById(f.certId) : null,
+      ),
     );
     const { usable, unusable } = this.counts();
     return {

@@ -17,7 +17,10 @@ function segmentRegExp(segment: string): RegExp {
       const end = segment.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
       else {
-        const body = segment.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        const body = segment
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
         re += `[${body}]`;
         i = end;
       }
@@ -29,14 +32,25 @@ function segmentRegExp(segment: string): RegExp {
 /** Absolute paths of the regular files that `pattern` (an absolute path) matches, sorted. */
 export async function expandGlob(pattern: string): Promise<string[]> {
   if (!MAGIC.test(pattern)) {
-    return (await stat(pattern).then((s) => s.isFile(), () => false)) ? [pattern] : [];
+    return (await stat(pattern).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+      ? [pattern]
+      : [];
   }
   const segments = pattern.split('/').filter((s, i) => s !== '' || i === 0);
   const out = new Set<string>();
   const walk = async (dir: string, i: number): Promise<void> => {
     if (out.size >= MAX_MATCHES) return;
     if (i === segments.length) {
-      if (await stat(dir).then((s) => s.isFile(), () => false)) out.add(dir);
+      if (
+        await stat(dir).then(
+          (s) => s.isFile(),
+          () => false,
+        )
+      )
+        out.add(dir);
       return;
     }
     const seg = segments[i]!;

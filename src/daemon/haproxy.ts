@@ -2,6 +2,7 @@
 // certificate's staple with no reload. HAProxy matches the response to its certificate by CertID.
 
 import { connect, type Socket } from 'node:net';
+import type { Logger } from '../engine/logger.ts';
 
 export class HaproxyError extends Error {
   override readonly name = 'HaproxyError';
@@ -35,12 +36,20 @@ export function haproxyCommand(socket: string, command: string, timeoutMs: numbe
     conn.on('connect', () => conn.write(`${command}\n`));
     conn.on('data', (d: Buffer) => {
       size += d.length;
-      if (size > MAX_ANSWER_BYTES) return finish(new HaproxyError(`stats socket ${socket}: answer over ${MAX_ANSWER_BYTES / 1024} KiB, refused (is this HAProxy's stats socket?)`));
+      if (size > MAX_ANSWER_BYTES)
+        return finish(new HaproxyError(`stats socket ${socket}: answer over ${MAX_ANSWER_BYTES / 1024} KiB, refused (is this HAProxy's stats socket?)`));
       chunks.push(d);
     });
     conn.on('end', () => finish(null));
     conn.on('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'ENOENT' ? 'does not exist' : err.code === 'ECONNREFUSED' ? 'refuses connections' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      const why =
+        err.code === 'ENOENT'
+          ? 'does not exist'
+          : err.code === 'ECONNREFUSED'
+            ? 'refuses connections'
+            : err.code === 'EACCES'
+              ? 'permission denied'
+              : err.message;
       finish(new HaproxyError(`stats socket ${socket}: ${why}`));
     });
   });
@@ -50,4 +59,24 @@ export function haproxyCommand(socket: string, command: string, timeoutMs: numbe
 export async function pushOcspResponse(socket: string, der: Buffer, timeoutMs: number): Promise<void> {
   const answer = await haproxyCommand(socket, `set ssl ocsp-response ${der.toString('base64')}`, timeoutMs);
   if (!/updated/i.test(answer)) throw new HaproxyError(`stats socket ${socket}: HAProxy refused the response: ${answer.split('\n')[0] || '(no answer)'}`);
+}
+
+/** Push a staple when HAProxy is configured, logging the outcome; false when it is not, or refused (then the caller reloads). */
+export async function pushStaple(
+  config: { readonly haproxy: { readonly socket: string; readonly timeoutMs: number } | null; readonly reload: unknown },
+  staple: Buffer,
+  about: { readonly serial: string | null; readonly path: string },
+  log: Logger,
+): Promise<boolean> {
+  const { haproxy } = config;
+  if (!haproxy) return false;
+  try {
+    await pushOcspResponse(haproxy.socket, staple, haproxy.timeoutMs);
+    log.info({ socket: haproxy.socket, serial: about.serial }, 'staple pushed to HAProxy');
+    return true;
+  } catch (err) {
+    const fallback = config.reload ? '; running the reload command instead' : '';
+    log.error({ socket: haproxy.socket, serial: about.serial, file: about.path }, `cannot push the staple to HAProxy: ${(err as Error).message}${fallback}`);
+    return false;
+  }
 }

@@ -70,7 +70,8 @@ export function outputConflict(certFile: string, outputs: Outputs, inputs: Reado
     if (path === certFile) return `its ${kind} would be the certificate file itself (check the stapleFile/nginxInclude templates)`;
     if (inputs.has(path)) return `its ${kind} ${path} would overwrite a certificate file matched by the globs`;
     const owner = ownerOf(path);
-    if (owner !== null && owner !== certFile) return `its ${kind} ${path} is already the output of ${owner}: each certificate needs its own (use {cert}, or {dir} with {name})`;
+    if (owner !== null && owner !== certFile)
+      return `its ${kind} ${path} is already the output of ${owner}: each certificate needs its own (use {cert}, or {dir} with {name})`;
   }
   const problem = outputs.includeFile ? nginxPathProblem(outputs.stapleFile) : null;
   return problem ? `its staple file cannot be named in the nginx include: ${problem}` : null;

@@ -5,7 +5,9 @@
 /** Why `path` cannot go into an nginx include, or null. */
 export function nginxPathProblem(path: string): string | null {
   // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f]/.test(path) ? 'its path holds a control character (such as a newline), which cannot be written safely into an nginx include' : null;
+  return /[\u0000-\u001f\u007f]/.test(path)
+    ? 'its path holds a control character (such as a newline), which cannot be written safely into an nginx include'
+    : null;
 }
 
 /** `path` as an nginx double-quoted string. */

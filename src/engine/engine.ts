@@ -132,7 +132,10 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       this.log.info({ ...m.who, id: m.id }, 'certificate has no OCSP responder URL: nothing to staple');
       if (m.mustStaple) this.log.error(m.who, 'certificate is Must-Staple but names no OCSP responder: clients that enforce Must-Staple will refuse it');
     } else if (!issuer) {
-      this.log.error(m.who, `the issuer "${leaf.issuer}" of this certificate is not in its chain or configured: cannot build an OCSP request until a chain with it is added`);
+      this.log.error(
+        m.who,
+        `the issuer "${leaf.issuer}" of this certificate is not in its chain or configured: cannot build an OCSP request until a chain with it is added`,
+      );
     } else {
       await this.start(m);
     }
@@ -196,7 +199,10 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     try {
       const found = this.registry.readFromHandshake(certDer, issuerDer);
       if (!found) return;
-      this.log.info({ subject: found.leaf.subject, serial: found.leaf.serialHex }, 'certificate seen in a handshake was not added: registering it now (this handshake gets no staple)');
+      this.log.info(
+        { subject: found.leaf.subject, serial: found.leaf.serialHex },
+        'certificate seen in a handshake was not added: registering it now (this handshake gets no staple)',
+      );
       await this.startCompleted(found.completed);
       await this.register(found.leaf, found.issuer);
     } catch (err) {
@@ -210,7 +216,13 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   private apply(m: ManagedCertificate, event: LifecycleEvent): Promise<void> {
     if (this.closed) return Promise.resolve();
     const before = m.life;
-    const ctx = { now: this.clock.now(), settings: this.refreshSettings, random: this.random(), mustStaple: m.mustStaple, leaseTtlMs: this.options.leaseTtlMs ?? 30_000 };
+    const ctx = {
+      now: this.clock.now(),
+      settings: this.refreshSettings,
+      random: this.random(),
+      mustStaple: m.mustStaple,
+      leaseTtlMs: this.options.leaseTtlMs ?? 30_000,
+    };
     const { state, effects } = step(before, event, ctx);
     m.life = state;
     if (state.nextRefresh !== before.nextRefresh) this.armRefresh(m);
@@ -283,9 +295,11 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   /** Ask the store to drop expired staples and stale locks, now and then every hour. */
   private prune(): void {
     if (this.closed) return;
-    void this.storeHealth.attempt('prune', () => this.store.prune(this.clock.now()), 0).then((removed) => {
-      if (removed > 0) this.log.debug({ store: this.store.description, removed }, 'removed expired staples and stale locks from the store');
-    });
+    void this.storeHealth
+      .attempt('prune', () => this.store.prune(this.clock.now()), 0)
+      .then((removed) => {
+        if (removed > 0) this.log.debug({ store: this.store.description, removed }, 'removed expired staples and stale locks from the store');
+      });
     this.pruneTimer = this.clock.at(this.clock.now() + PRUNE_INTERVAL_MS, () => this.prune());
   }
 
@@ -299,7 +313,8 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
    */
   ready(opts: { timeout?: number } = {}): Promise<ReadyReport> {
     const timeout = opts.timeout ?? 10_000;
-    if (!Number.isFinite(timeout) || timeout < 0) return Promise.reject(new InputError('ready({ timeout })', `${String(timeout)} is not valid: expected milliseconds, 0 or more`));
+    if (!Number.isFinite(timeout) || timeout < 0)
+      return Promise.reject(new InputError('ready({ timeout })', `${String(timeout)} is not valid: expected milliseconds, 0 or more`));
     return waitUntilReady(
       {
         certificates: () => this.registry.all(),

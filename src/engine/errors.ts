@@ -20,7 +20,9 @@ export class MustStapleError extends Error {
     readonly certificates: readonly UnstapledMustStaple[],
     detail: string,
   ) {
-    const list = certificates.map((c) => `"${c.subject}" (serial ${c.serial})${c.lastError ? `: last error ${c.lastError.reason}: ${c.lastError.message}` : ''}`);
+    const list = certificates.map(
+      (c) => `"${c.subject}" (serial ${c.serial})${c.lastError ? `: last error ${c.lastError.reason}: ${c.lastError.message}` : ''}`,
+    );
     super(`Must-Staple certificate ${detail}: ${list.join('; ')}`);
   }
 }

@@ -5,7 +5,7 @@
 
 import type { Certificate } from '../ocsp/certificate.ts';
 import { findIssuer } from '../ocsp/pem.ts';
-import { lookupKeyOf, type ManagedCertificate } from './managed.ts';
+import { derKey, type ManagedCertificate } from './managed.ts';
 
 export interface Completion {
   readonly managed: ManagedCertificate;
@@ -23,7 +23,7 @@ export class IssuerBook {
   learn(certs: readonly Certificate[]): { canonical: Certificate[]; completed: Completion[] } {
     const fresh: Certificate[] = [];
     const canonical = certs.map((c) => {
-      const key = lookupKeyOf(c.der);
+      const key = derKey(c.der);
       const known = this.known.get(key);
       if (known) return known;
       if (c.isCA) {

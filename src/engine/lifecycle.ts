@@ -41,7 +41,16 @@ export interface Lifecycle {
   readonly fetchFailures: number;
 }
 
-export const INITIAL_LIFECYCLE: Lifecycle = { staple: null, failures: 0, attempted: false, lastError: null, nextRefresh: null, lastFetchAt: null, fetches: 0, fetchFailures: 0 };
+export const INITIAL_LIFECYCLE: Lifecycle = {
+  staple: null,
+  failures: 0,
+  attempted: false,
+  lastError: null,
+  nextRefresh: null,
+  lastFetchAt: null,
+  fetches: 0,
+  fetchFailures: 0,
+};
 
 export type LifecycleEvent =
   | { readonly type: 'fetch-started' }
@@ -93,7 +102,10 @@ export function step(state: Lifecycle, event: LifecycleEvent, ctx: StepContext):
       return expired(state, ctx);
     case 'lease-busy': {
       const nextRefresh = { at: ctx.now + Math.min(ctx.leaseTtlMs, ctx.settings.backoffInitialMs), rule: 'another process is fetching' };
-      return { state: { ...state, nextRefresh }, effects: [log('debug', { nextTry: iso(nextRefresh.at) }, 'another process holds the refresh lease: waiting for its result')] };
+      return {
+        state: { ...state, nextRefresh },
+        effects: [log('debug', { nextTry: iso(nextRefresh.at) }, 'another process holds the refresh lease: waiting for its result')],
+      };
     }
   }
 }
@@ -135,11 +147,18 @@ function offered(state: Lifecycle, next: Staple, fetched: boolean, ctx: StepCont
   const effects: Effect[] = [{ type: 'arm-expiry', at: v.validUntil }];
   if (fetched) effects.push({ type: 'save', der: next.der, expiresAt: v.validUntil });
   effects.push(
-    log('info', { certStatus: v.certStatus, source: next.source, thisUpdate: iso(v.thisUpdate), nextUpdate: iso(v.nextUpdate), nextRefresh: iso(nextRefresh.at) }, 'stapling a new OCSP response'),
+    log(
+      'info',
+      { certStatus: v.certStatus, source: next.source, thisUpdate: iso(v.thisUpdate), nextUpdate: iso(v.nextUpdate), nextRefresh: iso(nextRefresh.at) },
+      'stapling a new OCSP response',
+    ),
     { type: 'emit', event: 'updated' },
   );
   if (v.certStatus === 'revoked' && !wasRevoked) {
-    effects.push(log('error', { revocationTime: iso(v.revocationTime), revocationReason: v.revocationReason }, 'certificate is REVOKED: replace it'), { type: 'emit', event: 'revoked' });
+    effects.push(log('error', { revocationTime: iso(v.revocationTime), revocationReason: v.revocationReason }, 'certificate is REVOKED: replace it'), {
+      type: 'emit',
+      event: 'revoked',
+    });
   }
   return { state: { ...base, staple: next, failures: 0, lastError: null, attempted: true, nextRefresh }, effects };
 }
@@ -159,9 +178,20 @@ function failed(state: Lifecycle, reason: FailureReason, message: string, ctx: S
   const failures = state.failures + 1;
   const validUntil = state.staple?.verdict.validUntil ?? null;
   const nextRefresh = nextRetry(failures, validUntil, ctx.now, ctx.settings, ctx.random);
-  const next: Lifecycle = { ...state, failures, attempted: true, fetchFailures: state.fetchFailures + 1, lastError: { reason, message, at: ctx.now }, nextRefresh };
+  const next: Lifecycle = {
+    ...state,
+    failures,
+    attempted: true,
+    fetchFailures: state.fetchFailures + 1,
+    lastError: { reason, message, at: ctx.now },
+    nextRefresh,
+  };
   const effects: Effect[] = [
-    log('warn', { reason, failures, keeping: state.staple ? 'last good response' : 'no staple', nextTry: iso(nextRefresh.at), rule: nextRefresh.rule }, `OCSP refresh failed: ${message}`),
+    log(
+      'warn',
+      { reason, failures, keeping: state.staple ? 'last good response' : 'no staple', nextTry: iso(nextRefresh.at), rule: nextRefresh.rule },
+      `OCSP refresh failed: ${message}`,
+    ),
     { type: 'emit', event: 'refreshFailed' },
   ];
   if (ctx.mustStaple && (validUntil === null || nextRefresh.at >= validUntil)) effects.push(...atRisk(next));
@@ -190,7 +220,9 @@ function atRisk(state: Lifecycle): Effect[] {
     log(
       'error',
       { validUntil: iso(s?.verdict.validUntil ?? null), nextTry: iso(state.nextRefresh?.at ?? null) },
-      s ? 'Must-Staple certificate: its staple will expire before the next retry' : 'Must-Staple certificate has no staple: clients that enforce Must-Staple will refuse it',
+      s
+        ? 'Must-Staple certificate: its staple will expire before the next retry'
+        : 'Must-Staple certificate has no staple: clients that enforce Must-Staple will refuse it',
     ),
     { type: 'emit', event: 'mustStapleAtRisk' },
   ];

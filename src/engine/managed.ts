@@ -12,9 +12,19 @@ export function certificateId(der: Uint8Array): string {
   return createHash('sha256').update(der).digest('hex');
 }
 
-/** The key for handshake lookups: the DER as a latin1 string (cheaper than hashing each handshake). */
-export function lookupKeyOf(der: Uint8Array): string {
+/** A certificate's DER as a string: an exact key, for the few CA certificates. */
+export function derKey(der: Uint8Array): string {
   return Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1');
+}
+
+/**
+ * The key for handshake lookups: the DER's last 32 bytes, inside its signature, so distinct for
+ * distinct certificates. A whole-DER string key cost a kilobyte per certificate (outside the
+ * heap, as an external string); the lookup compares the whole DER on every hit instead.
+ */
+export function lookupKeyOf(der: Uint8Array): string {
+  const n = Math.min(32, der.byteLength);
+  return Buffer.from(der.buffer, der.byteOffset + der.byteLength - n, n).toString('latin1');
 }
 
 export class ManagedCertificate {

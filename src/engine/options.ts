@@ -35,12 +35,37 @@ export const OPTION_SCHEMA: readonly OptionSpec[] = [
   { key: 'responderUrls', type: 'urls', default: undefined, doc: "ask these responders instead of the certificates' AIA URLs" },
   { key: 'responderUrlsByIssuer', type: 'urlsByKey', default: undefined, doc: 'per-issuer responder override (issuer subject or SHA-256 fingerprint)' },
   { key: 'proxy', type: 'proxy', default: undefined, doc: 'plain-HTTP proxy for responder requests' },
-  { key: 'refresh.refreshFraction', type: 'number', min: 0, max: 1, minExclusive: true, maxExclusive: true, default: 0.5, doc: 'refresh this far into the validity window' },
+  {
+    key: 'refresh.refreshFraction',
+    type: 'number',
+    min: 0,
+    max: 1,
+    minExclusive: true,
+    maxExclusive: true,
+    default: 0.5,
+    doc: 'refresh this far into the validity window',
+  },
   { key: 'refresh.minIntervalMs', ...MS, default: 300_000, doc: 'never refresh sooner than this after a fetch, unless the staple would expire first' },
-  { key: 'refresh.jitterFraction', type: 'number', min: 0, max: 0.5, maxExclusive: true, default: 0.05, doc: 'refreshes move earlier by up to this fraction of the window' },
+  {
+    key: 'refresh.jitterFraction',
+    type: 'number',
+    min: 0,
+    max: 0.5,
+    maxExclusive: true,
+    default: 0.05,
+    doc: 'refreshes move earlier by up to this fraction of the window',
+  },
   { key: 'refresh.backoffInitialMs', ...MS, default: 60_000, doc: 'first retry delay after a failure (doubles each time)' },
   { key: 'refresh.backoffMaxMs', ...MS, default: 3_600_000, doc: 'longest retry delay' },
-  { key: 'refresh.backoffJitter', type: 'number', min: 0, max: 1, maxExclusive: true, default: 0.2, doc: '± this fraction of random spread on each retry delay' },
+  {
+    key: 'refresh.backoffJitter',
+    type: 'number',
+    min: 0,
+    max: 1,
+    maxExclusive: true,
+    default: 0.2,
+    doc: '± this fraction of random spread on each retry delay',
+  },
   { key: 'refresh.triesBeforeExpiry', type: 'integer', min: 1, max: 100, default: 4, doc: 'near expiry, the retry delay is at most (time left) / this' },
   { key: 'refresh.floorMs', ...MS, default: 10_000, doc: 'no two fetches for one certificate closer than this' },
   { key: 'skewMs', type: 'number', min: 0, max: DAY_MS, default: 300_000, doc: 'clock skew allowed for thisUpdate' },
@@ -87,7 +112,8 @@ export function expectation(spec: OptionType): string {
   }
 }
 
-const invalid = (name: string, value: unknown, spec: OptionType): InputError => new InputError(name, `${describeValue(value)} is not valid: expected ${expectation(spec)}`);
+const invalid = (name: string, value: unknown, spec: OptionType): InputError =>
+  new InputError(name, `${describeValue(value)} is not valid: expected ${expectation(spec)}`);
 
 function urlListProblems(name: string, value: unknown, spec: OptionType): InputError[] {
   if (!Array.isArray(value)) return [invalid(name, value, spec)];
@@ -126,7 +152,9 @@ export function valueProblems(spec: OptionSpec, value: unknown, name: string = s
       if (problem) return [new InputError(name, problem)];
       // undici would tunnel through an https: proxy with a raw deprecation warning; the fetcher
       // speaks plain HTTP to proxies.
-      return value.startsWith('http:') ? [] : [new InputError(name, `${describeValue(value)} is not valid: expected ${expectation(spec)} (https: proxies are not supported)`)];
+      return value.startsWith('http:')
+        ? []
+        : [new InputError(name, `${describeValue(value)} is not valid: expected ${expectation(spec)} (https: proxies are not supported)`)];
     }
   }
 }

@@ -52,6 +52,10 @@ export async function waitUntilReady(source: ReadySource, timeout: number): Prom
 }
 
 function mustStapleError(why: 'no-responder' | 'timeout', ms: readonly ManagedCertificate[], detail: string): MustStapleError {
-  const list = ms.map((m) => ({ subject: m.cert.subject, serial: m.cert.serialHex, lastError: m.life.lastError && { reason: m.life.lastError.reason, message: m.life.lastError.message } }));
+  const list = ms.map((m) => ({
+    subject: m.cert.subject,
+    serial: m.cert.serialHex,
+    lastError: m.life.lastError && { reason: m.life.lastError.reason, message: m.life.lastError.message },
+  }));
   return new MustStapleError(why, list, detail);
 }

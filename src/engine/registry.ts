@@ -6,8 +6,9 @@ import { ownedCopy } from '../ocsp/bytes.ts';
 import { Certificate } from '../ocsp/certificate.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { readCertificates } from '../ocsp/pem.ts';
+import { bytesEqual } from '../ocsp/bytes.ts';
 import { IssuerBook, type Completion } from './issuers.ts';
-import { lookupKeyOf, ManagedCertificate } from './managed.ts';
+import { derKey, lookupKeyOf, ManagedCertificate } from './managed.ts';
 
 /** Unknown certificates registered from handshakes: remembered so a bad one is tried once. */
 const MAX_HANDSHAKE_REGISTRATIONS = 1024;
@@ -29,9 +30,13 @@ export interface Candidate {
 export class CertificateRegistry {
   private readonly byId = new Map<string, ManagedCertificate>();
   private readonly byKey = new Map<string, ManagedCertificate>();
+  /** Certificates whose short key another one took first (never seen in practice): by whole DER. */
+  private readonly collided = new Map<string, ManagedCertificate>();
   private readonly issuers = new IssuerBook();
   private readonly watchers = new Set<(m: ManagedCertificate) => void>();
   private readonly seenInHandshakes = new Set<string>();
+  /** One shared list per distinct set of responder URLs: thousands of certificates name the same few. */
+  private readonly urlLists = new Map<string, readonly string[]>();
 
   constructor(private readonly overrides: ResponderOverrides) {}
 
@@ -72,12 +77,13 @@ export class CertificateRegistry {
 
   /** Register a certificate; an existing registration of the same DER is returned as it is. */
   insert(leaf: Certificate, issuer: Certificate | null, urlOverride?: readonly string[]): { managed: ManagedCertificate; added: boolean } {
-    const existing = this.byKey.get(lookupKeyOf(leaf.der));
+    const existing = this.byDer(leaf.der);
     if (existing) return { managed: existing, added: false };
     const managed = new ManagedCertificate(leaf, issuer, urlOverride ?? this.responderUrlsFor(leaf, issuer));
     if (urlOverride) managed.urlOverride = true;
     this.byId.set(managed.id, managed);
-    this.byKey.set(managed.lookupKey, managed);
+    if (this.byKey.has(managed.lookupKey)) this.collided.set(derKey(leaf.der), managed);
+    else this.byKey.set(managed.lookupKey, managed);
     if (managed.urls.length > 0 && !issuer) this.issuers.await(managed);
     for (const watcher of this.watchers) watcher(managed);
     return { managed, added: true };
@@ -87,7 +93,8 @@ export class CertificateRegistry {
     const managed = this.byId.get(id);
     if (!managed) return null;
     this.issuers.forget(managed);
-    this.byKey.delete(managed.lookupKey);
+    if (this.byKey.get(managed.lookupKey) === managed) this.byKey.delete(managed.lookupKey);
+    else this.collided.delete(derKey(managed.cert.der));
     this.byId.delete(id);
     return managed;
   }
@@ -98,7 +105,9 @@ export class CertificateRegistry {
 
   /** The registration for a certificate's DER (the handshake path: no hashing). */
   byDer(der: Uint8Array): ManagedCertificate | undefined {
-    return this.byKey.get(lookupKeyOf(der));
+    const m = this.byKey.get(lookupKeyOf(der));
+    if (m && bytesEqual(m.cert.der, der)) return m;
+    return this.collided.size > 0 ? this.collided.get(derKey(der)) : undefined;
   }
 
   isRegistered(managed: ManagedCertificate): boolean {
@@ -116,6 +125,15 @@ export class CertificateRegistry {
   }
 
   private responderUrlsFor(leaf: Certificate, issuer: Certificate | null): readonly string[] {
+    const urls = this.chooseResponderUrls(leaf, issuer);
+    const key = urls.join('\n');
+    const shared = this.urlLists.get(key);
+    if (shared) return shared;
+    this.urlLists.set(key, urls);
+    return urls;
+  }
+
+  private chooseResponderUrls(leaf: Certificate, issuer: Certificate | null): readonly string[] {
     const byIssuer = this.overrides.responderUrlsByIssuer;
     if (issuer && byIssuer) {
       const fingerprint = createHash('sha256').update(issuer.der).digest('hex');

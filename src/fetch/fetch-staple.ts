@@ -39,7 +39,8 @@ export class NoResponderError extends Error {
 
 export async function fetchStaple(input: FetchStapleInput): Promise<FetchStapleResult> {
   const urls = input.urls?.length ? input.urls : input.certificate.ocspUrls;
-  if (urls.length === 0) throw new NoResponderError(`certificate "${input.certificate.subject}" (serial ${input.certificate.serialHex}) names no OCSP responder`);
+  if (urls.length === 0)
+    throw new NoResponderError(`certificate "${input.certificate.subject}" (serial ${input.certificate.serialHex}) names no OCSP responder`);
   const id = certIdFor(input.certificate, input.issuer, input.hash ?? 'sha1');
   const nonce = input.nonce ? randomBytes(NONCE_MAX_BYTES) : undefined;
   const request = buildRequest(id, nonce ? { nonce } : {});

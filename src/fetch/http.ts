@@ -73,14 +73,18 @@ export class OcspHttpClient {
         method,
         dispatcher: this.dispatcher,
         signal: combined,
-        headers: method === 'POST' ? { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' } : { accept: 'application/ocsp-response' },
+        headers:
+          method === 'POST' ? { 'content-type': 'application/ocsp-request', accept: 'application/ocsp-response' } : { accept: 'application/ocsp-response' },
         ...(method === 'POST' ? { body: Buffer.from(requestDer) } : {}),
       });
       if (res.statusCode !== 200) {
         await res.body.dump();
         throw new FetchError('http-status', responderUrl, `responder answered HTTP ${res.statusCode} to ${method}`);
       }
-      const type = String(res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+      const type = String(res.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim()
+        .toLowerCase();
       if (type !== 'application/ocsp-response') {
         await res.body.dump();
         throw new FetchError('content-type', responderUrl, `responder sent content-type "${type || '(none)'}", not application/ocsp-response`);
@@ -135,5 +139,9 @@ function toFetchError(err: unknown, url: string, settings: HttpFetchSettings, de
   }
   if (e.name === 'AbortError') return new FetchError('timeout', url, 'request aborted');
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  return new FetchError('network', url, `request failed: ${cause?.code ?? e.code ?? ''} ${cause?.message ?? e.message ?? String(err)}`.replace(/\s+/g, ' ').trim());
+  return new FetchError(
+    'network',
+    url,
+    `request failed: ${cause?.code ?? e.code ?? ''} ${cause?.message ?? e.message ?? String(err)}`.replace(/\s+/g, ' ').trim(),
+  );
 }

@@ -253,4 +253,3 @@ export class Certificate {
     return time >= this.notBefore && time <= this.notAfter;
   }
 }
-

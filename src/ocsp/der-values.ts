@@ -83,7 +83,6 @@ export function checkStringEncoding(tlv: Tlv, v: Uint8Array, field: string): voi
   else if (tlv.tag === TAG.UTF8_STRING && !isUtf8(v)) throw new DerError(field, 'UTF8String is not valid UTF-8', tlv.start);
 }
 
-
 // UTF8, Numeric, Printable, T61, Videotex, IA5, Graphic, Visible, General, Universal, BMP.
 const NAME_STRING_TAGS = new Set([0x0c, 0x12, 0x13, 0x14, 0x15, 0x16, 0x19, 0x1a, 0x1b, 0x1c, 0x1e]);
 

@@ -4,7 +4,16 @@ export { DerError } from './der.ts';
 export { InputError } from './errors.ts';
 export { readCertificates, readChain, findIssuer, MAX_PEM_BYTES, type LoadedChain } from './pem.ts';
 export { buildRequest, certIdFor, encodeCertId, getUrl, getUrlIfShort, GET_URL_LIMIT, NONCE_MAX_BYTES, type CertId } from './request.ts';
-export { parseResponse, MAX_RESPONSE_BYTES_LIMIT, RESPONSE_CAPS, type BasicResponse, type CertStatus, type OcspResponse, type ResponseStatus, type SingleResponse } from './response.ts';
+export {
+  parseResponse,
+  MAX_RESPONSE_BYTES_LIMIT,
+  RESPONSE_CAPS,
+  type BasicResponse,
+  type CertStatus,
+  type OcspResponse,
+  type ResponseStatus,
+  type SingleResponse,
+} from './response.ts';
 export type { HashName, SignatureAlgorithm } from './signature.ts';
 export {
   verifyResponse,

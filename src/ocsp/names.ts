@@ -40,11 +40,13 @@ export function readName(parent: DerReader, tlv: Tlv, field: string): string {
 }
 
 function escapeNameValue(v: string): string {
-  return v
-    .replace(/[,+"\\<>;=]/g, (c) => `\\${c}`)
-    .replace(/^[ #]|[ ]$/g, (c) => `\\${c}`)
-    // eslint-disable-next-line no-control-regex -- escaping control characters is the point
-    .replace(/[\x00-\x1f\x7f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return (
+    v
+      .replace(/[,+"\\<>;=]/g, (c) => `\\${c}`)
+      .replace(/^[ #]|[ ]$/g, (c) => `\\${c}`)
+      // eslint-disable-next-line no-control-regex -- escaping control characters is the point
+      .replace(/[\x00-\x1f\x7f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  );
 }
 
 /** A DER Name (as in a responder ID) as an RFC 4514 string. Throws DerError if malformed. */

@@ -37,12 +37,7 @@ export function certIdFor(cert: Certificate, issuer: Certificate, hash: HashName
 }
 
 export function encodeCertId(id: CertId): Buffer {
-  return sequence(
-    sequence(oid(HASH_OID[id.hash]), derNull()),
-    octetString(id.issuerNameHash),
-    octetString(id.issuerKeyHash),
-    integerFromContent(id.serial),
-  );
+  return sequence(sequence(oid(HASH_OID[id.hash]), derNull()), octetString(id.issuerNameHash), octetString(id.issuerKeyHash), integerFromContent(id.serial));
 }
 
 /** RFC 9654 recommends 32 bytes; it allows 1 to 32. */

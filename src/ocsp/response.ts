@@ -188,7 +188,8 @@ function readSingleFields(r: DerReader, counter: ExtensionCounter): SingleRespon
     status = 'revoked';
     r.nested(statusTag, 'certStatus.revoked', (info) => {
       revocationTime = info.time(info.next('revocationTime', TAG.GENERALIZED_TIME), 'revocationTime');
-      revocationReason = info.optionalNested(ctx(0), 'revocationReason', (inner) => inner.smallUint(inner.next('revocationReason', TAG.ENUMERATED), 'revocationReason')) ?? null;
+      revocationReason =
+        info.optionalNested(ctx(0), 'revocationReason', (inner) => inner.smallUint(inner.next('revocationReason', TAG.ENUMERATED), 'revocationReason')) ?? null;
     });
   } else {
     const statusTlv = r.next('certStatus');
@@ -223,7 +224,8 @@ function readExtensions(explicit: DerReader, field: string, counter: ExtensionCo
     const out: Extension[] = [];
     const seen = new Set<string>();
     while (!list.atEnd()) {
-      if (++counter.count > RESPONSE_CAPS.extensions) throw new DerError(field, `more than ${RESPONSE_CAPS.extensions} extensions in the response`, list.offset);
+      if (++counter.count > RESPONSE_CAPS.extensions)
+        throw new DerError(field, `more than ${RESPONSE_CAPS.extensions} extensions in the response`, list.offset);
       try {
         out.push(list.nested(TAG.SEQUENCE, '', (ext) => readExtension(ext, seen)));
       } catch (err) {

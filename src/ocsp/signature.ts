@@ -97,13 +97,7 @@ const KEY_TYPES: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Verify `signature` over `data`. Never throws: a key/algorithm mismatch is a failed check. */
-export function checkSignature(
-  alg: SignatureAlgorithm,
-  data: Uint8Array,
-  signature: Uint8Array,
-  key: KeyObject,
-  allowSha1: boolean,
-): SignatureCheck {
+export function checkSignature(alg: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array, key: KeyObject, allowSha1: boolean): SignatureCheck {
   if (alg.kind === 'unsupported') return { ok: false, reason: 'unsupported-algorithm', detail: alg.detail };
   if ('hash' in alg && alg.hash === 'sha1' && !allowSha1) {
     return { ok: false, reason: 'weak-algorithm', detail: `${alg.name} uses SHA-1, which is refused unless explicitly allowed` };

@@ -6,7 +6,15 @@ import { Certificate } from './certificate.ts';
 import { DerBudget, DerError, DerReader, TAG } from './der.ts';
 import { InputError } from './errors.ts';
 import { OID } from './oids.ts';
-import { MAX_RESPONSE_BYTES_LIMIT, parseResponse, type BasicResponse, type CertStatus, type Extension, type OcspResponse, type SingleResponse } from './response.ts';
+import {
+  MAX_RESPONSE_BYTES_LIMIT,
+  parseResponse,
+  type BasicResponse,
+  type CertStatus,
+  type Extension,
+  type OcspResponse,
+  type SingleResponse,
+} from './response.ts';
 import { checkSignature } from './signature.ts';
 import { bytesEqual } from './bytes.ts';
 
@@ -158,7 +166,11 @@ export function verifyResponse(der: Uint8Array, input: VerifyInput): Verdict {
   const sig = checkSignature(basic.signatureAlgorithm, basic.tbsResponseData, basic.signature, key, settings.allowSha1Signatures);
   if (!sig.ok) return reject(sig.reason, `response signature: ${sig.detail}`);
 
-  if (!single) return reject('cert-id-mismatch', `no SingleResponse matches certificate serial ${facts.serial} and its issuer (response covers: ${coveredSerials(basic)})`);
+  if (!single)
+    return reject(
+      'cert-id-mismatch',
+      `no SingleResponse matches certificate serial ${facts.serial} and its issuer (response covers: ${coveredSerials(basic)})`,
+    );
   if (single.status === 'unknown') return reject('status-unknown', 'responder does not know this certificate (status unknown)');
 
   if (single.nextUpdate !== null && single.nextUpdate < single.thisUpdate) {
@@ -195,7 +207,10 @@ export function verifyResponse(der: Uint8Array, input: VerifyInput): Verdict {
 function checkSettings(settings: VerifySettings): VerifySettings {
   const max = settings.maxResponseBytes;
   if (!Number.isSafeInteger(max) || max < 1 || max > MAX_RESPONSE_BYTES_LIMIT) {
-    throw new InputError('maxResponseBytes', `must be a whole number of bytes from 1 to ${MAX_RESPONSE_BYTES_LIMIT} (MAX_RESPONSE_BYTES_LIMIT), not ${String(max)}`);
+    throw new InputError(
+      'maxResponseBytes',
+      `must be a whole number of bytes from 1 to ${MAX_RESPONSE_BYTES_LIMIT} (MAX_RESPONSE_BYTES_LIMIT), not ${String(max)}`,
+    );
   }
   return settings;
 }
@@ -272,7 +287,10 @@ function findSigner(basic: BasicResponse, issuer: Certificate, now: number): Sig
     candidate = cert;
     if (fresh[i]) {
       if (!cert.isIssuedBy(issuer)) {
-        return { reason: 'unauthorized-signer', message: `responder certificate "${cert.subject}" is not issued by the certificate's issuer "${issuer.subject}"` };
+        return {
+          reason: 'unauthorized-signer',
+          message: `responder certificate "${cert.subject}" is not issued by the certificate's issuer "${issuer.subject}"`,
+        };
       }
       if (cache.size >= DELEGATE_CACHE_MAX) cache.clear();
       cache.set(keys[i]!, cert);
@@ -286,10 +304,16 @@ function findSigner(basic: BasicResponse, issuer: Certificate, now: number): Sig
     return { reason: 'unauthorized-signer', message: `responder certificate "${candidate.subject}" lacks the OCSP-signing extended key usage` };
   }
   if (!candidate.isValidAt(now)) {
-    return { reason: 'unauthorized-signer', message: `responder certificate "${candidate.subject}" is outside its validity (${iso(candidate.notBefore)} to ${iso(candidate.notAfter)})` };
+    return {
+      reason: 'unauthorized-signer',
+      message: `responder certificate "${candidate.subject}" is outside its validity (${iso(candidate.notBefore)} to ${iso(candidate.notAfter)})`,
+    };
   }
   if (candidate.unknownCriticalExtensions.length > 0) {
-    return { reason: 'unauthorized-signer', message: `responder certificate "${candidate.subject}" has unknown critical extension ${candidate.unknownCriticalExtensions[0]}` };
+    return {
+      reason: 'unauthorized-signer',
+      message: `responder certificate "${candidate.subject}" has unknown critical extension ${candidate.unknownCriticalExtensions[0]}`,
+    };
   }
   return { cert: candidate };
 }

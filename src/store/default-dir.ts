@@ -6,7 +6,11 @@ import { join } from 'node:path';
 
 /** The default store directory, created if need be; null when none is writable. */
 export function defaultStoreDir(env: NodeJS.ProcessEnv = process.env): string | null {
-  const candidates = [env.STAPLER_STORE_DIR, env.XDG_STATE_HOME && join(env.XDG_STATE_HOME, 'stapler'), safeHome() && join(safeHome()!, '.local', 'state', 'stapler')];
+  const candidates = [
+    env.STAPLER_STORE_DIR,
+    env.XDG_STATE_HOME && join(env.XDG_STATE_HOME, 'stapler'),
+    safeHome() && join(safeHome()!, '.local', 'state', 'stapler'),
+  ];
   for (const dir of candidates) {
     if (!dir) continue;
     try {

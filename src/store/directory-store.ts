@@ -248,9 +248,12 @@ export class DirectoryStore implements StapleStore {
         live.watcher = null; // the directory does not exist yet: the poll covers it, and retries the watch
       }
     };
-    void this.ensureDir().then(() => {
-      if (!closed) startWatch();
-    }, () => undefined);
+    void this.ensureDir().then(
+      () => {
+        if (!closed) startWatch();
+      },
+      () => undefined,
+    );
     // The poll catches what the watch misses (network filesystems, a watch that failed). Every
     // save renames a file into the directory, which changes the directory's mtime: only then
     // are the files looked at, so that 10,000 staples cost one stat per poll.
@@ -265,7 +268,10 @@ export class DirectoryStore implements StapleStore {
       void (async () => {
         if (closed) return;
         if (!live.watcher) startWatch();
-        const mtime = await stat(this.dir).then((st) => st.mtimeMs, () => -1);
+        const mtime = await stat(this.dir).then(
+          (st) => st.mtimeMs,
+          () => -1,
+        );
         if (mtime === dirMtime) return;
         dirMtime = mtime;
         let names: string[];
@@ -277,7 +283,10 @@ export class DirectoryStore implements StapleStore {
         const current = new Map<string, string>();
         for (const name of names) {
           if (!STAPLE_NAME.test(name)) continue;
-          const signature = await stat(join(this.dir, name)).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`, () => null);
+          const signature = await stat(join(this.dir, name)).then(
+            (s) => `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`,
+            () => null,
+          );
           if (signature === null) continue;
           current.set(name, signature);
           if (seen !== null && seen.get(name) !== signature) report(name);

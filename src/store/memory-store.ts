@@ -47,7 +47,8 @@ export class MemoryStore implements StapleStore {
   }
 
   acquire(key: string, ttlMs: number): Promise<Lease | null> {
-    if (!(Number.isFinite(ttlMs) && ttlMs > 0)) return Promise.reject(new Error(`memory store: lease TTL must be a positive number of milliseconds, got ${ttlMs}`));
+    if (!(Number.isFinite(ttlMs) && ttlMs > 0))
+      return Promise.reject(new Error(`memory store: lease TTL must be a positive number of milliseconds, got ${ttlMs}`));
     const current = this.leases.get(key);
     if (current && current.expiresAt >= this.now()) return Promise.resolve(null);
     // Free, or expired (its holder is stuck): it is ours now.

@@ -47,7 +47,15 @@ after(async () => {
 });
 
 const check = (port: number, ...extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-  stapler(['check', `127.0.0.1:${port}`, '--servername', extra.includes('--must') ? 'must-staple.test' : 'leaf.test', '--ca', join(dir, 'root.pem'), ...extra.filter((e) => e !== '--must')]);
+  stapler([
+    'check',
+    `127.0.0.1:${port}`,
+    '--servername',
+    extra.includes('--must') ? 'must-staple.test' : 'leaf.test',
+    '--ca',
+    join(dir, 'root.pem'),
+    ...extra.filter((e) => e !== '--must'),
+  ]);
 
 describe('stapler check', () => {
   it('a valid staple: exit 0, with the time left to nextUpdate', async () => {
@@ -127,7 +135,10 @@ describe('stapler check', () => {
     const port = await serve(pki.leaf, null);
     await writeFile(join(dir, 'key.pem'), pki.leaf.keyPem);
     await writeFile(join(dir, 'empty.pem'), '');
-    for (const [name, reason] of [['key.pem', /holds a private key/], ['empty.pem', /is empty/]] as const) {
+    for (const [name, reason] of [
+      ['key.pem', /holds a private key/],
+      ['empty.pem', /is empty/],
+    ] as const) {
       const run = await stapler(['check', `127.0.0.1:${port}`, '--servername', 'leaf.test', '--ca', join(dir, name)]);
       assert.equal(run.code, 2, name);
       assert.match(run.stderr, new RegExp(`${name.replace('.', '\\.')}: `));

@@ -21,10 +21,15 @@ interface Run {
 
 function stapler(args: string[], stdin?: Buffer): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 99) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args],
+      { cwd: ROOT, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 99) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
     if (stdin) child.stdin?.end(stdin);
     else child.stdin?.end();
   });
@@ -202,7 +207,11 @@ describe('bad input: one line naming the file and the reason, exit 2', () => {
     assertOneLineError(await stapler(['verify', '--cert', f('leaf.pem'), f('good.der')]), 'leaf.pem', /holds no issuer/);
   });
   it('an --issuer that did not issue the certificate', async () => {
-    assertOneLineError(await stapler(['verify', '--cert', f('leaf.pem'), '--issuer', f('root.pem'), f('good.der')]), 'root.pem', /holds no certificate that issued/);
+    assertOneLineError(
+      await stapler(['verify', '--cert', f('leaf.pem'), '--issuer', f('root.pem'), f('good.der')]),
+      'root.pem',
+      /holds no certificate that issued/,
+    );
   });
   it('a private key given as the certificate', async () => {
     assertOneLineError(await stapler(['verify', '--cert', f('key.pem'), f('good.der')]), 'key.pem', /private key, not a certificate/);

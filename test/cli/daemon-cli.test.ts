@@ -22,8 +22,11 @@ let dir: string;
 
 function stapler(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } },
+      (err, stdout, stderr) => resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
     );
   });
 }
@@ -52,7 +55,10 @@ describe('stapler daemon (command line)', () => {
     const saved = process.env.STAPLER_LOG_LEVEL;
     process.env.STAPLER_LOG_LEVEL = 'verbose';
     try {
-      assert.throws(() => defaultLogger(), (err: unknown) => err instanceof InputError && err.item === 'STAPLER_LOG_LEVEL');
+      assert.throws(
+        () => defaultLogger(),
+        (err: unknown) => err instanceof InputError && err.item === 'STAPLER_LOG_LEVEL',
+      );
     } finally {
       if (saved === undefined) delete process.env.STAPLER_LOG_LEVEL;
       else process.env.STAPLER_LOG_LEVEL = saved;
@@ -73,7 +79,10 @@ describe('stapler daemon (command line)', () => {
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /config key "proxy": "https:\/\/proxy\.example:3128" is not valid: expected a plain-HTTP proxy URL/);
     // The file checks run once the settings themselves are right.
-    await writeFile(config, `certificates:\n  - ${dir}/[ab]/*.pem\n  - ${dir}/nowhere/*.pem\nissuer: ${dir}/missing-issuer.pem\nstapleFile: "${dir}/out/{name}.ocsp"\nnginxInclude: "{cert}.conf"\n`);
+    await writeFile(
+      config,
+      `certificates:\n  - ${dir}/[ab]/*.pem\n  - ${dir}/nowhere/*.pem\nissuer: ${dir}/missing-issuer.pem\nstapleFile: "${dir}/out/{name}.ocsp"\nnginxInclude: "{cert}.conf"\n`,
+    );
     const files = await stapler(['daemon', '--config', config, '--check-config']);
     assert.equal(files.code, 2);
     assert.match(files.stderr, /warning: certificate glob .*nowhere\/\*\.pem matches no file/);
@@ -96,7 +105,10 @@ describe('stapler daemon (command line)', () => {
     await mkdir(join(dir, 'late'));
     await writeFile(join(dir, 'late', 'rsa.pem'), fullchain(pki.rsaLeaf, pki.intermediate));
     await writeFile(config, `certificates: [${dir}/certs/*.pem]\n${base}`);
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', config], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -124,7 +136,10 @@ describe('stapler daemon (command line)', () => {
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { time: unknown; msg: string });
-    assert.ok(logs.every((l) => typeof l.time === 'string' && /^\d{4}-\d\d-\d\dT/.test(l.time)), 'ISO times');
+    assert.ok(
+      logs.every((l) => typeof l.time === 'string' && /^\d{4}-\d\d-\d\dT/.test(l.time)),
+      'ISO times',
+    );
     const msgs = logs.map((l) => l.msg);
     assert.ok(msgs.indexOf('stapler daemon starting') < msgs.indexOf('stapling a new OCSP response'), msgs.join('\n'));
     const saved = JSON.parse(await readFile(state, 'utf8')) as { configReloads: number; configReloadsRefused: number; certificates: number };
@@ -136,7 +151,18 @@ describe('stapler daemon (command line)', () => {
 describe('stapler status (command line)', () => {
   const file = (name: string): string => join(dir, name);
   const stateWith = (pid: number, files: Record<string, unknown>[]): string =>
-    JSON.stringify({ pid, startedAt: '2026-11-22T00:00:00.000Z', updatedAt: '2026-11-22T01:00:00.000Z', certificates: files.length, unusable: 0, reloads: 2, reloadFailures: 0, configReloads: 0, configReloadsRefused: 0, files });
+    JSON.stringify({
+      pid,
+      startedAt: '2026-11-22T00:00:00.000Z',
+      updatedAt: '2026-11-22T01:00:00.000Z',
+      certificates: files.length,
+      unusable: 0,
+      reloads: 2,
+      reloadFailures: 0,
+      configReloads: 0,
+      configReloadsRefused: 0,
+      files,
+    });
   const row = (over: Record<string, unknown>): Record<string, unknown> => ({
     file: '/etc/very/long/path/to/the/certificates/of/this/machine/www.example.com.pem',
     stapleFile: '/x.ocsp',
@@ -161,7 +187,10 @@ describe('stapler status (command line)', () => {
     assert.match(ok.stdout, /^OK: 1 stapled/);
     assert.match(ok.stdout, new RegExp(`state file ${file('ok.json')}`));
     assert.match(ok.stdout, /…\/www\.example\.com\.pem +stapled +2026-11-29 00:00 +2026-11-25 12:00/);
-    await writeFile(file('warn.json'), stateWith(process.pid, [row({ state: 'stapled-refresh-failing', lastError: `fetch-timeout: ${'no answer from the responder '.repeat(6)}` })]));
+    await writeFile(
+      file('warn.json'),
+      stateWith(process.pid, [row({ state: 'stapled-refresh-failing', lastError: `fetch-timeout: ${'no answer from the responder '.repeat(6)}` })]),
+    );
     const warn = await stapler(['status', '--state', file('warn.json')]);
     assert.equal(warn.code, 1);
     assert.match(warn.stdout, /^WARNING: 1 staple\(s\) whose refresh is failing/);
@@ -179,7 +208,7 @@ describe('stapler status (command line)', () => {
     assert.equal(j.files[0]!.nextUpdate, '2026-11-29T00:00:00.000Z');
   });
 
-  it('is UNKNOWN (3) without a readable state file, and by default reads the daemon\'s own default', async () => {
+  it("is UNKNOWN (3) without a readable state file, and by default reads the daemon's own default", async () => {
     const missing = await stapler(['status', '--state', file('none.json')]);
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /^UNKNOWN: .*none\.json: does not exist/);

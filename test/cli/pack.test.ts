@@ -29,11 +29,15 @@ describe('npm pack', { skip }, () => {
     const dir = await mkdtemp(join(tmpdir(), 'stapler-pack-'));
     try {
       // --ignore-scripts: the build already ran (npm ci); rebuilding dist/ here would race other tests reading it.
-      const name = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').pop()!;
+      const name = execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .pop()!;
       const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
       assert.equal(name, `${pkg.name}-${pkg.version}.tgz`);
       const listing = execFileSync('tar', ['-tzf', join(dir, name)], { encoding: 'utf8' });
-      for (const f of ['package/LICENSE', 'package/bin/stapler.js', 'package/dist/cli/main.js', 'package/README.md']) assert.ok(listing.includes(f), `${f} is in the tarball`);
+      for (const f of ['package/LICENSE', 'package/bin/stapler.js', 'package/dist/cli/main.js', 'package/README.md'])
+        assert.ok(listing.includes(f), `${f} is in the tarball`);
       assert.match(readFileSync(join(ROOT, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0/);
 
       const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
@@ -41,7 +45,13 @@ describe('npm pack', { skip }, () => {
       const packages: Record<string, unknown> = {};
       for (const [path, entry] of Object.entries(lock.packages)) if (path !== '' && !entry.dev && !entry.link) packages[path] = entry;
       packages[''] = { name: 'app', version: '0.0.0', dependencies: { [pkg.name]: `file:${name}` } };
-      packages[`node_modules/${pkg.name}`] = { version: pkg.version, resolved: `file:${name}`, dependencies: own.dependencies, bin: own.bin, engines: own.engines };
+      packages[`node_modules/${pkg.name}`] = {
+        version: pkg.version,
+        resolved: `file:${name}`,
+        dependencies: own.dependencies,
+        bin: own.bin,
+        engines: own.engines,
+      };
       writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'app', version: '0.0.0', private: true, dependencies: { [pkg.name]: `file:${name}` } }));
       writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'app', version: '0.0.0', lockfileVersion: 3, requires: true, packages }));
       execFileSync('npm', ['ci', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--silent'], { cwd: dir, encoding: 'utf8' });

@@ -100,13 +100,18 @@ concurrency: 4
       (err: unknown) => {
         assert.ok(err instanceof InputError);
         assert.match(err.reason, /^6 problems:/);
-        for (const key of ['timeoutMs', 'concurrency', 'stapleFile', 'bogus', 'refresh.refreshFraction', 'certificates']) assert.match(err.reason, new RegExp(`config key "${key.replace('.', '\\.')}"`));
+        for (const key of ['timeoutMs', 'concurrency', 'stapleFile', 'bogus', 'refresh.refreshFraction', 'certificates'])
+          assert.match(err.reason, new RegExp(`config key "${key.replace('.', '\\.')}"`));
         return true;
       },
     );
   });
   it('refuses hostile YAML with a named reason: an alias bomb, __proto__ keys, .inf and .nan', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefg'[i]}`).join(', ')}]`), 'certificates: [a.pem]'].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefg'[i]}`).join(', ')}]`),
+      'certificates: [a.pem]',
+    ].join('\n');
     refuses(bomb, /stapler\.yaml/, /aliases .* expand too much/);
     refuses('certificates: [a.pem]\n__proto__: {timeoutMs: 1}\n', /"__proto__"/, /is not a known key/);
     refuses('certificates: [a.pem]\nrefresh:\n  __proto__: 1\n', /"refresh.__proto__"/, /is not a known key/);
@@ -119,6 +124,9 @@ concurrency: 4
     assert.equal(parse('certificates: [a.pem]\nproxy: http://proxy.example:3128\n').engine.proxy, 'http://proxy.example:3128');
   });
   it('takes flags-style objects too, with the same checks', () => {
-    assert.throws(() => buildConfig({ certificates: ['a.pem'], maxResponseBytes: 2 * 1024 * 1024 }, '/'), /config key "maxResponseBytes": 2097152 is not valid: expected a whole number from 1024 to 1048576/);
+    assert.throws(
+      () => buildConfig({ certificates: ['a.pem'], maxResponseBytes: 2 * 1024 * 1024 }, '/'),
+      /config key "maxResponseBytes": 2097152 is not valid: expected a whole number from 1024 to 1048576/,
+    );
   });
 });

@@ -25,9 +25,19 @@ let dir: string;
 let lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
 const daemons: Daemon[] = [];
 
-const logger: Logger = process.env.DEBUG_DAEMON ? { debug: (f, m) => console.log(new Date().toISOString(), "debug", m), info: (f, m) => console.log(new Date().toISOString(), "info", m), warn: (f, m) => console.log(new Date().toISOString(), "warn", m), error: (f, m) => console.log(new Date().toISOString(), "error", m) } : Object.fromEntries(
-  ['debug', 'info', 'warn', 'error'].map((level) => [level, (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message })]),
-) as unknown as Logger;
+const logger: Logger = process.env.DEBUG_DAEMON
+  ? {
+      debug: (f, m) => console.log(new Date().toISOString(), 'debug', m),
+      info: (f, m) => console.log(new Date().toISOString(), 'info', m),
+      warn: (f, m) => console.log(new Date().toISOString(), 'warn', m),
+      error: (f, m) => console.log(new Date().toISOString(), 'error', m),
+    }
+  : (Object.fromEntries(
+      ['debug', 'info', 'warn', 'error'].map((level) => [
+        level,
+        (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message }),
+      ]),
+    ) as unknown as Logger);
 
 before(async () => {
   responder = new TestResponder();
@@ -46,7 +56,17 @@ beforeEach(async () => {
 });
 
 async function startDaemon(settings: Record<string, unknown> = {}): Promise<Daemon> {
-  const config = buildConfig({ certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), rescanMs: 100, timeoutMs: 1_000, ...settings }, dir);
+  const config = buildConfig(
+    {
+      certificates: [join(dir, 'certs', '*.pem')],
+      stateFile: join(dir, 'state.json'),
+      storeDir: join(dir, 'store'),
+      rescanMs: 100,
+      timeoutMs: 1_000,
+      ...settings,
+    },
+    dir,
+  );
   const daemon = new Daemon(config, { logger });
   daemons.push(daemon);
   await daemon.start();
@@ -73,7 +93,10 @@ describe('daemon inputs', () => {
     await writeFile(odd, fullchain(pki.leaf, pki.intermediate));
     await writeFile(join(dir, 'certs', 'new\nline.pem'), fullchain(pki.rsaLeaf, pki.intermediate));
     await startDaemon({ nginxInclude: '{cert}.conf' });
-    await waitFor('the include for the odd name, on', async () => existsSync(`${odd}.ocsp`) && /ssl_stapling on/.test(await readFile(`${odd}.conf`, 'utf8').catch(() => '')));
+    await waitFor(
+      'the include for the odd name, on',
+      async () => existsSync(`${odd}.ocsp`) && /ssl_stapling on/.test(await readFile(`${odd}.conf`, 'utf8').catch(() => '')),
+    );
     const include = await readFile(`${odd}.conf`, 'utf8');
     assert.ok(include.includes(`ssl_stapling_file "${`${odd}.ocsp`.replace(/"/g, '\\"')}";\n`), include);
     assert.ok(logged(/new\nline\.pem cannot use this certificate file: .*control character/));
@@ -90,7 +113,7 @@ describe('daemon inputs', () => {
     await mkdir(join(dir, 'out'));
     await waitFor('the staple of the first', () => existsSync(join(dir, 'out', 'site.ocsp')));
     assert.ok(logged(/b\/site\.pem cannot use this certificate file: its staple file .*out\/site\.ocsp is already the output of .*a\/site\.pem/));
-    assert.ok(validFor(await readFile(join(dir, 'out', 'site.ocsp'))), 'the staple is the first certificate\'s');
+    assert.ok(validFor(await readFile(join(dir, 'out', 'site.ocsp'))), "the staple is the first certificate's");
     const b = daemon.state().files.find((f) => f.file.endsWith('b/site.pem'))!;
     assert.equal(b.state, 'unusable');
     assert.match(b.lastError ?? '', /already the output of/);
@@ -147,8 +170,15 @@ describe('daemon inputs', () => {
     assert.equal(daemon.state().files.find((f) => f.file.endsWith('bare.pem'))!.state, 'no-responder');
     const started = lines.find((l) => l.message === 'stapler daemon started')!;
     assert.deepEqual({ certificates: started.fields.certificates, unusable: started.fields.unusable }, { certificates: 2, unusable: 1 });
-    assert.ok(lines.findIndex((l) => l.message === 'stapler daemon starting') < lines.findIndex((l) => /stapl/.test(l.message) && l.message !== 'stapler daemon starting'));
-    for (const m of ['new certificate file', 'certificate registered', 'rescan']) assert.ok(lines.some((l) => l.level === 'debug' && l.message === m), `debug: ${m}`);
+    assert.ok(
+      lines.findIndex((l) => l.message === 'stapler daemon starting') <
+        lines.findIndex((l) => /stapl/.test(l.message) && l.message !== 'stapler daemon starting'),
+    );
+    for (const m of ['new certificate file', 'certificate registered', 'rescan'])
+      assert.ok(
+        lines.some((l) => l.level === 'debug' && l.message === m),
+        `debug: ${m}`,
+      );
   });
 
   it('applies a new configuration: moved outputs, new engine settings (staples kept from the store, no fetch)', async () => {
@@ -158,7 +188,14 @@ describe('daemon inputs', () => {
     responder.behaviour = 'hang';
     const requests = responder.requestCount;
     const next = buildConfig(
-      { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), rescanMs: 100, timeoutMs: 2_000, stapleFile: '{dir}/{name}.der' },
+      {
+        certificates: [join(dir, 'certs', '*.pem')],
+        stateFile: join(dir, 'state.json'),
+        storeDir: join(dir, 'store'),
+        rescanMs: 100,
+        timeoutMs: 2_000,
+        stapleFile: '{dir}/{name}.der',
+      },
       dir,
     );
     const changes = await daemon.reconfigure(next);

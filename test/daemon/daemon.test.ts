@@ -24,9 +24,19 @@ let dir: string;
 let lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
 const daemons: Daemon[] = [];
 
-const logger: Logger = process.env.DEBUG_DAEMON ? { debug: (f, m) => console.log("debug", m, f), info: (f, m) => console.log("info", m, f), warn: (f, m) => console.log("warn", m, f), error: (f, m) => console.log("error", m, f) } : Object.fromEntries(
-  ['debug', 'info', 'warn', 'error'].map((level) => [level, (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message })]),
-) as unknown as Logger;
+const logger: Logger = process.env.DEBUG_DAEMON
+  ? {
+      debug: (f, m) => console.log('debug', m, f),
+      info: (f, m) => console.log('info', m, f),
+      warn: (f, m) => console.log('warn', m, f),
+      error: (f, m) => console.log('error', m, f),
+    }
+  : (Object.fromEntries(
+      ['debug', 'info', 'warn', 'error'].map((level) => [
+        level,
+        (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message }),
+      ]),
+    ) as unknown as Logger);
 
 before(async () => {
   responder = new TestResponder();
@@ -45,14 +55,20 @@ beforeEach(async () => {
   await mkdir(join(dir, 'certs'));
 });
 
-
 function stapleFor(leaf: Issued, der: Buffer): boolean {
   return verifyResponse(der, { certificate: leaf.cert, issuer: pki.intermediate.cert, now: Date.now() }).ok;
 }
 
 async function startDaemon(settings: Record<string, unknown> = {}, clock?: FakeClock): Promise<Daemon> {
   const config = buildConfig(
-    { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), rescanMs: 100, timeoutMs: 1_000, ...settings },
+    {
+      certificates: [join(dir, 'certs', '*.pem')],
+      stateFile: join(dir, 'state.json'),
+      storeDir: join(dir, 'store'),
+      rescanMs: 100,
+      timeoutMs: 1_000,
+      ...settings,
+    },
     dir,
   );
   const daemon = new Daemon(config, { logger, ...(clock ? { clock } : {}) });
@@ -68,9 +84,11 @@ describe('stapler daemon', () => {
     const daemon = await startDaemon({ nginxInclude: '{cert}.stapling.conf' });
     // The include is written after the staple it names (and turned off before the staple goes).
     // The include exists at once ("off"): wait for it to say "on".
-    await waitFor('both staple files and the include, on', async () =>
-      ['site.pem.ocsp', 'rsa.pem.ocsp'].every((f) => existsSync(join(dir, 'certs', f))) &&
-      /ssl_stapling on/.test(await readFile(join(dir, 'certs', 'site.pem.stapling.conf'), 'utf8').catch(() => '')),
+    await waitFor(
+      'both staple files and the include, on',
+      async () =>
+        ['site.pem.ocsp', 'rsa.pem.ocsp'].every((f) => existsSync(join(dir, 'certs', f))) &&
+        /ssl_stapling on/.test(await readFile(join(dir, 'certs', 'site.pem.stapling.conf'), 'utf8').catch(() => '')),
     );
     assert.ok(stapleFor(pki.leaf, await readFile(join(dir, 'certs', 'site.pem.ocsp'))));
     assert.ok(stapleFor(pki.rsaLeaf, await readFile(join(dir, 'certs', 'rsa.pem.ocsp'))));
@@ -79,16 +97,26 @@ describe('stapler daemon', () => {
     // The state file, and `stapler status` reading it.
     await daemon.saveState();
     const status = await new Promise<string>((resolve) =>
-      execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'status', '--state', join(dir, 'state.json')], { cwd: ROOT }, (_e, out) => resolve(out)),
+      execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'status', '--state', join(dir, 'state.json')], { cwd: ROOT }, (_e, out) =>
+        resolve(out),
+      ),
     );
     assert.match(status, /daemon pid \d+ \(running\)/);
     assert.match(status, /site\.pem\s+stapled/);
     assert.match(status, /rsa\.pem\s+stapled/);
     const json = await new Promise<string>((resolve) =>
-      execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'status', '--json', '--state', join(dir, 'state.json')], { cwd: ROOT }, (_e, out) => resolve(out)),
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'status', '--json', '--state', join(dir, 'state.json')],
+        { cwd: ROOT },
+        (_e, out) => resolve(out),
+      ),
     );
     const parsed = JSON.parse(json) as { files: { serial: string; state: string; stapleWritten: boolean }[] };
-    assert.deepEqual(parsed.files.map((f) => f.state), ['stapled', 'stapled']);
+    assert.deepEqual(
+      parsed.files.map((f) => f.state),
+      ['stapled', 'stapled'],
+    );
     assert.ok(parsed.files.every((f) => f.stapleWritten));
   });
 
@@ -149,8 +177,14 @@ describe('stapler daemon', () => {
     });
     await waitFor('the good staple', () => existsSync(join(dir, 'certs', 'good.pem.ocsp')));
     await waitFor('the push attempt', () => lines.some((l) => /cannot push the staple to HAProxy/.test(l.message)));
-    const errors = lines.filter((l) => l.level === 'error' || l.level === 'warn').map((l) => `${String((l.fields.file ?? l.fields.glob ?? l.fields.socket ?? '') as string)} ${l.message}`);
-    const has = (pattern: RegExp): void => assert.ok(errors.some((e) => pattern.test(e)), `no log line matches ${pattern}:\n${errors.join('\n')}`);
+    const errors = lines
+      .filter((l) => l.level === 'error' || l.level === 'warn')
+      .map((l) => `${String((l.fields.file ?? l.fields.glob ?? l.fields.socket ?? '') as string)} ${l.message}`);
+    const has = (pattern: RegExp): void =>
+      assert.ok(
+        errors.some((e) => pattern.test(e)),
+        `no log line matches ${pattern}:\n${errors.join('\n')}`,
+      );
     has(/nowhere\/\*\.crt certificate glob matches no file/);
     has(/key\.pem cannot use this certificate file: .*holds a private key, not a certificate/);
     has(/garbage\.pem cannot use this certificate file: .*neither PEM nor DER/);
@@ -250,8 +284,11 @@ describe('stapler daemon', () => {
     await writeFile(config, `certificates:\n  - ${join(dir, 'certs', '*.pem')}\ntimeoutMs: 2000\n`);
     const run = (file: string): Promise<{ code: number; out: string; err: string }> =>
       new Promise((resolve) =>
-        execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', file, '--check-config'], { cwd: ROOT }, (e, out, err) =>
-          resolve({ code: e ? Number(e.code) : 0, out, err }),
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', file, '--check-config'],
+          { cwd: ROOT },
+          (e, out, err) => resolve({ code: e ? Number(e.code) : 0, out, err }),
         ),
       );
     const ok = await run(config);

@@ -12,7 +12,20 @@ function probes(spec: OptionSpec): unknown[] {
   switch (spec.type) {
     case 'number':
     case 'integer':
-      return [spec.min - 1, spec.min, spec.min + 0.5, (spec.min + spec.max) / 2, spec.max - 0.5, spec.max, spec.max + 1, Math.round((spec.min + spec.max) / 2), Number.NaN, Infinity, '5', true];
+      return [
+        spec.min - 1,
+        spec.min,
+        spec.min + 0.5,
+        (spec.min + spec.max) / 2,
+        spec.max - 0.5,
+        spec.max,
+        spec.max + 1,
+        Math.round((spec.min + spec.max) / 2),
+        Number.NaN,
+        Infinity,
+        '5',
+        true,
+      ];
     case 'boolean':
       return [true, false, 'yes', 1];
     case 'enum':

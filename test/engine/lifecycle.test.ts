@@ -49,16 +49,58 @@ const kinds = (effects: readonly Effect[]): string[] =>
 
 describe('lifecycle: an acceptable response offered', () => {
   const rows: [string, Staple | null, LifecycleEvent, 'replaced' | 'kept', string[]][] = [
-    ['a first fetched response is stapled, saved and announced', null, { type: 'fetched', staple: staple() }, 'replaced', ['arm-expiry', 'save', 'log:info', 'emit:updated']],
-    ['a newer fetched response replaces the staple', staple(), { type: 'fetched', staple: staple({ thisUpdate: NOW - MIN }) }, 'replaced', ['arm-expiry', 'save', 'log:info', 'emit:updated']],
+    [
+      'a first fetched response is stapled, saved and announced',
+      null,
+      { type: 'fetched', staple: staple() },
+      'replaced',
+      ['arm-expiry', 'save', 'log:info', 'emit:updated'],
+    ],
+    [
+      'a newer fetched response replaces the staple',
+      staple(),
+      { type: 'fetched', staple: staple({ thisUpdate: NOW - MIN }) },
+      'replaced',
+      ['arm-expiry', 'save', 'log:info', 'emit:updated'],
+    ],
     ['an older fetched response never replaces a newer one', staple({ thisUpdate: NOW - MIN }), { type: 'fetched', staple: staple() }, 'kept', ['log:debug']],
     ['the same response again changes nothing but the schedule', staple(), { type: 'fetched', staple: staple() }, 'kept', ['log:debug']],
-    ['a re-signed response with the same thisUpdate replaces it', staple(), { type: 'fetched', staple: staple({ tag: 're-signed' }) }, 'replaced', ['arm-expiry', 'save', 'log:info', 'emit:updated']],
+    [
+      'a re-signed response with the same thisUpdate replaces it',
+      staple(),
+      { type: 'fetched', staple: staple({ tag: 're-signed' }) },
+      'replaced',
+      ['arm-expiry', 'save', 'log:info', 'emit:updated'],
+    ],
     ['good never lifts a revocation', revoked(), { type: 'fetched', staple: staple({ thisUpdate: NOW - MIN }) }, 'kept', ['log:warn']],
-    ['good lifts certificateHold', revoked({ revocationReason: 6 }), { type: 'fetched', staple: staple({ thisUpdate: NOW - MIN }) }, 'replaced', ['arm-expiry', 'save', 'log:info', 'emit:updated']],
-    ['a revocation replaces good, and is raised', staple(), { type: 'fetched', staple: revoked({ thisUpdate: NOW - MIN }) }, 'replaced', ['arm-expiry', 'save', 'log:info', 'emit:updated', 'log:error', 'emit:revoked']],
-    ['a newer revocation is not raised twice', revoked(), { type: 'fetched', staple: revoked({ thisUpdate: NOW - MIN }) }, 'replaced', ['arm-expiry', 'save', 'log:info', 'emit:updated']],
-    ['a stored response is stapled, not saved back', null, { type: 'loaded', staple: staple({ source: 'store' }) }, 'replaced', ['arm-expiry', 'log:info', 'emit:updated']],
+    [
+      'good lifts certificateHold',
+      revoked({ revocationReason: 6 }),
+      { type: 'fetched', staple: staple({ thisUpdate: NOW - MIN }) },
+      'replaced',
+      ['arm-expiry', 'save', 'log:info', 'emit:updated'],
+    ],
+    [
+      'a revocation replaces good, and is raised',
+      staple(),
+      { type: 'fetched', staple: revoked({ thisUpdate: NOW - MIN }) },
+      'replaced',
+      ['arm-expiry', 'save', 'log:info', 'emit:updated', 'log:error', 'emit:revoked'],
+    ],
+    [
+      'a newer revocation is not raised twice',
+      revoked(),
+      { type: 'fetched', staple: revoked({ thisUpdate: NOW - MIN }) },
+      'replaced',
+      ['arm-expiry', 'save', 'log:info', 'emit:updated'],
+    ],
+    [
+      'a stored response is stapled, not saved back',
+      null,
+      { type: 'loaded', staple: staple({ source: 'store' }) },
+      'replaced',
+      ['arm-expiry', 'log:info', 'emit:updated'],
+    ],
     ['a stored response with the same thisUpdate adds nothing', staple(), { type: 'loaded', staple: staple({ tag: 'other', source: 'store' }) }, 'kept', []],
     ['an older stored response is ignored', staple({ thisUpdate: NOW - MIN }), { type: 'loaded', staple: staple({ source: 'store' }) }, 'kept', []],
     ['a stored good never lifts a revocation', revoked(), { type: 'loaded', staple: staple({ thisUpdate: NOW - MIN, source: 'store' }) }, 'kept', []],
@@ -99,9 +141,27 @@ describe('lifecycle: a failed refresh', () => {
   const rows: [string, Lifecycle, Partial<StepContext>, string[], string][] = [
     ['keeps the staple, counts, and retries after one minute', with_({ staple: staple() }), {}, ['log:warn', 'emit:refreshFailed'], 'exponential backoff'],
     ['doubles the wait with each failure', with_({ staple: staple(), failures: 2 }), {}, ['log:warn', 'emit:refreshFailed'], 'exponential backoff'],
-    ['caps the wait near expiry so that several tries fit', with_({ staple: staple({ validUntil: NOW + 2 * MIN }), failures: 5 }), {}, ['log:warn', 'emit:refreshFailed'], 'backoff capped near expiry'],
-    ['a Must-Staple certificate without a staple is at risk', INITIAL_LIFECYCLE, { mustStaple: true }, ['log:warn', 'emit:refreshFailed', 'log:error', 'emit:mustStapleAtRisk'], 'exponential backoff'],
-    ['a Must-Staple certificate whose staple outlives the retry is not', with_({ staple: staple() }), { mustStaple: true }, ['log:warn', 'emit:refreshFailed'], 'exponential backoff'],
+    [
+      'caps the wait near expiry so that several tries fit',
+      with_({ staple: staple({ validUntil: NOW + 2 * MIN }), failures: 5 }),
+      {},
+      ['log:warn', 'emit:refreshFailed'],
+      'backoff capped near expiry',
+    ],
+    [
+      'a Must-Staple certificate without a staple is at risk',
+      INITIAL_LIFECYCLE,
+      { mustStaple: true },
+      ['log:warn', 'emit:refreshFailed', 'log:error', 'emit:mustStapleAtRisk'],
+      'exponential backoff',
+    ],
+    [
+      'a Must-Staple certificate whose staple outlives the retry is not',
+      with_({ staple: staple() }),
+      { mustStaple: true },
+      ['log:warn', 'emit:refreshFailed'],
+      'exponential backoff',
+    ],
   ];
   for (const [rule, before, over, effects, retryRule] of rows) {
     it(rule, () => {

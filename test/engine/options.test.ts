@@ -30,7 +30,14 @@ describe('Stapler options are checked up front', () => {
     rejects({ refresh: { backoffInitialMs: 60_000, backoffMaxMs: 1_000 } }, 'refresh.backoffMaxMs', /less than/);
   });
   it('accepts good values', async () => {
-    const s = new Stapler({ store: 'memory', logger: silentLogger, timeoutMs: 1_000, concurrency: 4, responderUrls: ['http://127.0.0.1:9/'], refresh: { refreshFraction: 0.3 } });
+    const s = new Stapler({
+      store: 'memory',
+      logger: silentLogger,
+      timeoutMs: 1_000,
+      concurrency: 4,
+      responderUrls: ['http://127.0.0.1:9/'],
+      refresh: { refreshFraction: 0.3 },
+    });
     await s.close();
   });
 });

@@ -69,7 +69,10 @@ describe('nextRetry', () => {
     assert.equal(d.rule, 'exponential backoff');
   });
   it('doubles with each failure', () => {
-    assert.deepEqual([1, 2, 3, 4, 5].map((n) => nextRetry(n, null, now, S, 0.5).at - now), [MIN, 2 * MIN, 4 * MIN, 8 * MIN, 16 * MIN]);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((n) => nextRetry(n, null, now, S, 0.5).at - now),
+      [MIN, 2 * MIN, 4 * MIN, 8 * MIN, 16 * MIN],
+    );
   });
   it('spreads ±20 %', () => {
     assert.equal(nextRetry(3, null, now, S, 0).at - now, 4 * MIN * 0.8);

@@ -66,8 +66,14 @@ describe('i. Must-Staple', () => {
     const ready = r.stapler.ready({ timeout: 5_000 });
     await r.clock.advance(5_000);
     const report = await ready;
-    assert.deepEqual(report.stapled.map((s) => s.serial), [pki.mustStapleLeaf.cert.serialHex]);
-    assert.deepEqual(report.unstapled.map((s) => s.serial), [pki.leaf.cert.serialHex]);
+    assert.deepEqual(
+      report.stapled.map((s) => s.serial),
+      [pki.mustStapleLeaf.cert.serialHex],
+    );
+    assert.deepEqual(
+      report.unstapled.map((s) => s.serial),
+      [pki.leaf.cert.serialHex],
+    );
     await r.stapler.close();
   });
   it('raises an error-level event when a Must-Staple certificate has no staple, or it will expire before the next retry', async () => {
@@ -80,7 +86,8 @@ describe('i. Must-Staple', () => {
     assert.deepEqual(risks, [null], 'no staple at all');
     assert.ok(r.lines.some((l) => l.level === 'error' && /Must-Staple certificate has no staple/.test(l.message)));
     // Now a staple that expires in 5 s: no retry can come before it (the floor is 10 s).
-    r.fetcher.script = () => success(r.respond(pki.mustStapleLeaf, { thisUpdate: new Date(r.clock.now() - HOUR), nextUpdate: new Date(r.clock.now() + 5_000) }));
+    r.fetcher.script = () =>
+      success(r.respond(pki.mustStapleLeaf, { thisUpdate: new Date(r.clock.now() - HOUR), nextUpdate: new Date(r.clock.now() + 5_000) }));
     await r.stapler.refreshNow(chain(pki.mustStapleLeaf));
     assert.ok(r.stapler.stapleFor(pki.mustStapleLeaf.der));
     r.fetcher.script = () => failure();
@@ -117,7 +124,10 @@ describe('j. renewal', () => {
 
 describe('k. no nextUpdate', () => {
   it('is valid for the configured lifetime from thisUpdate (default 1 h)', async () => {
-    for (const [lifetime, options] of [[HOUR, {}], [3 * HOUR, { maxAgeWithoutNextUpdateMs: 3 * HOUR }]] as const) {
+    for (const [lifetime, options] of [
+      [HOUR, {}],
+      [3 * HOUR, { maxAgeWithoutNextUpdateMs: 3 * HOUR }],
+    ] as const) {
       const r = rig(options);
       r.fetcher.script = () => success(r.respond(pki.leaf, { nextUpdate: null }));
       await r.stapler.add(chain(pki.leaf));
@@ -133,7 +143,9 @@ describe('k. no nextUpdate', () => {
 describe('l. many certificates', () => {
   it('fetches with bounded concurrency', async () => {
     const r = rig({ concurrency: 3 });
-    const leaves = await Promise.all(Array.from({ length: 12 }, (_, i) => issue({ name: `many-${i}.test`, issuer: pki.intermediate, ocspUrls: ['http://127.0.0.1:9/ocsp'] })));
+    const leaves = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => issue({ name: `many-${i}.test`, issuer: pki.intermediate, ocspUrls: ['http://127.0.0.1:9/ocsp'] })),
+    );
     r.fetcher.script = (req) => success(r.respond(leaves.find((l) => l.cert.serialHex === req.certificate.serialHex)));
     r.fetcher.hold = true;
     for (const leaf of leaves) await r.stapler.add(chain(leaf));
@@ -242,7 +254,10 @@ describe('responder URL overrides', () => {
     await r.stapler.add(chain(pki.leaf));
     await r.stapler.add(chain(pki.noAiaLeaf));
     await r.stapler.ready();
-    assert.deepEqual(r.fetcher.calls.map((c) => c.urls), [['http://127.0.0.1:7/global']]);
+    assert.deepEqual(
+      r.fetcher.calls.map((c) => c.urls),
+      [['http://127.0.0.1:7/global']],
+    );
     await r.stapler.close();
   });
   it('a per-issuer override, by subject or by fingerprint', async () => {

@@ -94,7 +94,7 @@ describe('c. refresh', () => {
   });
   it('refreshes when Cache-Control max-age runs out first', async () => {
     const r = rig({ refresh: { jitterFraction: 0 } });
-    r.fetcher.script = () => success(r.respond(), 2 * HOUR / 1000);
+    r.fetcher.script = () => success(r.respond(), (2 * HOUR) / 1000);
     await r.stapler.add(chain(pki.leaf));
     await r.stapler.ready();
     const s = r.stapler.status()[0]!;
@@ -244,7 +244,8 @@ describe('f. never worse', () => {
     await r.stapler.add(chain(pki.leaf));
     await r.stapler.ready();
     const current = r.stapler.status()[0]!;
-    r.fetcher.script = () => success(r.respond(pki.leaf, { thisUpdate: new Date(current.thisUpdate! - HOUR), nextUpdate: new Date(current.nextUpdate! + HOUR) }));
+    r.fetcher.script = () =>
+      success(r.respond(pki.leaf, { thisUpdate: new Date(current.thisUpdate! - HOUR), nextUpdate: new Date(current.nextUpdate! + HOUR) }));
     await r.stapler.refreshNow(chain(pki.leaf));
     assert.equal(r.stapler.status()[0]!.thisUpdate, current.thisUpdate);
     await r.stapler.close();
@@ -311,4 +312,3 @@ describe('h. a hanging fetch does not touch lookups', () => {
     await r.stapler.close();
   });
 });
-

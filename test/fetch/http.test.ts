@@ -163,12 +163,18 @@ describe('fetchStaple', () => {
     responder.behaviour = 'good';
     const result = await fetchLeaf({ urls: ['http://127.0.0.1:1/dead', responder.url, 'http://127.0.0.1:2/never'] });
     assert.ok(result.accepted);
-    assert.deepEqual(result.attempts.map((a) => a.url), ['http://127.0.0.1:1/dead', responder.url]);
+    assert.deepEqual(
+      result.attempts.map((a) => a.url),
+      ['http://127.0.0.1:1/dead', responder.url],
+    );
   });
   it("uses the certificate's AIA URLs by default", async () => {
     responder.behaviour = 'good';
     const result = await fetchLeaf();
-    assert.deepEqual(result.attempts.map((a) => a.url), pki.leaf.cert.ocspUrls);
+    assert.deepEqual(
+      result.attempts.map((a) => a.url),
+      pki.leaf.cert.ocspUrls,
+    );
   });
   it('sends a nonce when asked, and the echo is checked', async () => {
     responder.behaviour = 'good';
@@ -185,7 +191,7 @@ describe('fetchStaple', () => {
   });
 });
 
-describe('HttpFetcher (the engine\'s fetcher)', () => {
+describe("HttpFetcher (the engine's fetcher)", () => {
   it('gives up on all responders at the overall deadline, not after every timeout', async () => {
     const { HttpFetcher } = await import('../../src/fetch/http-fetcher.ts');
     responder.behaviour = 'hang';
@@ -215,7 +221,13 @@ describe('HttpFetcher (the engine\'s fetcher)', () => {
     responder.headers = { 'cache-control': 'max-age=600' };
     const fetcher = new HttpFetcher({ timeoutMs: 1_000, deadlineMs: 1_500, maxResponseBytes: 65_536, hash: 'sha1', verify: {} });
     try {
-      const outcome = await fetcher.fetch({ certificate: pki.leaf.cert, issuer: pki.intermediate.cert, urls: [responder.url], now: Date.now, signal: new AbortController().signal });
+      const outcome = await fetcher.fetch({
+        certificate: pki.leaf.cert,
+        issuer: pki.intermediate.cert,
+        urls: [responder.url],
+        now: Date.now,
+        signal: new AbortController().signal,
+      });
       assert.ok(outcome.ok);
       assert.equal(outcome.maxAgeSeconds, 600);
     } finally {

@@ -43,7 +43,13 @@ before(async () => {
   ];
   await writeFile(join(dir, 'index.txt'), `${index.join('\n')}\n`);
   delegatedResponder = await startOpensslResponder({ cwd: dir, index: 'index.txt', ca: 'intermediate.pem', rsigner: 'delegated.pem', rkey: 'delegated.key' });
-  issuerResponder = await startOpensslResponder({ cwd: dir, index: 'index.txt', ca: 'intermediate.pem', rsigner: 'intermediate.pem', rkey: 'intermediate.key' });
+  issuerResponder = await startOpensslResponder({
+    cwd: dir,
+    index: 'index.txt',
+    ca: 'intermediate.pem',
+    rsigner: 'intermediate.pem',
+    rkey: 'intermediate.key',
+  });
   client = new OcspHttpClient({ timeoutMs: 5_000 });
 });
 
@@ -87,7 +93,14 @@ describe('openssl ocsp as the responder', { skip }, () => {
     assert.equal(!a.verdict.ok && a.verdict.reason, 'status-unknown');
   });
   it('echoes our nonce', async () => {
-    const result = await fetchStaple({ certificate: pki.leaf.cert, issuer: pki.intermediate.cert, client, urls: [delegatedResponder.url], nonce: true, now: Date.now });
+    const result = await fetchStaple({
+      certificate: pki.leaf.cert,
+      issuer: pki.intermediate.cert,
+      client,
+      urls: [delegatedResponder.url],
+      nonce: true,
+      now: Date.now,
+    });
     assert.ok(result.accepted);
   });
 });

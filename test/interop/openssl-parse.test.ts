@@ -72,7 +72,10 @@ describe('embedded certificates against OpenSSL', { skip }, () => {
 
   it(`for ${MUTANTS / 2} mutated whole responses (every field), whatever OpenSSL cannot parse we reject`, async () => {
     const rng = new Prng(0xce28);
-    const seeds = [buildResponse({ ...base, certs: [pki.intermediate] }), buildResponse({ ...base, signer: pki.delegated, status: 'revoked', revocationTime: new Date(now - 3_600_000), revocationReason: 1 })];
+    const seeds = [
+      buildResponse({ ...base, certs: [pki.intermediate] }),
+      buildResponse({ ...base, signer: pki.delegated, status: 'revoked', revocationTime: new Date(now - 3_600_000), revocationReason: 1 }),
+    ];
     await compareWithOpenssl(Array.from({ length: MUTANTS / 2 }, () => mutateStructure(rng, rng.pick(seeds))));
   });
 });

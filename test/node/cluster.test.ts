@@ -55,7 +55,10 @@ describe('a cluster sharing the directory store', () => {
     });
     const { port, workers } = JSON.parse(line) as { port: number; workers: { pid: number; state: string; source: string }[] };
     assert.equal(workers.length, 2);
-    assert.ok(workers.every((w) => w.state === 'stapled'), JSON.stringify(workers));
+    assert.ok(
+      workers.every((w) => w.state === 'stapled'),
+      JSON.stringify(workers),
+    );
     assert.deepEqual(workers.map((w) => w.source).sort(), ['fetch', 'store'], 'one fetched, the other took it from the store');
     assert.equal(responder.requestCount, 1, 'one responder request between the two workers');
     // Handshakes spread over both workers all carry the staple.

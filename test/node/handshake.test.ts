@@ -82,8 +82,11 @@ function accepted(staple: Buffer | null, leaf: Issued = pki.leaf): boolean {
 
 function stapler_verify(stapleFile: string, certFile: string): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'verify', '--cert', certFile, stapleFile], { cwd: ROOT, encoding: 'utf8' }, (err, stdout) =>
-      resolve({ code: err ? Number(err.code) : 0, stdout }),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'verify', '--cert', certFile, stapleFile],
+      { cwd: ROOT, encoding: 'utf8' },
+      (err, stdout) => resolve({ code: err ? Number(err.code) : 0, stdout }),
     );
   });
 }
@@ -161,7 +164,9 @@ describe('several certificates', () => {
     const stapler = newStapler();
     await stapler.add(fullchain(pki.leaf, pki.intermediate));
     await stapler.add(fullchain(pki.mustStapleLeaf, pki.intermediate));
-    const server = createServer({ ...tlsOptions(pki.leaf), SNICallback: (name, cb) => cb(null, contexts.get(name) ?? contexts.get('leaf.test')) }, (s) => s.end());
+    const server = createServer({ ...tlsOptions(pki.leaf), SNICallback: (name, cb) => cb(null, contexts.get(name) ?? contexts.get('leaf.test')) }, (s) =>
+      s.end(),
+    );
     stapler.attach(server);
     await stapler.ready({ timeout: 5_000 });
     const port = await listen(server);
@@ -172,7 +177,10 @@ describe('several certificates', () => {
   it('warns about one context with several certificates', async () => {
     const lines: LogLine[] = [];
     const stapler = newStapler({ logger: logger(lines) });
-    const server = createServer({ cert: [fullchain(pki.leaf, pki.intermediate), fullchain(pki.rsaLeaf, pki.intermediate)], key: [pki.leaf.keyPem, pki.rsaLeaf.keyPem] });
+    const server = createServer({
+      cert: [fullchain(pki.leaf, pki.intermediate), fullchain(pki.rsaLeaf, pki.intermediate)],
+      key: [pki.leaf.keyPem, pki.rsaLeaf.keyPem],
+    });
     stapler.attach(server);
     assert.ok(lines.some((l) => l.level === 'warn' && /several certificates in one context/.test(l.message)));
   });

@@ -49,7 +49,13 @@ interface Run {
 function runExample(leaf: Issued, storeDir: string): Run {
   const child = spawn(process.execPath, ['--import', 'tsx', join(dir, 'example.mts')], {
     cwd: ROOT,
-    env: { ...process.env, CERT_FILE: join(dir, `${fileName(leaf)}.pem`), KEY_FILE: join(dir, `${fileName(leaf)}.key`), STAPLER_STORE_DIR: storeDir, STAPLER_LOG_LEVEL: 'error' },
+    env: {
+      ...process.env,
+      CERT_FILE: join(dir, `${fileName(leaf)}.pem`),
+      KEY_FILE: join(dir, `${fileName(leaf)}.key`),
+      STAPLER_STORE_DIR: storeDir,
+      STAPLER_LOG_LEVEL: 'error',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -153,7 +159,7 @@ describe('the README example as its own process', () => {
     assert.match(stderr, new RegExp(downPki.mustStapleLeaf.cert.serialHex));
   });
 
-  it('two processes on one store: the one without the lease waits for the other\'s staple, and listens stapled', async () => {
+  it("two processes on one store: the one without the lease waits for the other's staple, and listens stapled", async () => {
     responder.behaviour = 'good';
     responder.delayMs = 1_000;
     const requestsBefore = responder.requestCount;

@@ -62,7 +62,10 @@ describe('certificate facts', () => {
 describe('reading PEM and DER', () => {
   it('reads a chain in order from PEM, and one certificate from DER', () => {
     const chain = readCertificates(Buffer.from(fullchain(pki.leaf, pki.intermediate, pki.root)), 'chain.pem');
-    assert.deepEqual(chain.map((c) => c.serialHex), [pki.leaf, pki.intermediate, pki.root].map((c) => c.cert.serialHex));
+    assert.deepEqual(
+      chain.map((c) => c.serialHex),
+      [pki.leaf, pki.intermediate, pki.root].map((c) => c.cert.serialHex),
+    );
     assert.equal(readCertificates(pki.leaf.der, 'leaf.der')[0]!.serialHex, pki.leaf.cert.serialHex);
   });
   it('ignores a private key next to the certificates (HAProxy keeps both in one file)', () => {

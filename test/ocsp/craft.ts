@@ -139,4 +139,3 @@ export function mutateStructure(rng: Prng, der: Buffer): Buffer {
   }
   return fromTree(tree);
 }
-

@@ -164,7 +164,8 @@ describe('fuzzing the certificate parser', () => {
         const verdict = verifyResponse(response, { certificate: set.pki.leaf.cert, issuer: issuer.cert, now: set.now });
         assert.equal(typeof verdict.ok, 'boolean');
         // (An empty mutant adds no element to certs.)
-        if (!cert && der.length > 0) assert.equal(verdict.ok, false, `${label}: a response embedding an unparsable certificate was accepted: ${der.toString('hex')}`);
+        if (!cert && der.length > 0)
+          assert.equal(verdict.ok, false, `${label}: a response embedding an unparsable certificate was accepted: ${der.toString('hex')}`);
       }
     }
     // The mutations must exercise both sides.

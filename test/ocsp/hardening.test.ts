@@ -53,7 +53,9 @@ const BAD_NAMES: readonly [string, number, Buffer, RegExp][] = [
 
 describe('no exception but the domain errors escapes the core', () => {
   it('reads well-formed BMPString, UniversalString and UTF8String names', () => {
-    const bmp = new Certificate(craftCertificate({ issuer: pki.intermediate, subject: nameWith(STRING_TAG.bmp, Buffer.from('\u00e9t\u00e9', 'utf16le').swap16()) }));
+    const bmp = new Certificate(
+      craftCertificate({ issuer: pki.intermediate, subject: nameWith(STRING_TAG.bmp, Buffer.from('\u00e9t\u00e9', 'utf16le').swap16()) }),
+    );
     assert.equal(bmp.subject, 'O=Stapler Test,CN=\u00e9t\u00e9');
     const universal = new Certificate(craftCertificate({ issuer: pki.intermediate, subject: nameWith(STRING_TAG.universal, Buffer.from([0, 1, 0xf6, 0x00])) }));
     assert.equal(universal.subject, 'O=Stapler Test,CN=\u{1f600}');
@@ -71,7 +73,10 @@ describe('no exception but the domain errors escapes the core', () => {
       // Embedded in a genuine response: `certs` is unsigned, so anyone on the path can do this.
       rejected(verify(buildResponse({ ...base, rawCerts: [der] })), 'malformed', new RegExp(`certs\\[0\\]: .*${message.source}`));
       // A responder ID by name is shown with nameToString: a DerError, never a RangeError.
-      assert.throws(() => nameToString(nameWith(tag, value)), (err: unknown) => err instanceof DerError && message.test(err.message));
+      assert.throws(
+        () => nameToString(nameWith(tag, value)),
+        (err: unknown) => err instanceof DerError && message.test(err.message),
+      );
     });
   }
 
@@ -102,10 +107,20 @@ describe('every wrapper must be consumed whole', () => {
   it('reads RSASSA-PSS parameters, and refuses trailing bytes inside the [1] maskGenAlgorithm wrapper', () => {
     const good = pss([derTlv(0xa0, sha256), derTlv(0xa1, mgf1(sha256)), derTlv(0xa2, Buffer.from([0x02, 0x01, 0x20]))]);
     assert.deepEqual(read(good), { kind: 'rsa-pss', name: 'RSASSA-PSS/sha256', hash: 'sha256', saltLength: 32 });
-    const trailing = pss([derTlv(0xa0, sha256), derTlv(0xa1, Buffer.concat([mgf1(sha256), Buffer.from([0x05, 0x00])])), derTlv(0xa2, Buffer.from([0x02, 0x01, 0x20]))]);
-    assert.throws(() => read(trailing), (err: unknown) => err instanceof DerError && /maskGenAlgorithm: 2 unexpected trailing bytes/.test(err.message));
+    const trailing = pss([
+      derTlv(0xa0, sha256),
+      derTlv(0xa1, Buffer.concat([mgf1(sha256), Buffer.from([0x05, 0x00])])),
+      derTlv(0xa2, Buffer.from([0x02, 0x01, 0x20])),
+    ]);
+    assert.throws(
+      () => read(trailing),
+      (err: unknown) => err instanceof DerError && /maskGenAlgorithm: 2 unexpected trailing bytes/.test(err.message),
+    );
     const trailingHash = pss([derTlv(0xa0, Buffer.concat([sha256, Buffer.from([0x05, 0x00])]))]);
-    assert.throws(() => read(trailingHash), (err: unknown) => err instanceof DerError && /hashAlgorithm: 2 unexpected trailing bytes/.test(err.message));
+    assert.throws(
+      () => read(trailingHash),
+      (err: unknown) => err instanceof DerError && /hashAlgorithm: 2 unexpected trailing bytes/.test(err.message),
+    );
   });
   it('refuses a certificate whose signed signature algorithm differs from the outer one (RFC 5280 4.1.1.2)', () => {
     const der = craftCertificate({ issuer: pki.intermediate, innerAlgorithm: ECDSA_SHA384 });
@@ -118,7 +133,11 @@ describe('embedded certificates are all parsed, signer or not', () => {
   it('a genuine response with a junk SEQUENCE {} appended to certs is malformed (OpenSSL refuses it too)', () => {
     const genuine = buildResponse({ ...base, certs: [pki.intermediate] });
     assert.ok(verify(genuine).ok);
-    rejected(verify(buildResponse({ ...base, certs: [pki.intermediate], rawCerts: [Buffer.from([0x30, 0x00])] })), 'malformed', /^embedded certs\[1\]: not a valid certificate/);
+    rejected(
+      verify(buildResponse({ ...base, certs: [pki.intermediate], rawCerts: [Buffer.from([0x30, 0x00])] })),
+      'malformed',
+      /^embedded certs\[1\]: not a valid certificate/,
+    );
     const delegated = buildResponse({ ...base, signer: pki.delegated, rawCerts: [Buffer.from([0x30, 0x00])] });
     rejected(verify(delegated), 'malformed', /certs\[1\]/);
     // Also after the delegated responder has been proven and cached.
@@ -128,7 +147,11 @@ describe('embedded certificates are all parsed, signer or not', () => {
   it(`at most ${RESPONSE_CAPS.certs} embedded certificates`, () => {
     const full = Array.from({ length: RESPONSE_CAPS.certs }, () => pki.intermediate);
     assert.ok(verify(buildResponse({ ...base, certs: full })).ok);
-    rejected(verify(buildResponse({ ...base, certs: [...full, pki.intermediate] })), 'malformed', new RegExp(`more than ${RESPONSE_CAPS.certs} embedded certificates`));
+    rejected(
+      verify(buildResponse({ ...base, certs: [...full, pki.intermediate] })),
+      'malformed',
+      new RegExp(`more than ${RESPONSE_CAPS.certs} embedded certificates`),
+    );
   });
 });
 
@@ -139,11 +162,19 @@ describe('counts are capped before any signature work', () => {
     const half = RESPONSE_CAPS.extensions / 2;
     assert.ok(verify(buildResponse({ ...base, responseExtensions: full })).ok);
     assert.ok(verify(buildResponse({ ...base, responseExtensions: full.slice(0, half), extensions: full.slice(half) })).ok);
-    rejected(verify(buildResponse({ ...base, responseExtensions: [...full, ext(999)] })), 'malformed', /^malformed response: responseExtensions: more than 32 extensions in the response/);
+    rejected(
+      verify(buildResponse({ ...base, responseExtensions: [...full, ext(999)] })),
+      'malformed',
+      /^malformed response: responseExtensions: more than 32 extensions in the response/,
+    );
     rejected(verify(buildResponse({ ...base, extensions: [...full, ext(999)] })), 'malformed', /responses\[0\]\.singleExtensions: more than 32 extensions/);
     // Spread over many SingleResponses: the count is per response, not per list.
     const spread = Array.from({ length: 9 }, (_, i) => ({ ...base, cert: pki.rsaLeaf, serialHex: (0x200 + i).toString(16), extensions: full.slice(0, 4) }));
-    rejected(verify(buildResponse({ ...base, extraSingles: spread })), 'malformed', /responses\[9\]\.singleExtensions: more than 32 extensions in the response/);
+    rejected(
+      verify(buildResponse({ ...base, extraSingles: spread })),
+      'malformed',
+      /responses\[9\]\.singleExtensions: more than 32 extensions in the response/,
+    );
   });
   it('a duplicate extension is refused, wherever it is in the list', () => {
     const list = Array.from({ length: RESPONSE_CAPS.extensions - 1 }, (_, i) => ext(i));
@@ -155,9 +186,11 @@ describe('response size ceiling', () => {
   it(`MAX_RESPONSE_BYTES_LIMIT is 1 MiB, and verifyResponse refuses a maxResponseBytes setting above it`, () => {
     assert.equal(MAX_RESPONSE_BYTES_LIMIT, 1_048_576);
     const der = buildResponse(base);
-    const at = (maxResponseBytes: number): Verdict => verifyResponse(der, { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now, settings: { maxResponseBytes } });
+    const at = (maxResponseBytes: number): Verdict =>
+      verifyResponse(der, { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now, settings: { maxResponseBytes } });
     assert.ok(at(MAX_RESPONSE_BYTES_LIMIT).ok);
-    for (const bad of [MAX_RESPONSE_BYTES_LIMIT + 1, 0, -1, 1.5, Number.NaN]) inputError(() => at(bad), /^maxResponseBytes: must be a whole number of bytes from 1 to 1048576/);
+    for (const bad of [MAX_RESPONSE_BYTES_LIMIT + 1, 0, -1, 1.5, Number.NaN])
+      inputError(() => at(bad), /^maxResponseBytes: must be a whole number of bytes from 1 to 1048576/);
   });
 });
 
@@ -175,9 +208,23 @@ describe('PEM reading is linear and capped', () => {
     return Buffer.from(parts.join('').slice(0, bytes));
   };
   it('reads a 1 MiB input of BEGIN lines without END lines, and says it is truncated', () => {
-    inputError(() => readCertificates(attack(MAX_PEM_BYTES, () => '-----BEGIN CERTIFICATE-----\n'), 'attack.pem'), /^attack\.pem: has a PEM block that is truncated or corrupt$/);
+    inputError(
+      () =>
+        readCertificates(
+          attack(MAX_PEM_BYTES, () => '-----BEGIN CERTIFICATE-----\n'),
+          'attack.pem',
+        ),
+      /^attack\.pem: has a PEM block that is truncated or corrupt$/,
+    );
     // Distinct labels: a per-label search would rescan the rest for each.
-    inputError(() => readCertificates(attack(MAX_PEM_BYTES, (i) => `-----BEGIN X${i}-----\n`), 'labels.pem'), /^labels\.pem: has a PEM block that is truncated or corrupt$/);
+    inputError(
+      () =>
+        readCertificates(
+          attack(MAX_PEM_BYTES, (i) => `-----BEGIN X${i}-----\n`),
+          'labels.pem',
+        ),
+      /^labels\.pem: has a PEM block that is truncated or corrupt$/,
+    );
   });
   it('still finds a certificate after a 1 MiB run of unterminated BEGIN lines, and between blocks of other types', () => {
     const pem = toPem(pki.leaf.der);
@@ -187,7 +234,13 @@ describe('PEM reading is linear and capped', () => {
     // A BEGIN line inside a body makes that body invalid base64, as before.
     inputError(() => readCertificates(Buffer.from(`-----BEGIN CERTIFICATE-----\n${pem}`), 'nested.pem'), /certificate #1 has invalid base64/);
     const blocks = pemBlocks(`-----BEGIN A-----\nx\n-----BEGIN B-----\ny\n-----END A-----\n-----END B-----\n-----BEGIN A-----\nz\n-----END A-----`);
-    assert.deepEqual(blocks.map((b) => [b.type, b.body.trim()]), [['A', 'x\n-----BEGIN B-----\ny'], ['A', 'z']]);
+    assert.deepEqual(
+      blocks.map((b) => [b.type, b.body.trim()]),
+      [
+        ['A', 'x\n-----BEGIN B-----\ny'],
+        ['A', 'z'],
+      ],
+    );
   });
   it(`refuses input over MAX_PEM_BYTES (${MAX_PEM_BYTES}), naming the item`, () => {
     assert.equal(MAX_PEM_BYTES, 1_048_576);

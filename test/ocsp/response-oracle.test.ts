@@ -25,7 +25,10 @@ function pkijsView(der: Buffer): Record<string, unknown> {
   const basic = pkijs.BasicOCSPResponse.fromBER(new Uint8Array(resp.responseBytes.response.valueBlock.valueHexView));
   const data = basic.tbsResponseData;
   const rid = data.responderID;
-  out.responderId = rid instanceof pkijs.RelativeDistinguishedNames ? { byName: hex(rid.toSchema().toBER()) } : { byKey: hex((rid as asn1js.OctetString).valueBlock.valueHexView) };
+  out.responderId =
+    rid instanceof pkijs.RelativeDistinguishedNames
+      ? { byName: hex(rid.toSchema().toBER()) }
+      : { byKey: hex((rid as asn1js.OctetString).valueBlock.valueHexView) };
   out.producedAt = data.producedAt.getTime();
   out.tbs = hex(data.tbsView);
   out.signatureAlgorithm = basic.signatureAlgorithm.algorithmId;

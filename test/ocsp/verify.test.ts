@@ -25,7 +25,10 @@ describe('verifyResponse on the vector catalogue', () => {
   });
   it('has a vector for every rejection reason', () => {
     const covered = new Set(set.vectors.map((v) => v.expect));
-    assert.deepEqual(REJECT_REASONS.filter((r) => !covered.has(r)), []);
+    assert.deepEqual(
+      REJECT_REASONS.filter((r) => !covered.has(r)),
+      [],
+    );
   });
   it('covers every signature algorithm family', () => {
     const names = set.vectors.filter((v) => v.expect === 'good').map((v) => v.name);
@@ -80,7 +83,13 @@ describe('verdict details', () => {
       notBefore: new Date(now - HOUR),
       notAfter: new Date(now + HOUR),
     });
-    const der = buildResponse({ cert: pki.leaf, issuer: pki.intermediate, signer: shortLived, thisUpdate: new Date(now - 60_000), nextUpdate: new Date(now + 24 * HOUR) });
+    const der = buildResponse({
+      cert: pki.leaf,
+      issuer: pki.intermediate,
+      signer: shortLived,
+      thisUpdate: new Date(now - 60_000),
+      nextUpdate: new Date(now + 24 * HOUR),
+    });
     const input = { certificate: pki.leaf.cert, issuer: pki.intermediate.cert };
     const atNow = verifyResponse(der, { ...input, now });
     assert.ok(atNow.ok);
@@ -91,7 +100,13 @@ describe('verdict details', () => {
   });
   it('keeps rejecting a delegated responder from the cache once it expires', async () => {
     const { pki, now } = set;
-    const der = buildResponse({ cert: pki.leaf, issuer: pki.intermediate, signer: pki.delegated, thisUpdate: new Date(now - 60_000), nextUpdate: new Date(now + 24 * HOUR) });
+    const der = buildResponse({
+      cert: pki.leaf,
+      issuer: pki.intermediate,
+      signer: pki.delegated,
+      thisUpdate: new Date(now - 60_000),
+      nextUpdate: new Date(now + 24 * HOUR),
+    });
     const input = { certificate: pki.leaf.cert, issuer: pki.intermediate.cert };
     assert.ok(verifyResponse(der, { ...input, now }).ok);
     const afterExpiry = pki.delegated.cert.notAfter + 1000;

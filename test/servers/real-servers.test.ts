@@ -22,7 +22,8 @@ import { opensslStatus } from '../support/tls.ts';
 
 const has = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { encoding: 'utf8' }).status === 0;
 const noNginx = has('nginx', ['-v']) && has('openssl', ['version']) ? false : 'nginx or openssl is not installed (scripts/install-peers.sh installs them)';
-const noHaproxy = has('haproxy', ['-v']) && has('openssl', ['version']) ? false : 'haproxy or openssl is not installed (scripts/install-peers.sh installs them)';
+const noHaproxy =
+  has('haproxy', ['-v']) && has('openssl', ['version']) ? false : 'haproxy or openssl is not installed (scripts/install-peers.sh installs them)';
 if (noNginx) console.log(`# skipping nginx: ${noNginx}`);
 if (noHaproxy) console.log(`# skipping HAProxy: ${noHaproxy}`);
 
@@ -40,7 +41,6 @@ after(async () => {
   for (const c of cleanups.reverse()) await c();
   await responder.close();
 });
-
 
 /** Start a server process; resolve once `ready` appears in its output. */
 async function startProcess(cmd: string, args: string[], ready: RegExp, logFile?: string): Promise<ChildProcess> {
@@ -77,7 +77,10 @@ async function setUp(name: string, leaf: Issued): Promise<{ dir: string; certFil
 }
 
 async function startDaemon(dir: string, clock: FakeClock, settings: Record<string, unknown>, logger: Logger = silentLogger): Promise<Daemon> {
-  const config = buildConfig({ certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), rescanMs: 100, ...settings }, dir);
+  const config = buildConfig(
+    { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), rescanMs: 100, ...settings },
+    dir,
+  );
   const daemon = new Daemon(config, { logger, clock });
   cleanups.push(() => daemon.stop());
   await daemon.start();
@@ -85,7 +88,12 @@ async function startDaemon(dir: string, clock: FakeClock, settings: Record<strin
 }
 
 async function check(port: number, dir: string): Promise<{ ok: boolean; serial: string; summary: string }> {
-  const r = await probe(parseTarget(`127.0.0.1:${port}`), { servername: 'leaf.test', ca: await readFile(join(dir, 'root.pem')), timeoutMs: 5_000, now: Date.now });
+  const r = await probe(parseTarget(`127.0.0.1:${port}`), {
+    servername: 'leaf.test',
+    ca: await readFile(join(dir, 'root.pem')),
+    timeoutMs: 5_000,
+    now: Date.now,
+  });
   return { ok: r.ok, serial: r.certificate.serial, summary: r.summary };
 }
 
@@ -118,9 +126,15 @@ http {
 }
 `,
     );
-    const daemon = await startDaemon(dir, clock, { nginxInclude: '{cert}.stapling.conf', reload: { command: `nginx -p ${dir} -c ${conf} -s reload`, debounceMs: 50 } });
+    const daemon = await startDaemon(dir, clock, {
+      nginxInclude: '{cert}.stapling.conf',
+      reload: { command: `nginx -p ${dir} -c ${conf} -s reload`, debounceMs: 50 },
+    });
     // The include exists at once ("off"); wait for it to name the staple.
-    await waitFor('the staple and the include, on', async () => existsSync(`${certFile}.ocsp`) && /ssl_stapling on/.test(await readFile(include, 'utf8').catch(() => '')));
+    await waitFor(
+      'the staple and the include, on',
+      async () => existsSync(`${certFile}.ocsp`) && /ssl_stapling on/.test(await readFile(include, 'utf8').catch(() => '')),
+    );
     await daemon.settled();
     await startProcess('nginx', ['-p', dir, '-c', conf], /start worker process/, join(dir, 'error.log'));
 
@@ -138,11 +152,15 @@ http {
     // After a reload, an old worker may still answer for a while: wait until several answers
     // in a row are from the new configuration (bounded by waitFor's limit).
     let clean = 0;
-    await waitFor('every nginx worker to stop stapling', async () => {
-      const r = await check(port, dir);
-      clean = !r.ok && /no staple/.test(r.summary) && !(await opensslStatus(port)).stapled ? clean + 1 : 0;
-      return clean >= 5;
-    }, 30_000);
+    await waitFor(
+      'every nginx worker to stop stapling',
+      async () => {
+        const r = await check(port, dir);
+        clean = !r.ok && /no staple/.test(r.summary) && !(await opensslStatus(port)).stapled ? clean + 1 : 0;
+        return clean >= 5;
+      },
+      30_000,
+    );
     responder.behaviour = 'good';
   });
 
@@ -155,14 +173,22 @@ http {
     // If the include let a name through unquoted, nginx would read this and refuse to start.
     await writeFile(join(dir, 'evil.conf'), 'this_directive_means_the_name_was_not_quoted;\n');
     const lines: string[] = [];
-    const logger: Logger = { debug: () => undefined, info: () => undefined, warn: (_f, m) => void lines.push(m), error: (f, m) => void lines.push(`${String(f.file)} ${m}`) };
+    const logger: Logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (_f, m) => void lines.push(m),
+      error: (f, m) => void lines.push(`${String(f.file)} ${m}`),
+    };
     await startDaemon(dir, clock, { nginxInclude: '{cert}.stapling.conf' }, logger);
     const certs = names.map((n) => join(dir, 'certs', n));
     await waitFor('every include, on', async () => {
       for (const c of certs) if (!/ssl_stapling on/.test(await readFile(`${c}.stapling.conf`, 'utf8').catch(() => ''))) return false;
       return true;
     });
-    assert.ok(lines.some((l) => /new\nline\.pem cannot use this certificate file: .*control character/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /new\nline\.pem cannot use this certificate file: .*control character/.test(l)),
+      lines.join('\n'),
+    );
     const ports = await Promise.all(certs.map(() => freePort()));
     // ssl_certificate takes variables ($...), so the servers load the same certificate from a
     // plain name: what is tested is the include the daemon wrote for each odd name.
@@ -229,10 +255,20 @@ frontend fe
 `,
     );
     const lines: string[] = [];
-    const logger: Logger = { debug: () => undefined, info: (_f, m) => void lines.push(m), warn: (_f, m) => void lines.push(m), error: (_f, m) => void lines.push(m) };
+    const logger: Logger = {
+      debug: () => undefined,
+      info: (_f, m) => void lines.push(m),
+      warn: (_f, m) => void lines.push(m),
+      error: (_f, m) => void lines.push(m),
+    };
     // HAProxy 2.6 staples only certificates whose .ocsp file exists when it loads them: the
     // daemon writes it first. The reload command (USR2 to the master) covers renewals.
-    const daemon = await startDaemon(dir, clock, { haproxy: { socket }, reload: { command: `kill -USR2 $(cat ${dir}/haproxy.pid)`, debounceMs: 1_000 } }, logger);
+    const daemon = await startDaemon(
+      dir,
+      clock,
+      { haproxy: { socket }, reload: { command: `kill -USR2 $(cat ${dir}/haproxy.pid)`, debounceMs: 1_000 } },
+      logger,
+    );
     await waitFor('the staple file', () => existsSync(`${certFile}.ocsp`));
     await startProcess('haproxy', ['-W', '-db', '-f', cfg], /Loading success|haproxy.*started/i);
     await waitFor('the stats socket', () => existsSync(socket));

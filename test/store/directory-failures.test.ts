@@ -23,7 +23,11 @@ before(async () => {
 });
 after(async () => {
   // Should a regression leave a read blocked on a FIFO, open its other end so the process can exit.
-  for (const fifo of fifos) await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then((h) => h.close(), () => undefined);
+  for (const fifo of fifos)
+    await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).then(
+      (h) => h.close(),
+      () => undefined,
+    );
   await rm(root, { recursive: true, force: true });
 });
 
@@ -63,7 +67,10 @@ describe('DirectoryStore failures', () => {
   });
   it('on a full disk, fails save and acquire clearly and leaves no lock (not even an empty one) and no temp file', async () => {
     const { path } = await storeWith('full-disk');
-    const child = fork(new URL('./support/full-disk.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(new URL('./support/full-disk.ts', import.meta.url).pathname, [], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     try {
       const next = (): Promise<Record<string, string>> => new Promise((resolve) => child.once('message', resolve));
       await settlesSoon(next(), 'the child start');
@@ -81,7 +88,10 @@ describe('DirectoryStore failures', () => {
   });
   it('takes over a lock dated years ahead (a dead process with a wrong clock), as corrupt', async () => {
     const { store, path } = await storeWith('future-lock');
-    await writeFile(join(path, `${KEY}.lock`), JSON.stringify({ token: 'ab'.repeat(12), pid: 1, host: 'gone', expiresAt: Date.now() + 5 * YEAR, ttlMs: 30_000 }));
+    await writeFile(
+      join(path, `${KEY}.lock`),
+      JSON.stringify({ token: 'ab'.repeat(12), pid: 1, host: 'gone', expiresAt: Date.now() + 5 * YEAR, ttlMs: 30_000 }),
+    );
     assert.ok(await store.acquire(KEY, 30_000), 'lease acquired');
   });
   it('takes over a lock from an earlier version dated years ahead (no TTL recorded)', async () => {
@@ -89,14 +99,20 @@ describe('DirectoryStore failures', () => {
     await writeFile(join(path, `${KEY}.lock`), JSON.stringify({ token: 'cd'.repeat(12), pid: 1, host: 'gone', expiresAt: Date.now() + 5 * YEAR }));
     assert.ok(await store.acquire(KEY, 30_000), 'lease acquired');
   });
-  it('respects a lock within its holder\'s own (longer) TTL', async () => {
+  it("respects a lock within its holder's own (longer) TTL", async () => {
     const { store, path } = await storeWith('longer-ttl');
-    await writeFile(join(path, `${KEY}.lock`), JSON.stringify({ token: 'ef'.repeat(12), pid: 1, host: 'other', expiresAt: Date.now() + 20 * 60_000, ttlMs: 30 * 60_000 }));
+    await writeFile(
+      join(path, `${KEY}.lock`),
+      JSON.stringify({ token: 'ef'.repeat(12), pid: 1, host: 'other', expiresAt: Date.now() + 20 * 60_000, ttlMs: 30 * 60_000 }),
+    );
     assert.equal(await store.acquire(KEY, 30_000), null);
   });
   it("does not believe a lock's own TTL beyond a day", async () => {
     const { store, path } = await storeWith('huge-own-ttl');
-    await writeFile(join(path, `${KEY}.lock`), JSON.stringify({ token: '12'.repeat(12), pid: 1, host: 'gone', expiresAt: Date.now() + 2 * 24 * 3_600_000, ttlMs: YEAR }));
+    await writeFile(
+      join(path, `${KEY}.lock`),
+      JSON.stringify({ token: '12'.repeat(12), pid: 1, host: 'gone', expiresAt: Date.now() + 2 * 24 * 3_600_000, ttlMs: YEAR }),
+    );
     assert.ok(await store.acquire(KEY, 30_000), 'lease acquired');
   });
   it('judges an empty lock by its age: respected while young', async () => {
@@ -109,7 +125,10 @@ describe('DirectoryStore failures', () => {
     const { store, path } = await storeWith('lock-dir');
     await mkdir(join(path, `${KEY}.lock`));
     for (let i = 0; i < 2; i++) {
-      await assert.rejects(settlesSoon(store.acquire(KEY, 30_000), 'acquire'), /^StoreError: directory .*lock-dir: lock .*\.lock is a directory, not a regular file; remove it$/);
+      await assert.rejects(
+        settlesSoon(store.acquire(KEY, 30_000), 'acquire'),
+        /^StoreError: directory .*lock-dir: lock .*\.lock is a directory, not a regular file; remove it$/,
+      );
     }
     assert.ok(await store.acquire(OTHER, 30_000), 'other certificates are not affected');
   });
@@ -121,7 +140,10 @@ describe('DirectoryStore failures', () => {
   it('refuses a FIFO at a staple path without waiting for a writer, and the prune leaves it alone', async () => {
     const { store, path } = await storeWith('staple-fifo');
     mkfifo(join(path, `${KEY}.der`));
-    await assert.rejects(settlesSoon(store.load(KEY), 'load'), /^StoreError: directory .*staple-fifo: could not load staple .*\.der: .*\.der is a FIFO, not a regular file$/);
+    await assert.rejects(
+      settlesSoon(store.load(KEY), 'load'),
+      /^StoreError: directory .*staple-fifo: could not load staple .*\.der: .*\.der is a FIFO, not a regular file$/,
+    );
     assert.equal(await settlesSoon(store.prune(Date.now() + YEAR), 'prune'), 0);
   });
   it('refuses a directory at a staple path', async () => {

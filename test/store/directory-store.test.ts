@@ -117,7 +117,7 @@ describe('DirectoryStore expiry and prune', () => {
     await writeFile(join(path, 'notes.txt'), 'not ours');
     assert.equal(await store.prune(now), 0, 'nothing is due yet');
     now += 2 * HOUR;
-    assert.ok(await held.renew() === false, 'the lease on OTHER expired');
+    assert.ok((await held.renew()) === false, 'the lease on OTHER expired');
     // Due: KEY's staple, both locks, the marker and the temp file.
     assert.equal(await store.prune(now), 5);
     const left = await readdir(path);

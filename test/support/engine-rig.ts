@@ -39,10 +39,21 @@ export interface Rig<S extends StapleStore = MemoryStore> {
 
 export type RigOptions = Partial<Omit<StaplerOptions, 'store'>>;
 
-export function makeRig<S extends StapleStore = MemoryStore>(pki: TestPki, options: RigOptions = {}, store?: S, clock = new FakeClock(Math.floor(Date.now() / 1000) * 1000)): Rig<S> {
+export function makeRig<S extends StapleStore = MemoryStore>(
+  pki: TestPki,
+  options: RigOptions = {},
+  store?: S,
+  clock = new FakeClock(Math.floor(Date.now() / 1000) * 1000),
+): Rig<S> {
   const { logger, lines } = captureLogger();
   const respond = (leaf: Issued = pki.leaf, over: Partial<ResponseSpec> = {}): Buffer =>
-    buildResponse({ cert: leaf, issuer: pki.intermediate, thisUpdate: new Date(clock.now() - MIN), nextUpdate: new Date(clock.now() - MIN + 4 * DAY), ...over });
+    buildResponse({
+      cert: leaf,
+      issuer: pki.intermediate,
+      thisUpdate: new Date(clock.now() - MIN),
+      nextUpdate: new Date(clock.now() - MIN + 4 * DAY),
+      ...over,
+    });
   const bySerial = (serial: string): Issued => (Object.values(pki) as Issued[]).find((c) => c.cert.serialHex === serial)!;
   const fetcher = new ScriptedFetcher((req) => success(respond(bySerial(req.certificate.serialHex))));
   const theStore = store ?? (new MemoryStore({ now: () => clock.now() }) as unknown as S);

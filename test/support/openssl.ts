@@ -35,12 +35,23 @@ export interface OpensslResponder {
  * Start `openssl ocsp` as a responder. It cannot be told which address to bind (only -port),
  * so it listens on all interfaces; the tests talk to it on 127.0.0.1 only.
  */
-export async function startOpensslResponder(opts: { cwd: string; index: string; ca: string; rsigner: string; rkey: string; port?: number }): Promise<OpensslResponder> {
+export async function startOpensslResponder(opts: {
+  cwd: string;
+  index: string;
+  ca: string;
+  rsigner: string;
+  rkey: string;
+  port?: number;
+}): Promise<OpensslResponder> {
   const port = opts.port ?? (await freePort());
-  const child = spawn('openssl', ['ocsp', '-index', opts.index, '-port', String(port), '-CA', opts.ca, '-rsigner', opts.rsigner, '-rkey', opts.rkey, '-ndays', '1', '-ignore_err'], {
-    cwd: opts.cwd,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    'openssl',
+    ['ocsp', '-index', opts.index, '-port', String(port), '-CA', opts.ca, '-rsigner', opts.rsigner, '-rkey', opts.rkey, '-ndays', '1', '-ignore_err'],
+    {
+      cwd: opts.cwd,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   // Wait for its own "ready" line: probing the port with an empty connection wedges it.
   let stderr = '';
   try {

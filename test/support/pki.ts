@@ -58,7 +58,7 @@ let serialCounter = 0x1000;
 export async function issue(opts: IssueOptions): Promise<Issued> {
   const kind = opts.kind ?? 'ec-p256';
   const params = KEY_PARAMS[kind];
-  const keys = (await webcrypto.subtle.generateKey(params.gen as EcKeyGenParams, true, ['sign', 'verify']));
+  const keys = await webcrypto.subtle.generateKey(params.gen as EcKeyGenParams, true, ['sign', 'verify']);
   const extensions: x509.Extension[] = [];
   if (opts.ca) {
     extensions.push(new x509.BasicConstraintsExtension(true, undefined, true));

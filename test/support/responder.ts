@@ -201,7 +201,12 @@ async function readRequestBody(req: IncomingMessage): Promise<Buffer> {
 /** Parse a request with pkijs: the serials asked for, and the nonce if any. */
 export function parseOcspRequest(der: Buffer): { serials: string[]; nonce: Buffer | null } {
   const request = pkijs.OCSPRequest.fromBER(new Uint8Array(der));
-  const serials = request.tbsRequest.requestList.map((r) => Buffer.from(r.reqCert.serialNumber.valueBlock.valueHexView).toString('hex').toUpperCase().replace(/^00(?=.)/, ''));
+  const serials = request.tbsRequest.requestList.map((r) =>
+    Buffer.from(r.reqCert.serialNumber.valueBlock.valueHexView)
+      .toString('hex')
+      .toUpperCase()
+      .replace(/^00(?=.)/, ''),
+  );
   const nonceExt = request.tbsRequest.requestExtensions?.find((e) => e.extnID === '1.3.6.1.5.5.7.48.1.2');
   let nonce: Buffer | null = null;
   if (nonceExt) {

@@ -56,7 +56,15 @@ export interface OpensslStatus {
 
 export function opensslStatus(port: number, opts: { servername?: string; tls?: '1.2' | '1.3' } = {}): Promise<OpensslStatus> {
   return new Promise((resolve, reject) => {
-    const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', opts.servername ?? 'leaf.test', '-status', opts.tls === '1.2' ? '-tls1_2' : '-tls1_3'];
+    const args = [
+      's_client',
+      '-connect',
+      `127.0.0.1:${port}`,
+      '-servername',
+      opts.servername ?? 'leaf.test',
+      '-status',
+      opts.tls === '1.2' ? '-tls1_2' : '-tls1_3',
+    ];
     const child = execFile('openssl', args, { timeout: 15_000, encoding: 'utf8' }, (err, stdout) => {
       if (err && !stdout) return reject(new Error(`openssl s_client failed: ${err.message}`));
       const responseStatus = /OCSP Response Status: (\w+)/.exec(stdout)?.[1] ?? null;

@@ -76,12 +76,17 @@ export async function buildVectors(now = Date.now()): Promise<VectorSet> {
       await add('RSA with SHA-1, allowed', { cert: l, issuer: ca, signatureHash: 'sha1' }, 'good', { settings: { allowSha1Signatures: true } });
       await add('RSA with SHA-1, refused by default', { cert: l, issuer: ca, signatureHash: 'sha1' }, 'weak-algorithm');
     }
-    if (kind === 'ec-p384') await add('ECDSA P-384 with a mismatched algorithm label', { cert: l, issuer: ca, signatureAlgorithmOid: '1.2.840.113549.1.1.11' }, 'bad-signature');
+    if (kind === 'ec-p384')
+      await add('ECDSA P-384 with a mismatched algorithm label', { cert: l, issuer: ca, signatureAlgorithmOid: '1.2.840.113549.1.1.11' }, 'bad-signature');
   }
 
   // ---- rejected: one or more per reason ----
   const big = Buffer.alloc(70 * 1024, 1);
-  await add('over the size limit', { responseExtensions: [{ oid: '1.2.3.4.6', value: Buffer.concat([Buffer.from([0x04, 0x83, 0x01, 0x18, 0x00]), big]) }] }, 'too-large');
+  await add(
+    'over the size limit',
+    { responseExtensions: [{ oid: '1.2.3.4.6', value: Buffer.concat([Buffer.from([0x04, 0x83, 0x01, 0x18, 0x00]), big]) }] },
+    'too-large',
+  );
   const good = buildResponse(base);
   raw('truncated', good.subarray(0, good.length - 10), 'malformed', false);
   raw('trailing byte', Buffer.concat([good, Buffer.from([0])]), 'malformed', false);
@@ -94,8 +99,16 @@ export async function buildVectors(now = Date.now()): Promise<VectorSet> {
   raw('status sigRequired', statusOnlyResponse(5), 'sig-required');
   raw('status unauthorized', statusOnlyResponse(6), 'unauthorized');
   raw('another response type', wrapBasic(Buffer.from([0x30, 0x00]), '1.3.6.1.5.5.7.48.1.99'), 'unsupported-response-type');
-  await add('unknown critical response extension', { responseExtensions: [{ oid: '1.2.3.4.7', critical: true, value: Buffer.from([5, 0]) }] }, 'unknown-critical-extension');
-  await add('unknown critical single extension', { extensions: [{ oid: '1.2.3.4.8', critical: true, value: Buffer.from([5, 0]) }] }, 'unknown-critical-extension');
+  await add(
+    'unknown critical response extension',
+    { responseExtensions: [{ oid: '1.2.3.4.7', critical: true, value: Buffer.from([5, 0]) }] },
+    'unknown-critical-extension',
+  );
+  await add(
+    'unknown critical single extension',
+    { extensions: [{ oid: '1.2.3.4.8', critical: true, value: Buffer.from([5, 0]) }] },
+    'unknown-critical-extension',
+  );
   await add('responder ID names a certificate that is not there', { signer: pki.delegated, certs: [] }, 'signer-not-found');
   await add('delegated responder without the OCSP-signing EKU', { signer: pki.delegatedNoEku }, 'unauthorized-signer');
   await add('delegated responder from another CA', { signer: pki.foreignResponder }, 'unauthorized-signer');
@@ -103,7 +116,7 @@ export async function buildVectors(now = Date.now()): Promise<VectorSet> {
   await add('signed by the root, not the issuer', { signer: root, certs: [root] }, 'unauthorized-signer');
   await add('unknown signature algorithm', { signatureAlgorithmOid: '1.2.840.113549.1.1.4' }, 'unsupported-algorithm');
   await add('corrupted signature', { corruptSignature: true }, 'bad-signature');
-  await add("claims to be the issuer, signed with another key", { signer: pki.delegated, responderIdOf: intermediate, certs: [] }, 'bad-signature');
+  await add('claims to be the issuer, signed with another key', { signer: pki.delegated, responderIdOf: intermediate, certs: [] }, 'bad-signature');
   await add('wrong serial', { serialHex: 'DEADBEEF01' }, 'cert-id-mismatch');
   await add("CertID names the issuer's issuer", { issuer: root, signer: intermediate }, 'cert-id-mismatch', { verifyIssuer: intermediate });
   await add('status unknown', { status: 'unknown' }, 'status-unknown');

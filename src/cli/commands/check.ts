@@ -19,7 +19,11 @@ export interface CheckOptions {
   json?: boolean;
 }
 
-export async function checkCommand(targetText: string, opts: CheckOptions, io: { out: (s: string) => void; log: (s: string) => void; now: () => number }): Promise<number> {
+export async function checkCommand(
+  targetText: string,
+  opts: CheckOptions,
+  io: { out: (s: string) => void; log: (s: string) => void; now: () => number },
+): Promise<number> {
   const target = parseTarget(targetText);
   if (opts.tls12 && opts.tls13) throw new InputError('--tls1.2/--tls1.3', 'give one or neither');
   const timeoutMs = opts.timeout === undefined ? 10_000 : parseSeconds(opts.timeout, '--timeout', 0.1, 300) * 1000;

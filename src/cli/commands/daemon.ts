@@ -28,7 +28,9 @@ export async function loadDaemonConfig(flags: DaemonFlags): Promise<DaemonConfig
   if (!flags.config && !flags.cert) throw new InputError('stapler daemon', 'needs --config <file> or --cert <glob> (see stapler daemon --help)');
   // The parsed object itself, not a copy: Object.assign would drop a "__proto__" key (through
   // the setter) that the check must report as unknown.
-  const raw: Record<string, unknown> = flags.config ? parseYaml((await readFileCapped(flags.config, 1024 * 1024, { regularFileOnly: true })).toString('utf8'), flags.config) : {};
+  const raw: Record<string, unknown> = flags.config
+    ? parseYaml((await readFileCapped(flags.config, 1024 * 1024, { regularFileOnly: true })).toString('utf8'), flags.config)
+    : {};
   const overrides: Record<string, unknown> = {
     certificates: flags.cert,
     issuer: flags.issuer,
@@ -81,7 +83,10 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
     }
     const changes = await daemon.reconfigure(next);
     logger.level = next.logLevel;
-    log.info({ signal: 'SIGHUP', changed: changes }, changes.length > 0 ? `configuration reloaded: ${changes.join(', ')} changed` : 'configuration reloaded: nothing changed');
+    log.info(
+      { signal: 'SIGHUP', changed: changes },
+      changes.length > 0 ? `configuration reloaded: ${changes.join(', ')} changed` : 'configuration reloaded: nothing changed',
+    );
   };
   // The handlers go in before the start: a signal that comes while the first scan runs (a
   // staple may already be written) must not hit Node's defaults (SIGUSR1 opens the inspector,
@@ -99,7 +104,9 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
     });
     process.on('SIGHUP', () => {
       logger.info({ signal: 'SIGHUP' }, 'reloading the configuration');
-      reloading = reloading.then(() => reconfigure(logger)).catch((err: unknown) => logger.error({ signal: 'SIGHUP' }, `configuration reload failed: ${String(err)}`));
+      reloading = reloading
+        .then(() => reconfigure(logger))
+        .catch((err: unknown) => logger.error({ signal: 'SIGHUP' }, `configuration reload failed: ${String(err)}`));
     });
   });
   await daemon.start();

@@ -70,7 +70,11 @@ export function judge(state: DaemonState, running: boolean): { verdict: 'OK' | '
   if (broken) warning.push(`${broken} file(s) that cannot be used`);
   if (critical.length > 0) return { verdict: 'CRITICAL', code: STATUS_EXIT.critical, reasons: [...critical, ...warning] };
   if (warning.length > 0) return { verdict: 'WARNING', code: STATUS_EXIT.warning, reasons: warning };
-  return { verdict: 'OK', code: STATUS_EXIT.ok, reasons: [`${n((f) => f.state === 'stapled')} stapled, ${n((f) => f.state === 'no-responder')} without an OCSP responder`] };
+  return {
+    verdict: 'OK',
+    code: STATUS_EXIT.ok,
+    reasons: [`${n((f) => f.state === 'stapled')} stapled, ${n((f) => f.state === 'no-responder')} without an OCSP responder`],
+  };
 }
 
 async function readState(path: string): Promise<DaemonState> {
@@ -87,7 +91,13 @@ async function readState(path: string): Promise<DaemonState> {
   return {
     ...parsed,
     reloadFailures: parsed.reloadFailures ?? 0,
-    files: parsed.files.map((f) => ({ ...f, thisUpdate: iso(f.thisUpdate), nextUpdate: iso(f.nextUpdate), validUntil: iso(f.validUntil), nextRefreshAt: iso(f.nextRefreshAt) })),
+    files: parsed.files.map((f) => ({
+      ...f,
+      thisUpdate: iso(f.thisUpdate),
+      nextUpdate: iso(f.nextUpdate),
+      validUntil: iso(f.validUntil),
+      nextRefreshAt: iso(f.nextRefreshAt),
+    })),
   };
 }
 

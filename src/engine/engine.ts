@@ -93,6 +93,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       leaseTtlMs: options.leaseTtlMs ?? 30_000,
       signal: this.abort.signal,
       apply: (m, event) => this.apply(m, event),
+      rearm: (m) => this.armRefresh(m),
       changed: () => this.notifyChange(),
       isClosed: () => this.closed,
     });

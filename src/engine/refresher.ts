@@ -28,6 +28,8 @@ export interface RefresherParts {
   readonly signal: AbortSignal;
   /** Run a lifecycle transition (the engine's driver). */
   readonly apply: (m: ManagedCertificate, event: LifecycleEvent) => Promise<void>;
+  /** Arm the refresh timer for the certificate's next refresh. */
+  readonly rearm: (m: ManagedCertificate) => void;
   readonly changed: () => void;
   readonly isClosed: () => boolean;
 }
@@ -46,6 +48,8 @@ export class Refresher {
       .catch((err: unknown) => this.p.apply(m, { type: 'fetch-failed', reason: 'internal', message: err instanceof Error ? err.message : String(err) }))
       .finally(() => {
         m.inflight = null;
+        // Whatever the refresh did (it may have found nothing to do), the next one stays planned.
+        if (!m.refreshTimer) this.p.rearm(m);
         this.p.changed();
       });
     return m.inflight;

@@ -23,6 +23,8 @@ const chain = (leaf: Issued): string => fullchain(leaf, pki.intermediate);
 class FaultyStore extends MemoryStore {
   failing = false;
   prunes: number[] = [];
+  /** While set, release() waits for it (a slow disk). */
+  releaseGate: Promise<void> | null = null;
   renewals = 0;
   releases = 0;
   private fail(): void {
@@ -41,8 +43,9 @@ class FaultyStore extends MemoryStore {
     const lease = await super.acquire(key, ttlMs);
     if (!lease) return null;
     return {
-      release: () => {
+      release: async () => {
         this.releases++;
+        if (this.releaseGate) await this.releaseGate;
         return lease.release();
       },
       renew: () => {
@@ -136,6 +139,25 @@ describe('leases', () => {
     await held!.release();
     await r.clock.advance(30_000);
     assert.equal(r.fetcher.calls.length, 1, 'the holder saved nothing: this process fetches');
+    await r.stapler.close();
+  });
+});
+
+describe('the next refresh is never lost', () => {
+  it('a retry that falls due while the last refresh is still releasing its lease still happens', async () => {
+    const store = new FaultyStore();
+    let open!: () => void;
+    store.releaseGate = new Promise((resolve) => (open = resolve));
+    const r = rig({}, store);
+    r.fetcher.script = () => ({ ok: false, reason: 'fetch-http-status', message: 'HTTP 500' });
+    await r.stapler.add(chain(pki.leaf));
+    // The first fetch failed; its retry comes due while the lease release still hangs.
+    await r.clock.advance(5 * MIN);
+    assert.equal(r.fetcher.calls.length, 1);
+    store.releaseGate = null;
+    open();
+    await r.clock.advance(10 * MIN);
+    assert.ok(r.fetcher.calls.length >= 3, `fetching went on (${r.fetcher.calls.length} fetches)`);
     await r.stapler.close();
   });
 });

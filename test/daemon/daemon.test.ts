@@ -145,6 +145,25 @@ describe('stapler daemon', () => {
     await waitFor('the staple file back', async () => existsSync(staple) || (await clock.advance(60_000), false));
   });
 
+  it("staples certbot's layout: cert.pem (no chain) beside fullchain.pem, chain.pem and privkey.pem", async () => {
+    const live = join(dir, 'certs');
+    // cert.pem sorts first: its leaf is registered before the chain that names its issuer.
+    await writeFile(join(live, 'cert.pem'), pki.leaf.pem);
+    await writeFile(join(live, 'chain.pem'), pki.intermediate.pem);
+    await writeFile(join(live, 'fullchain.pem'), fullchain(pki.leaf, pki.intermediate));
+    await writeFile(join(live, 'privkey.pem'), pki.leaf.keyPem);
+    const asked = (): number => responder.received.filter((r) => r.serials.includes(pki.leaf.cert.serialHex)).length;
+    const before = asked();
+    const daemon = await startDaemon();
+    await waitFor('both files holding the leaf stapled', () => existsSync(join(live, 'fullchain.pem.ocsp')) && existsSync(join(live, 'cert.pem.ocsp')));
+    assert.ok(stapleFor(pki.leaf, await readFile(join(live, 'cert.pem.ocsp'))));
+    assert.ok(stapleFor(pki.leaf, await readFile(join(live, 'fullchain.pem.ocsp'))));
+    assert.equal(asked() - before, 1, 'one request for the one leaf');
+    const byFile = new Map(daemon.state().files.map((f) => [f.file.slice(live.length + 1), f.state]));
+    assert.equal(byFile.get('cert.pem'), 'stapled');
+    assert.equal(byFile.get('privkey.pem'), 'unusable');
+  });
+
   it('gives a renewed certificate (new serial) its own staple at once, never the old one', async () => {
     const file = join(dir, 'certs', 'site.pem');
     await writeFile(file, fullchain(pki.leaf, pki.intermediate));

@@ -13,7 +13,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { haproxyCommand, MAX_ANSWER_BYTES } from '../../src/daemon/haproxy.ts';
-import type { Logger } from '../../src/engine/logger.ts';
+import { captureLogger } from '../support/log-capture.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { fullchain, issue, makePki, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
@@ -22,22 +22,9 @@ import { waitFor } from '../support/wait.ts';
 let pki: TestPki;
 let responder: TestResponder;
 let dir: string;
-let lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
 const daemons: Daemon[] = [];
 
-const logger: Logger = process.env.DEBUG_DAEMON
-  ? {
-      debug: (f, m) => console.log(new Date().toISOString(), 'debug', m),
-      info: (f, m) => console.log(new Date().toISOString(), 'info', m),
-      warn: (f, m) => console.log(new Date().toISOString(), 'warn', m),
-      error: (f, m) => console.log(new Date().toISOString(), 'error', m),
-    }
-  : (Object.fromEntries(
-      ['debug', 'info', 'warn', 'error'].map((level) => [
-        level,
-        (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message }),
-      ]),
-    ) as unknown as Logger);
+const { logger, lines } = captureLogger();
 
 before(async () => {
   responder = new TestResponder();
@@ -49,7 +36,7 @@ after(async () => {
   await responder.close();
 });
 beforeEach(async () => {
-  lines = [];
+  lines.length = 0;
   responder.behaviour = 'good';
   dir = await mkdtemp(join(tmpdir(), 'stapler-inputs-'));
   await mkdir(join(dir, 'certs'));

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
-import type { Logger } from '../../src/engine/logger.ts';
+import { captureLogger } from '../support/log-capture.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
@@ -21,22 +21,9 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 let pki: TestPki;
 let responder: TestResponder;
 let dir: string;
-let lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
 const daemons: Daemon[] = [];
 
-const logger: Logger = process.env.DEBUG_DAEMON
-  ? {
-      debug: (f, m) => console.log('debug', m, f),
-      info: (f, m) => console.log('info', m, f),
-      warn: (f, m) => console.log('warn', m, f),
-      error: (f, m) => console.log('error', m, f),
-    }
-  : (Object.fromEntries(
-      ['debug', 'info', 'warn', 'error'].map((level) => [
-        level,
-        (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message }),
-      ]),
-    ) as unknown as Logger);
+const { logger, lines } = captureLogger();
 
 before(async () => {
   responder = new TestResponder();
@@ -48,7 +35,7 @@ after(async () => {
   await responder.close();
 });
 beforeEach(async () => {
-  lines = [];
+  lines.length = 0;
   responder.behaviour = 'good';
   responder.now = () => Date.now();
   dir = await mkdtemp(join(tmpdir(), 'stapler-daemon-'));

@@ -2,7 +2,6 @@
 // store and a log capture, answering with real signed responses from a test PKI.
 
 import { StaplingEngine } from '../../src/engine/engine.ts';
-import type { Logger } from '../../src/engine/logger.ts';
 import type { StaplerOptions } from '../../src/engine/types.ts';
 import type { StapleStore } from '../../src/store/store.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
@@ -10,22 +9,13 @@ import { FakeClock } from './fake-clock.ts';
 import type { Issued, TestPki } from './pki.ts';
 import { buildResponse, type ResponseSpec } from './responses.ts';
 import { ScriptedFetcher, success } from './scripted-fetcher.ts';
+import { captureLogger, type LogLine } from './log-capture.ts';
+
+export { captureLogger, type LogLine };
 
 export const MIN = 60_000;
 export const HOUR = 60 * MIN;
 export const DAY = 24 * HOUR;
-
-export interface LogLine {
-  level: string;
-  fields: Record<string, unknown>;
-  message: string;
-}
-
-export function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const at = (level: string) => (fields: Record<string, unknown>, message: string) => void lines.push({ level, fields, message });
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
 
 export interface Rig<S extends StapleStore = MemoryStore> {
   clock: FakeClock;

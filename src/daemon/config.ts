@@ -3,7 +3,7 @@
 // only the first. The engine's tunables use the library's names, and are checked against the
 // library's own option table (src/engine/options.ts).
 
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { PINO_LEVELS, type PinoLevel } from '../engine/logger.ts';
 import { combinedError, describeValue, OPTION_KEYS, OPTION_SCHEMA, optionProblems } from '../engine/options.ts';
@@ -44,7 +44,8 @@ export type LogLevel = PinoLevel;
 
 /** The defaults follow one rule (see paths.ts), shared with `stapler status`. */
 export const defaultStateFile = (): string => `${defaultStateDir()}/state.json`;
-export const defaultStoreDir = (): string => `${defaultStateDir()}/staples`;
+/** The store lives beside the state file: one `--state` (or `stateFile`) moves both. */
+export const storeDirBeside = (stateFile: string): string => join(dirname(stateFile), 'staples');
 
 /** YAML aliases allowed in one document: far more than any real configuration uses, far fewer than a "billion laughs". */
 const MAX_ALIASES = 100;
@@ -189,6 +190,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
     errors.push(new InputError('config key "nginxInclude"', 'is the same template as stapleFile: each needs its own file'));
   if (errors.length > 0) throw combinedError('configuration', errors);
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const stateFile = abs((c.stateFile as string | undefined) ?? defaultStateFile());
   return {
     certificates: (c.certificates as string[]).map(abs),
     issuer: c.issuer ? abs(c.issuer as string) : null,
@@ -196,8 +198,8 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
     nginxInclude,
     reload: reload ? { command: reload.command!, debounceMs: reload.debounceMs ?? 2_000 } : null,
     haproxy: haproxy ? { socket: haproxy.socket!, timeoutMs: haproxy.timeoutMs ?? 5_000 } : null,
-    stateFile: abs((c.stateFile as string | undefined) ?? defaultStateFile()),
-    storeDir: abs((c.storeDir as string | undefined) ?? defaultStoreDir()),
+    stateFile,
+    storeDir: c.storeDir ? abs(c.storeDir as string) : storeDirBeside(stateFile),
     rescanMs: (c.rescanMs as number | undefined) ?? 10_000,
     logLevel: (c.logLevel as LogLevel | undefined) ?? 'info',
     engine: engine,

@@ -14,11 +14,11 @@ import { readCertificates } from '../ocsp/pem.ts';
 import { DirectoryStore } from '../store/directory-store.ts';
 import type { StapleStore } from '../store/store.ts';
 import { configChanges, type DaemonConfig } from './config.ts';
-import { CERT_FILE_LIMIT, holdsCertificate, matchCertificates, outputConflict, outputsOf, STAPLE_FILE_LIMIT } from './inputs.ts';
+import { CERT_FILE_LIMIT, describeError, holdsCertificate, matchCertificates, outputConflict, outputsOf, STAPLE_FILE_LIMIT } from './inputs.ts';
 import { pushStaple } from './haproxy.ts';
 import { writeOutputs, type WatchedFile } from './outputs.ts';
 import { Reloader } from './reloader.ts';
-import { fileState, writeState, type DaemonState } from './state.ts';
+import { fileState, leftBehind, writeState, type DaemonState } from './state.ts';
 import { httpFetcherFor } from '../wiring/defaults.ts';
 
 export interface DaemonDeps {
@@ -388,12 +388,10 @@ export class Daemon {
     this.stateTimer = null;
     this.stopped = true;
     await this.reloader.stop();
+    const left = leftBehind(this.files.values(), (id) => this.engine.statusById(id));
     await this.engine.close();
     await this.saveState();
-    this.log.info({}, 'stapler daemon stopped');
+    if (left) this.log.warn(left, 'stapler daemon stopped: its staple files stay, and nothing removes them at expiry until it runs again');
+    else this.log.info({}, 'stapler daemon stopped');
   }
-}
-
-function describeError(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

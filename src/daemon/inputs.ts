@@ -76,3 +76,8 @@ export function outputConflict(certFile: string, outputs: Outputs, inputs: Reado
   const problem = outputs.includeFile ? nginxPathProblem(outputs.stapleFile) : null;
   return problem ? `its staple file cannot be named in the nginx include: ${problem}` : null;
 }
+
+/** An error's message, for a log line about one file. */
+export function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

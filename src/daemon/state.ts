@@ -65,3 +65,18 @@ export async function writeState(path: string, state: DaemonState): Promise<void
   await mkdir(dirname(path), { recursive: true });
   await writeFileAtomic(path, Buffer.from(`${JSON.stringify(state, null, 2)}\n`), 0o644);
 }
+
+/** The staple files a stopping daemon leaves for the servers, and when the first of them expires; null if none. */
+export function leftBehind(
+  files: Iterable<{ readonly written: Buffer | null; readonly certId: string | null }>,
+  statusOf: (id: string) => CertificateStatus | null,
+): { stapleFiles: number; firstExpiry: string } | null {
+  let count = 0;
+  let first = Infinity;
+  for (const f of files) {
+    if (!f.written || !f.certId) continue;
+    count++;
+    first = Math.min(first, statusOf(f.certId)?.validUntil ?? Infinity);
+  }
+  return count > 0 && Number.isFinite(first) ? { stapleFiles: count, firstExpiry: new Date(first).toISOString() } : null;
+}

@@ -1,11 +1,13 @@
 // The engine's errors: typed, so that an application can tell them apart.
 
 import type { FailureReason } from '../fetch/staple-fetcher.ts';
+import type { CertificateState } from './types.ts';
 
 /** A Must-Staple certificate that ready() could not staple. */
 export interface UnstapledMustStaple {
   readonly subject: string;
   readonly serial: string;
+  readonly state: CertificateState;
   readonly lastError: { readonly reason: FailureReason; readonly message: string } | null;
 }
 
@@ -21,7 +23,7 @@ export class MustStapleError extends Error {
     detail: string,
   ) {
     const list = certificates.map(
-      (c) => `"${c.subject}" (serial ${c.serial})${c.lastError ? `: last error ${c.lastError.reason}: ${c.lastError.message}` : ''}`,
+      (c) => `"${c.subject}" (serial ${c.serial}, ${c.state})${c.lastError ? `: last error ${c.lastError.reason}: ${c.lastError.message}` : ''}`,
     );
     super(`Must-Staple certificate ${detail}: ${list.join('; ')}`);
   }

@@ -31,6 +31,12 @@ export interface Lifecycle {
   readonly staple: Staple | null;
   /** Consecutive failed refreshes. */
   readonly failures: number;
+  /**
+   * The failure count at which the current backoff began. Expiry starts a new one: the retries
+   * that crowded in before expiry (the near-expiry cap) must not leave an unstapled certificate
+   * an hour from its next try.
+   */
+  readonly backoffFrom: number;
   /** A fetch has finished, or a staple was installed: no longer "pending". */
   readonly attempted: boolean;
   readonly lastError: LastError | null;
@@ -44,6 +50,7 @@ export interface Lifecycle {
 export const INITIAL_LIFECYCLE: Lifecycle = {
   staple: null,
   failures: 0,
+  backoffFrom: 0,
   attempted: false,
   lastError: null,
   nextRefresh: null,
@@ -131,7 +138,7 @@ export function replacementRefused(current: Staple | null, next: Staple): 'same'
 function offered(state: Lifecycle, next: Staple, fetched: boolean, ctx: StepContext): Step {
   const refused = replacementRefused(state.staple, next);
   // A fetch that returned an acceptable answer is a success, even when that answer is not used.
-  const base: Lifecycle = fetched ? { ...state, failures: 0, lastError: null, attempted: true } : state;
+  const base: Lifecycle = fetched ? { ...state, failures: 0, backoffFrom: 0, lastError: null, attempted: true } : state;
   if (refused) {
     if (!fetched) return { state, effects: [] };
     const kept = state.staple!;
@@ -160,7 +167,7 @@ function offered(state: Lifecycle, next: Staple, fetched: boolean, ctx: StepCont
       event: 'revoked',
     });
   }
-  return { state: { ...base, staple: next, failures: 0, lastError: null, attempted: true, nextRefresh }, effects };
+  return { state: { ...base, staple: next, failures: 0, backoffFrom: 0, lastError: null, attempted: true, nextRefresh }, effects };
 }
 
 /** The next refresh of the staple kept, timed from the fetch that just happened. */
@@ -177,7 +184,7 @@ function plan(kept: Staple, latest: Staple, ctx: StepContext): Decision {
 function failed(state: Lifecycle, reason: FailureReason, message: string, ctx: StepContext): Step {
   const failures = state.failures + 1;
   const validUntil = state.staple?.verdict.validUntil ?? null;
-  const nextRefresh = nextRetry(failures, validUntil, ctx.now, ctx.settings, ctx.random);
+  const nextRefresh = nextRetry(failures - state.backoffFrom, validUntil, ctx.now, ctx.settings, ctx.random);
   const next: Lifecycle = {
     ...state,
     failures,
@@ -205,7 +212,7 @@ function expired(state: Lifecycle, ctx: StepContext): Step {
   // Fetching goes on: a try is due now, but never closer than the floor to the last one.
   const earliest = Math.max(ctx.now, (state.lastFetchAt ?? -Infinity) + ctx.settings.floorMs);
   const nextRefresh = state.nextRefresh && state.nextRefresh.at <= earliest ? state.nextRefresh : { at: earliest, rule: 'the staple expired' };
-  const next: Lifecycle = { ...state, staple: null, nextRefresh };
+  const next: Lifecycle = { ...state, staple: null, backoffFrom: state.failures, nextRefresh };
   const effects: Effect[] = [
     log('warn', { validUntil: iso(s.verdict.validUntil) }, 'staple expired and was removed: handshakes get no staple until a fetch succeeds'),
     { type: 'emit', event: 'expired' },

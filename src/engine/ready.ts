@@ -31,7 +31,7 @@ export async function waitUntilReady(source: ReadySource, timeout: number): Prom
   const unsubscribe = source.onRegister(consider);
   try {
     for (;;) {
-      if (hopeless.length > 0) throw mustStapleError('no-responder', hopeless, 'has no OCSP responder or no known issuer');
+      if (hopeless.length > 0) throw mustStapleError('no-responder', hopeless, 'cannot be stapled: no OCSP responder, or no known issuer');
       for (const m of waiting) if (m.life.staple || !source.isRegistered(m)) waiting.delete(m);
       const over = source.isClosed() || source.now() >= deadline;
       if (waiting.size === 0 || over) {
@@ -55,6 +55,7 @@ function mustStapleError(why: 'no-responder' | 'timeout', ms: readonly ManagedCe
   const list = ms.map((m) => ({
     subject: m.cert.subject,
     serial: m.cert.serialHex,
+    state: m.state(),
     lastError: m.life.lastError && { reason: m.life.lastError.reason, message: m.life.lastError.message },
   }));
   return new MustStapleError(why, list, detail);

@@ -3,7 +3,7 @@
 
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { getUrlIfShort } from '../ocsp/request.ts';
-import { responderUrlProblem } from './url.ts';
+import { proxyUrlProblem, responderUrlProblem } from './url.ts';
 
 export { responderUrlProblem };
 
@@ -50,7 +50,7 @@ export class OcspHttpClient {
     const { timeoutMs, maxResponseBytes, proxy } = this.settings;
     const common = { connectTimeout: timeoutMs, headersTimeout: timeoutMs, bodyTimeout: timeoutMs, maxResponseSize: maxResponseBytes };
     if (proxy) {
-      const problem = responderUrlProblem(proxy);
+      const problem = proxyUrlProblem(proxy);
       if (problem) throw new FetchError('bad-url', proxy, `proxy ${problem}`);
       // Absolute-form requests: many proxies refuse CONNECT to port 80.
       this.dispatcher = new ProxyAgent({ uri: proxy, proxyTunnel: false, ...common });

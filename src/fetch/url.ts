@@ -12,3 +12,14 @@ export function responderUrlProblem(raw: string): string | null {
   if (parsed.username || parsed.password) return `"${raw}" must not carry credentials`;
   return null;
 }
+
+/**
+ * What is wrong with a proxy URL, or null: as for a responder, and plain http:, since requests go
+ * to the proxy in absolute form (undici would tunnel through an https: proxy, with a raw
+ * deprecation warning on Node 20).
+ */
+export function proxyUrlProblem(raw: string): string | null {
+  const problem = responderUrlProblem(raw);
+  if (problem) return problem;
+  return new URL(raw).protocol === 'http:' ? null : `"${raw}" must be a plain http:// proxy URL (https: proxies are not supported)`;
+}

@@ -193,6 +193,16 @@ describe('stapler fetch', () => {
     assert.equal(run.code, 3);
     assert.match(run.stderr, /names no OCSP responder/);
   });
+  it('exits 3 for a certificate with no OCSP responder even without its chain', async () => {
+    const leafOnly = join(dir, 'no-aia-leaf.pem');
+    await writeFile(leafOnly, pki.noAiaLeaf.pem);
+    const run = await stapler(['fetch', '--cert', leafOnly]);
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, /names no OCSP responder/);
+  });
+  it('refuses an https: proxy with exit 2 (requests go to the proxy in plain HTTP)', async () => {
+    assertOneLineError(await stapler(['fetch', '--cert', f('fullchain.pem'), '--proxy', 'https://127.0.0.1:3128']), '--proxy', /plain http:\/\/ proxy/);
+  });
   it('refuses a bad --url or --timeout with exit 2', async () => {
     assertOneLineError(await stapler(['fetch', '--cert', f('fullchain.pem'), '--url', 'gopher://x/']), '--url', /http/);
     assertOneLineError(await stapler(['fetch', '--cert', f('fullchain.pem'), '--timeout', '0']), '--timeout', /seconds/);

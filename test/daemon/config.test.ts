@@ -41,7 +41,7 @@ concurrency: 4
     assert.deepEqual(c.reload, { command: 'nginx -s reload', debounceMs: 2000 });
     assert.deepEqual(c.haproxy, { socket: '/run/haproxy/admin.sock', timeoutMs: 5000 });
     assert.equal(c.stateFile, '/etc/stapler/state.json');
-    assert.equal(c.storeDir, '/var/lib/stapler/staples');
+    assert.equal(c.storeDir, '/etc/stapler/staples', 'beside the state file');
     assert.deepEqual(c.engine, {
       timeoutMs: 3000,
       responderUrls: ['http://ocsp.example/'],

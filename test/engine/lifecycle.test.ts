@@ -202,6 +202,18 @@ describe('lifecycle: expiry', () => {
     const { state } = step(with_({ staple: staple({ validUntil: NOW }), lastFetchAt: NOW - 1_000 }), { type: 'expired' }, ctx());
     assert.equal(state.nextRefresh?.at, NOW - 1_000 + S.floorMs);
   });
+  it('starts the backoff again: retries crowded in before expiry do not leave it an hour from its next try', () => {
+    const before = with_({ staple: staple({ validUntil: NOW }), failures: 12, lastFetchAt: NOW - HOUR });
+    const gone = step(before, { type: 'expired' }, ctx());
+    assert.equal(gone.state.failures, 12, 'the streak is still reported');
+    const failed = step(gone.state, { type: 'fetch-failed', reason: 'fetch-network', message: 'refused' }, ctx({ random: 0.5 }));
+    assert.equal(failed.state.nextRefresh?.at, NOW + MIN, 'one minute, as for a first failure');
+    assert.equal(failed.state.failures, 13);
+    const later = step(failed.state, { type: 'fetch-failed', reason: 'fetch-network', message: 'refused' }, ctx({ random: 0.5 }));
+    assert.equal(later.state.nextRefresh?.at, NOW + 2 * MIN, 'then doubling');
+    const success = step(later.state, { type: 'fetched', staple: staple() }, ctx());
+    assert.equal(success.state.backoffFrom, 0);
+  });
   it('a Must-Staple certificate is at risk once its staple is gone', () => {
     const { effects } = step(with_({ staple: staple({ validUntil: NOW }) }), { type: 'expired' }, ctx({ mustStaple: true }));
     assert.deepEqual(kinds(effects), ['log:warn', 'emit:expired', 'log:error', 'emit:mustStapleAtRisk']);

@@ -1,12 +1,14 @@
 // stapler fetch: ask the certificate's responders, verify, and keep the response only if acceptable.
 
 import { FetchError, OcspHttpClient, responderUrlProblem } from '../../fetch/http.ts';
+import { proxyUrlProblem } from '../../fetch/url.ts';
 import { fetchStaple, NoResponderError, type Attempt } from '../../fetch/fetch-staple.ts';
 import { InputError } from '../../ocsp/errors.ts';
-import { writeFileAtomic, describeFsError } from '../../io/files.ts';
+import { writeFileAtomic, describeFsError, readFileCapped } from '../../io/files.ts';
+import { readCertificates } from '../../ocsp/pem.ts';
 import { verdictJson, type VerdictJson } from '../describe.ts';
 import { EXIT } from '../exit-codes.ts';
-import { loadCertAndIssuer } from '../inputs.ts';
+import { CERT_FILE_LIMIT, loadCertAndIssuer } from '../inputs.ts';
 import { parseSeconds, type VerifyFlags, verifySettingsFrom } from '../options.ts';
 
 export interface FetchOptions extends VerifyFlags {
@@ -33,10 +35,16 @@ export async function fetchCommand(opts: FetchOptions, io: FetchIo): Promise<num
     if (problem) throw new InputError('--url', problem);
   }
   if (opts.proxy !== undefined) {
-    const problem = responderUrlProblem(opts.proxy);
+    const problem = proxyUrlProblem(opts.proxy);
     if (problem) throw new InputError('--proxy', problem);
   }
   const verify = verifySettingsFrom(opts);
+  // No responder is "nothing to do" (exit 3), whether or not the issuer is at hand.
+  const leaf = readCertificates(await readFileCapped(opts.cert, CERT_FILE_LIMIT), opts.cert)[0]!;
+  if (!opts.url?.length && leaf.ocspUrls.length === 0) {
+    io.log(`stapler: certificate "${leaf.subject}" (serial ${leaf.serialHex}) names no OCSP responder; nothing to fetch`);
+    return EXIT.noResponder;
+  }
   const { cert, issuer } = await loadCertAndIssuer(opts.cert, opts.issuer);
   const client = new OcspHttpClient({ timeoutMs, proxy: opts.proxy });
   try {

@@ -53,7 +53,10 @@ describe('i. Must-Staple', () => {
     const r = rig();
     const noAia = await issue({ name: 'must-staple-no-aia.test', issuer: pki.intermediate, mustStaple: true });
     await r.stapler.add(chain(noAia));
-    await assert.rejects(r.stapler.ready({ timeout: 60_000 }), /Must-Staple certificate cannot be stapled: no OCSP responder, or no known issuer: .*must-staple-no-aia\.test.*no-responder/);
+    await assert.rejects(
+      r.stapler.ready({ timeout: 60_000 }),
+      /Must-Staple certificate cannot be stapled: no OCSP responder, or no known issuer: .*must-staple-no-aia\.test.*no-responder/,
+    );
     assert.ok(r.lines.some((l) => l.level === 'error' && /Must-Staple but names no OCSP responder/.test(l.message)));
     assert.equal(r.fetcher.calls.length, 0);
     await r.stapler.close();

@@ -4,6 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore } from '../../src/store/redis-store.ts';
+import { TieredStore } from '../../src/store/tiered-store.ts';
+import { silentLogger } from '../../src/engine/logger.ts';
+import { resolveStore } from '../../src/wiring/defaults.ts';
 import { captureLogger } from '../support/engine-rig.ts';
 import { makePki, type TestPki } from '../support/pki.ts';
 import { RedisServer, redisMissing } from '../support/redis-server.ts';
@@ -212,5 +215,26 @@ describe('RedisStore faults', { skip: missing ?? false }, () => {
     assert.throws(() => new RedisStore({ commandTimeoutMs: -1 }), /commandTimeoutMs/);
     assert.throws(() => new RedisStore({ keyPrefix: 'a{b' }), /keyPrefix/);
     assert.throws(() => new RedisStore({ cluster: { nodes: [] } }), /cluster needs at least one node/);
+  });
+});
+
+describe("the store option names Redis by URL", () => {
+  it("gives Redis over the default directory for redis:// and rediss://, and refuses other strings", async () => {
+    const saved = process.env.STAPLER_STORE_DIR;
+    process.env.STAPLER_STORE_DIR = '/tmp/stapler-resolve-test';
+    try {
+      const tiered = resolveStore('redis://:pw@127.0.0.1:1', silentLogger);
+      assert.ok(tiered instanceof TieredStore);
+      assert.ok(tiered.shared instanceof RedisStore);
+      assert.ok(!tiered.description.includes(':pw@'), tiered.description);
+      await tiered.close();
+      const tls = resolveStore('rediss://127.0.0.1:1', silentLogger);
+      assert.match(tls.description, /rediss:\/\//);
+      await tls.close();
+      assert.throws(() => resolveStore('mongodb://u:pw@h', silentLogger), (err: Error) => /redis:\/\/ or rediss:\/\//.test(err.message) && !err.message.includes(':pw@'));
+    } finally {
+      if (saved === undefined) delete process.env.STAPLER_STORE_DIR;
+      else process.env.STAPLER_STORE_DIR = saved;
+    }
   });
 });

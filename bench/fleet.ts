@@ -10,6 +10,7 @@
 //   npm run bench:fleet                        (10 hosts x 200 certificates)
 //   npm run bench:fleet -- --hosts 20 --certs 1000
 //   npm run bench:fleet -- --quick             (3 x 20: a CI smoke run)
+//   --command-timeout MS                       the Redis store's commandTimeoutMs (default 3000)
 
 import 'reflect-metadata';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -27,6 +28,7 @@ function arg(name: string, fallback: number): number {
 const quick = process.argv.includes('--quick');
 const HOSTS = arg('--hosts', quick ? 3 : 10);
 const CERTS = arg('--certs', quick ? 20 : 200);
+const COMMAND_TIMEOUT_MS = arg('--command-timeout', 3_000);
 
 const missing = redisMissing();
 if (missing) {
@@ -59,11 +61,11 @@ const rows: Array<[string, string]> = [];
 const perCert = (n: number): string => (n / CERTS).toFixed(2);
 
 try {
-  console.log(`bench:fleet: ${HOSTS} hosts x ${CERTS} certificates, one redis-server ${redis.cli('INFO', 'server').match(/redis_version:(\S+)/)?.[1] ?? ''}`);
+  console.log(`bench:fleet: ${HOSTS} hosts x ${CERTS} certificates, command timeout ${COMMAND_TIMEOUT_MS} ms, one redis-server ${redis.cli('INFO', 'server').match(/redis_version:(\S+)/)?.[1] ?? ''}`);
   // Cold start: every host at once, Redis empty.
   reset();
   let t = Date.now();
-  for (let i = 0; i < HOSTS; i++) members.push(new FleetMember(redis.url, join(root, `host-${i}`), chains));
+  for (let i = 0; i < HOSTS; i++) members.push(new FleetMember(redis.url, join(root, `host-${i}`), chains, 30_000, COMMAND_TIMEOUT_MS));
   const ready = await Promise.all(members.map((m) => m.next('ready', 600_000)));
   const coldMs = Date.now() - t;
   let usage = redisUsage();
@@ -78,7 +80,7 @@ try {
   const before = responder.requestCount;
   reset();
   t = Date.now();
-  const late = new FleetMember(redis.url, join(root, 'late'), chains);
+  const late = new FleetMember(redis.url, join(root, 'late'), chains, 30_000, COMMAND_TIMEOUT_MS);
   members.push(late);
   const lateReady = await late.next('ready', 600_000);
   usage = redisUsage();

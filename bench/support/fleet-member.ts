@@ -4,7 +4,7 @@
 //   in  "refresh"   -> force a refresh of every certificate here; out {"event":"refreshed"}
 //   in  "expect T"  -> out {"event":"caught-up","at":ms} once every staple has thisUpdate >= T
 //   in  "status"    -> out {"event":"status","served":N,"minThisUpdate":T}
-// Usage: node --import tsx fleet-member.ts <redisUrl> <storeDir> <chains.json> [pollMs]
+// Usage: node --import tsx fleet-member.ts <redisUrl> <storeDir> <chains.json> [pollMs] [commandTimeoutMs]
 
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -14,10 +14,10 @@ import { DirectoryStore } from '../../src/store/directory-store.ts';
 import { RedisStore } from '../../src/store/redis-store.ts';
 import { TieredStore } from '../../src/store/tiered-store.ts';
 
-const [redisUrl, storeDir, chainsFile, pollArg] = process.argv.slice(2) as [string, string, string, string | undefined];
+const [redisUrl, storeDir, chainsFile, pollArg, timeoutArg] = process.argv.slice(2) as [string, string, string, string | undefined, string | undefined];
 const chains = JSON.parse(readFileSync(chainsFile, 'utf8')) as string[];
 const started = Date.now();
-const store = new TieredStore(new DirectoryStore(storeDir), new RedisStore({ url: redisUrl, pollMs: Number(pollArg ?? 30_000) }));
+const store = new TieredStore(new DirectoryStore(storeDir), new RedisStore({ url: redisUrl, pollMs: Number(pollArg ?? 30_000), commandTimeoutMs: Number(timeoutArg ?? 3_000) }));
 const stapler = new Stapler({ store, logger: silentLogger, timeoutMs: 5_000 });
 const say = (line: object): void => void process.stdout.write(`${JSON.stringify(line)}\n`);
 

@@ -15,8 +15,8 @@ export class FleetMember {
   private readonly events: MemberEvent[] = [];
   private waiters: Array<() => void> = [];
 
-  constructor(redisUrl: string, storeDir: string, chainsFile: string, pollMs = 30_000) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', MEMBER, redisUrl, storeDir, chainsFile, String(pollMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(redisUrl: string, storeDir: string, chainsFile: string, pollMs = 30_000, commandTimeoutMs = 3_000) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', MEMBER, redisUrl, storeDir, chainsFile, String(pollMs), String(commandTimeoutMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       this.events.push(JSON.parse(line) as MemberEvent);
       for (const wake of this.waiters.splice(0)) wake();

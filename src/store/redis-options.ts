@@ -22,7 +22,7 @@ export interface RedisStoreOptions {
   readonly keyPrefix?: string;
   /** How long a connection attempt may take (default 2 s). */
   readonly connectTimeoutMs?: number;
-  /** How long one command may take before it fails (default 1 s): a hung Redis fails fast. */
+  /** How long one command may take before it fails (default 3 s): a hung Redis fails fast, and a host starved of CPU does not give up its lease for nothing. */
   readonly commandTimeoutMs?: number;
   /** How often to look for changes that pub/sub lost (default 30 s; one GET when nothing changed). */
   readonly pollMs?: number;
@@ -112,7 +112,7 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
     tls,
     keyPrefix,
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, 2_000, 60_000),
-    commandTimeoutMs: positive('commandTimeoutMs', options.commandTimeoutMs, 1_000, 60_000),
+    commandTimeoutMs: positive('commandTimeoutMs', options.commandTimeoutMs, 3_000, 60_000),
     pollMs: positive('pollMs', options.pollMs, 30_000, 3_600_000),
     cluster,
     sentinel,

@@ -13,7 +13,7 @@ export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.ts';
 export { DirectoryStore, type DirectoryStoreOptions } from './store/directory-store.ts';
 export { StoreError, StoreTimeout } from './store/store-files.ts';
 export { RedisStore, type RedisStoreOptions } from './store/redis-store.ts';
-export type { RedisNode } from './store/redis-options.ts';
+export type { RedisNode, StoreLogger } from './store/redis-options.ts';
 export { TieredStore } from './store/tiered-store.ts';
 export { InputError } from './ocsp/errors.ts';
 export { DerError } from './ocsp/der.ts';

@@ -3,8 +3,7 @@
 // log line when Redis becomes unreachable and one when it is back, never one per operation.
 
 import { createClient, createCluster, createSentinel, RESP_TYPES, type RedisClientOptions } from 'redis';
-import { silentLogger, type Logger } from '../engine/logger.ts';
-import type { ResolvedRedisOptions } from './redis-options.ts';
+import type { ResolvedRedisOptions, StoreLogger } from './redis-options.ts';
 import { StoreError, StoreTimeout } from './store-files.ts';
 
 export type RedisArg = string | Buffer;
@@ -42,7 +41,7 @@ function message(err: unknown): string {
 
 export class RedisConnection {
   private readonly backend: Backend;
-  private readonly log: Logger;
+  private readonly log: StoreLogger;
   private readonly recoveredListeners = new Set<() => void>();
   private firstConnect: Promise<void> | null = null;
   /** null until the first connection attempt ends. */
@@ -52,9 +51,9 @@ export class RedisConnection {
 
   constructor(
     private readonly o: ResolvedRedisOptions,
-    logger: Logger | undefined,
+    logger: StoreLogger | undefined,
   ) {
-    this.log = logger ?? silentLogger;
+    this.log = logger ?? { info: () => undefined, warn: () => undefined };
     this.backend = makeBackend(o);
     this.backend.on('error', (err) => this.down(err));
     this.backend.on('ready', () => this.ready());

@@ -2,8 +2,13 @@
 // up front with errors that name the option, and described for logs with no credential in it.
 
 import type { ConnectionOptions } from 'node:tls';
-import type { Logger } from '../engine/logger.ts';
 import { StoreError } from './store-files.ts';
+
+/** Where the store logs its connection state: any pino-compatible logger (the store is below the engine, so it names only what it calls). */
+export interface StoreLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
 
 export interface RedisNode {
   readonly host: string;
@@ -31,7 +36,7 @@ export interface RedisStoreOptions {
   /** Sentinel: the monitored master's name and the sentinels to ask for it. */
   readonly sentinel?: { readonly name: string; readonly nodes: readonly RedisNode[] };
   /** Where the store logs connection state changes (one line each way, never one per operation). */
-  readonly logger?: Logger;
+  readonly logger?: StoreLogger;
 }
 
 export interface ResolvedRedisOptions {

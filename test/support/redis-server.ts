@@ -87,3 +87,17 @@ export class RedisServer {
     await exited;
   }
 }
+
+/** A three-node Redis Cluster (no replicas), made with `redis-cli --cluster create`. */
+export async function startCluster(dir: string): Promise<RedisServer[]> {
+  const nodes: RedisServer[] = [];
+  for (let i = 0; i < 3; i++) nodes.push(await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', `${dir}/node-${i}.conf`, '--dir', dir]));
+  const made = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+  if (made.status !== 0) throw new Error(`redis-cli --cluster create failed: ${made.stderr}`);
+  const deadline = Date.now() + 15_000;
+  while (!nodes.every((n) => n.cli('CLUSTER', 'INFO').includes('cluster_state:ok'))) {
+    if (Date.now() > deadline) throw new Error('the cluster did not become ready within 15 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return nodes;
+}

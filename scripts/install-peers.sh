@@ -8,6 +8,8 @@ declare -A PEERS=(
   [openssl]=openssl
   [nginx]=nginx-light
   [haproxy]=haproxy
+  [redis-server]=redis-server
+  [redis-cli]=redis-tools
 )
 
 missing=()

@@ -106,7 +106,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       '--state <file>',
       'state file for `stapler status` (default: $STAPLER_STATE_DIR/state.json, else /var/lib/stapler/state.json as root, else ~/.local/state/stapler-daemon/state.json)',
     )
-    .option('--store <dir>', 'staple store directory (default: staples/ beside the state file)')
+    .option('--store <dir-or-url>', 'staple store directory (default: staples/ beside the state file), or a redis:// URL a fleet shares')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default $STAPLER_LOG_LEVEL, else info)')
     .action(async (opts: DaemonFlags) => setExit(await daemonCommand(opts, { out, log })));
 

@@ -9,6 +9,7 @@ import { PINO_LEVELS, type PinoLevel } from '../engine/logger.ts';
 import { combinedError, describeValue, OPTION_KEYS, OPTION_SCHEMA, optionProblems } from '../engine/options.ts';
 import type { StaplerOptions } from '../engine/types.ts';
 import { InputError } from '../ocsp/errors.ts';
+import { isRedisUrl } from '../store/redis-options.ts';
 import { defaultStateDir } from './paths.ts';
 import { templateProblem } from './template.ts';
 
@@ -31,6 +32,8 @@ export interface DaemonConfig {
   readonly stateFile: string;
   /** The engine's store directory. */
   readonly storeDir: string;
+  /** A Redis URL a fleet shares staples through (over the local `storeDir`), or null. */
+  readonly store: string | null;
   /** How often certificate files are looked at for changes. */
   readonly rescanMs: number;
   readonly logLevel: LogLevel;
@@ -100,6 +103,12 @@ const engineValue: Checker = (v) => v;
 /** `responderUrls` may be one URL: the table wants a list. */
 const oneOrMany: Checker = (v) => (typeof v === 'string' ? [v] : v);
 
+/** The fleet's Redis, by URL (the password in it is never shown back). */
+const redisUrl: Checker = (v, key) => {
+  if (typeof v !== 'string' || !isRedisUrl(v)) throw problem(key, typeof v === 'string' ? v.replace(/:[^@/:]*@/, ':***@') : v, 'a redis:// or rediss:// URL');
+  return v;
+};
+
 const REFRESH_KEYS = OPTION_SCHEMA.filter((s) => s.key.startsWith('refresh.')).map((s) => s.key.slice('refresh.'.length));
 
 const FIELDS: Readonly<Record<string, Checker>> = {
@@ -111,6 +120,7 @@ const FIELDS: Readonly<Record<string, Checker>> = {
   haproxy: section({ socket: str, timeoutMs: num(100, 60_000) }),
   stateFile: str,
   storeDir: str,
+  store: redisUrl,
   rescanMs: num(100, 86_400_000),
   logLevel: oneOf(...LOG_LEVELS),
   // The engine's tunables, named and bounded as in the library.
@@ -200,6 +210,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
     haproxy: haproxy ? { socket: haproxy.socket!, timeoutMs: haproxy.timeoutMs ?? 5_000 } : null,
     stateFile,
     storeDir: c.storeDir ? abs(c.storeDir as string) : storeDirBeside(stateFile),
+    store: (c.store as string | undefined) ?? null,
     rescanMs: (c.rescanMs as number | undefined) ?? 10_000,
     logLevel: (c.logLevel as LogLevel | undefined) ?? 'info',
     engine: engine,

@@ -11,13 +11,13 @@ import { certificateId } from '../engine/managed.ts';
 import { StaplingEngine } from '../engine/engine.ts';
 import { describeFsError, readFileCapped } from '../io/files.ts';
 import { readCertificates } from '../ocsp/pem.ts';
-import { DirectoryStore } from '../store/directory-store.ts';
 import type { StapleStore } from '../store/store.ts';
 import { configChanges, type DaemonConfig } from './config.ts';
 import { CERT_FILE_LIMIT, describeError, holdsCertificate, matchCertificates, outputConflict, outputsOf, STAPLE_FILE_LIMIT } from './inputs.ts';
 import { pushStaple } from './haproxy.ts';
 import { writeOutputs, type WatchedFile } from './outputs.ts';
 import { Reloader } from './reloader.ts';
+import { daemonStore } from './store.ts';
 import { fileState, leftBehind, writeState, type DaemonState } from './state.ts';
 import { httpFetcherFor } from '../wiring/defaults.ts';
 
@@ -54,7 +54,7 @@ export class Daemon {
   ) {
     this.log = deps.logger;
     this.reloader = new Reloader(config.reload, deps.logger);
-    this.store = deps.store ?? new DirectoryStore(config.storeDir);
+    this.store = deps.store ?? daemonStore(config, this.log);
     this.engine = this.makeEngine();
   }
 
@@ -302,7 +302,7 @@ export class Daemon {
     await this.scanning;
     const changes = configChanges(this.config, next);
     // A new issuer file also means registering every certificate again.
-    const engineChanged = changes.some((k) => k.startsWith('engine') || k === 'storeDir' || k === 'issuer');
+    const engineChanged = changes.some((k) => k.startsWith('engine') || k === 'storeDir' || k === 'store' || k === 'issuer');
     for (const f of [...this.files.values()]) {
       const outputs = outputsOf(next, f.path);
       if (outputs.stapleFile !== f.stapleFile || outputs.includeFile !== f.includeFile) await this.forget(f, 'its output paths changed');
@@ -311,7 +311,7 @@ export class Daemon {
     this.reloader.configure(next.reload);
     if (engineChanged) {
       await this.engine.close();
-      if (!this.deps.store) this.store = new DirectoryStore(next.storeDir);
+      if (!this.deps.store) this.store = daemonStore(next, this.log);
       this.engine = this.makeEngine();
       this.byCert.clear();
       // Register every file with the new engine on the rescan below.

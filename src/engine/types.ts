@@ -8,8 +8,8 @@ import type { Logger } from './logger.ts';
 import type { RefreshSettings } from './policy.ts';
 
 export interface StaplerOptions {
-  /** Where staples persist. Default: a directory (see `defaultStoreDir`); 'memory' keeps them in the process. */
-  readonly store?: StapleStore | 'memory' | { readonly directory: string };
+  /** Where staples persist. Default: a directory (see `defaultStoreDir`); 'memory' keeps them in the process; a redis:// or rediss:// URL shares them with a fleet (two tiers: Redis over the default directory). */
+  readonly store?: StapleStore | { readonly directory: string } | string;
   readonly logger?: Logger;
   /** Per-responder request timeout (default 5 s). */
   readonly timeoutMs?: number;

@@ -2,12 +2,16 @@
 // the store (a directory unless told otherwise).
 
 import type { StaplerOptions } from '../engine/types.ts';
+import { InputError } from '../ocsp/errors.ts';
 import type { Clock } from '../engine/clock.ts';
 import type { Logger } from '../engine/logger.ts';
 import { HttpFetcher } from '../fetch/http-fetcher.ts';
 import { defaultStoreDir } from '../store/default-dir.ts';
 import { DirectoryStore } from '../store/directory-store.ts';
 import { MemoryStore } from '../store/memory-store.ts';
+import { isRedisUrl } from '../store/redis-options.ts';
+import { RedisStore } from '../store/redis-store.ts';
+import { TieredStore } from '../store/tiered-store.ts';
 import type { StapleStore } from '../store/store.ts';
 
 /** The HTTP fetcher, with the options' timeouts, proxy, size cap, CertID hash and verification settings. */
@@ -27,11 +31,23 @@ export function httpFetcherFor(options: StaplerOptions): HttpFetcher {
 }
 
 /**
- * The store an option names: 'memory', { directory }, an instance, or by default a directory.
- * A memory store keeps the engine's time; a directory keeps real time (file times are real).
+ * The store an option names: 'memory', { directory }, a redis:// or rediss:// URL, an instance,
+ * or by default a directory. A memory store keeps the engine's time; a directory keeps real time
+ * (file times are real). A Redis URL gives two tiers: Redis over the default directory (when
+ * there is one), so that a restart while Redis is down staples from disk.
  */
 export function resolveStore(option: StaplerOptions['store'], log: Logger, clock?: Clock): StapleStore {
   if (option === 'memory') return new MemoryStore(clock ? { now: () => clock.now() } : {});
+  if (typeof option === 'string') {
+    if (!isRedisUrl(option))
+      throw new InputError(
+        'store',
+        `"${option.replace(/:[^@/:]*@/, ':***@')}" is not valid: expected 'memory', a redis:// or rediss:// URL, { directory } or a store`,
+      );
+    const shared = new RedisStore({ url: option, logger: log });
+    const dir = defaultStoreDir();
+    return dir ? new TieredStore(new DirectoryStore(dir), shared) : shared;
+  }
   if (option && 'directory' in option) return new DirectoryStore(option.directory);
   if (option) return option;
   const dir = defaultStoreDir();

@@ -7,6 +7,7 @@ import { logLevelFromEnv, pinoLogger, type Logger } from '../../engine/logger.ts
 import { combinedError } from '../../engine/options.ts';
 import { readFileCapped } from '../../io/files.ts';
 import { InputError } from '../../ocsp/errors.ts';
+import { isRedisUrl } from '../../store/redis-options.ts';
 import { EXIT } from '../exit-codes.ts';
 
 export interface DaemonFlags {
@@ -39,7 +40,8 @@ export async function loadDaemonConfig(flags: DaemonFlags): Promise<DaemonConfig
     reload: flags.reload === undefined ? undefined : { command: flags.reload },
     haproxy: flags.haproxySocket === undefined ? undefined : { socket: flags.haproxySocket },
     stateFile: flags.state,
-    storeDir: flags.store,
+    // --store: a directory, or the fleet's Redis (over the default directory).
+    ...(flags.store !== undefined && isRedisUrl(flags.store) ? { store: flags.store } : { storeDir: flags.store }),
     logLevel: flags.logLevel,
   };
   // Flags replace the file's values.
@@ -63,7 +65,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
         `  staple files: ${config.stapleFile}`,
         ...(config.nginxInclude ? [`  nginx includes: ${config.nginxInclude}`] : []),
         `  state: ${config.stateFile}`,
-        `  store: ${config.storeDir}`,
+        `  store: ${config.storeDir}${config.store ? ` under ${config.store.replace(/:[^@/:]*@/, ':***@')}` : ''}`,
       ].join('\n'),
     );
     return EXIT.ok;

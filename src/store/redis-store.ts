@@ -1,0 +1,118 @@
+// Staples shared by a fleet through Redis. Each certificate has a hash (its DER and thisUpdate)
+// that expires at the staple's nextUpdate, and a lease key; both carry the certificate's id as a
+// hash tag, so that they share a Cluster slot and one script can touch both.
+
+import { RedisConnection } from './redis-connection.ts';
+import { ChangeFeed, type FeedKeys } from './redis-feed.ts';
+import { acquireLease } from './redis-lease.ts';
+import { resolveRedisOptions, type RedisStoreOptions } from './redis-options.ts';
+import { DELETE_AND_PUBLISH, LOAD_BOUNDED, runScript, SAVE_IF_NEWER } from './redis-scripts.ts';
+import { thisUpdateOf } from './staple-version.ts';
+import { StoreError } from './store-files.ts';
+import { keptUntil, type Lease, type StapleStore } from './store.ts';
+
+const KEY_PATTERN = /^[0-9a-f]{64}$/;
+/** A staple larger than this is neither saved nor read (responses are at most 64 KiB). */
+const MAX_STAPLE_BYTES = 1024 * 1024;
+
+export type { RedisStoreOptions } from './redis-options.ts';
+
+export class RedisStore implements StapleStore {
+  readonly description: string;
+  private readonly conn: RedisConnection;
+  private readonly keys: FeedKeys;
+  private readonly feed: ChangeFeed;
+  private readonly prefix: string;
+
+  /** `options`: a redis:// or rediss:// URL, or the options (see RedisStoreOptions). */
+  constructor(options: RedisStoreOptions | string = {}) {
+    const o = resolveRedisOptions(typeof options === 'string' ? { url: options } : options);
+    this.description = o.description;
+    this.prefix = o.keyPrefix;
+    this.conn = new RedisConnection(o, typeof options === 'string' ? undefined : options.logger);
+    this.keys = {
+      channel: `${o.keyPrefix}changes`,
+      generation: `${o.keyPrefix}generation`,
+      stapleKey: (key) => this.stapleKey(key),
+      isKey: (key) => KEY_PATTERN.test(key),
+    };
+    this.feed = new ChangeFeed(this.conn, this.keys, o.pollMs);
+  }
+
+  private checked(key: string): string {
+    if (!KEY_PATTERN.test(key)) throw new StoreError(`${this.description}: invalid store key "${key}"`);
+    return key;
+  }
+
+  /** `<prefix>{<id>}:staple`: the braces make it share a Cluster slot with the lease. */
+  stapleKey(key: string): string {
+    return `${this.prefix}{${this.checked(key)}}:staple`;
+  }
+
+  leaseKey(key: string): string {
+    return `${this.prefix}{${this.checked(key)}}:lease`;
+  }
+
+  async load(key: string): Promise<Buffer | null> {
+    const name = this.stapleKey(key);
+    const reply = await runScript(this.conn, `load ${name}`, LOAD_BOUNDED, [name], [String(MAX_STAPLE_BYTES)]);
+    if (reply === -1) throw new StoreError(`${this.description}: could not load ${name}: it is larger than ${MAX_STAPLE_BYTES} bytes`);
+    if (reply === null || reply === undefined) {
+      this.feed.remember(key, null);
+      return null;
+    }
+    if (!Buffer.isBuffer(reply)) throw new StoreError(`${this.description}: could not load ${name}: unexpected reply from redis`);
+    this.feed.remember(key, thisUpdateOf(reply));
+    return reply;
+  }
+
+  /** Saved unless Redis holds a newer response (compared there, atomically); expires at `expiresAt`. */
+  async save(key: string, der: Buffer, expiresAt: number): Promise<void> {
+    const name = this.stapleKey(key);
+    if (der.length === 0 || der.length > MAX_STAPLE_BYTES)
+      throw new StoreError(`${this.description}: could not save ${name}: ${der.length} bytes is not a staple's size`);
+    const thisUpdate = thisUpdateOf(der);
+    const until = keptUntil(expiresAt, Date.now());
+    const saved = await runScript(
+      this.conn,
+      `save ${name}`,
+      SAVE_IF_NEWER,
+      [name],
+      [der, String(thisUpdate), String(Math.ceil(until)), this.keys.channel, key],
+    );
+    if (saved !== 1) return;
+    this.feed.remember(key, thisUpdate);
+    // A hint for the other hosts' polls; pub/sub has already told those listening.
+    await this.conn.send('count a change', this.keys.generation, ['INCR', this.keys.generation]);
+  }
+
+  async delete(key: string): Promise<void> {
+    const name = this.stapleKey(key);
+    await runScript(this.conn, `delete ${name}`, DELETE_AND_PUBLISH, [name], [this.keys.channel, key]);
+    this.feed.remember(key, null);
+    await this.conn.send('count a change', this.keys.generation, ['INCR', this.keys.generation]);
+  }
+
+  acquire(key: string, ttlMs: number): Promise<Lease | null> {
+    return acquireLease(this.conn, this.leaseKey(key), ttlMs);
+  }
+
+  /** Redis drops expired staples and leases by itself. */
+  prune(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
+  watch(onChange: (key: string) => void): () => void {
+    return this.feed.watch(onChange);
+  }
+
+  /** Look for changes pub/sub lost, now (the poll does it every `pollMs`). */
+  pollNow(): Promise<void> {
+    return this.feed.poll();
+  }
+
+  async close(): Promise<void> {
+    await this.feed.stop();
+    await this.conn.close();
+  }
+}

@@ -1,0 +1,73 @@
+// Two tiers: the host's own directory and the fleet's shared store (Redis). Reads take the newer
+// of the two, so that a host restarted while Redis is down still staples from its disk at once;
+// writes go to both. The lease is the shared one, or the directory's while the shared store
+// fails, so that the workers of one host still make one request between them.
+
+import { thisUpdateOf } from './staple-version.ts';
+import { StoreError } from './store-files.ts';
+import type { Lease, StapleStore } from './store.ts';
+
+export class TieredStore implements StapleStore {
+  readonly description: string;
+
+  constructor(
+    readonly local: StapleStore,
+    readonly shared: StapleStore,
+  ) {
+    this.description = `${shared.description}, over ${local.description}`;
+  }
+
+  async load(key: string): Promise<Buffer | null> {
+    const [local, shared] = await Promise.allSettled([this.local.load(key), this.shared.load(key)]);
+    const a = local.status === 'fulfilled' ? local.value : null;
+    const b = shared.status === 'fulfilled' ? shared.value : null;
+    if (a === null && b === null) {
+      const failed = [local, shared].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return null;
+    }
+    if (a === null) return b;
+    if (b === null || b.equals(a)) return a;
+    // The engine verifies whichever it gets; the newer one is the one worth verifying.
+    return thisUpdateOf(b) > thisUpdateOf(a) ? b : a;
+  }
+
+  async save(key: string, der: Buffer, expiresAt: number): Promise<void> {
+    await both('save', [this.local.save(key, der, expiresAt), this.shared.save(key, der, expiresAt)]);
+  }
+
+  async delete(key: string): Promise<void> {
+    await both('delete', [this.local.delete(key), this.shared.delete(key)]);
+  }
+
+  async acquire(key: string, ttlMs: number): Promise<Lease | null> {
+    try {
+      return await this.shared.acquire(key, ttlMs);
+    } catch {
+      // The shared store says why in its own log line (once); the host still fetches once.
+      return this.local.acquire(key, ttlMs);
+    }
+  }
+
+  async prune(now: number): Promise<number> {
+    const counts = await both('prune', [this.local.prune(now), this.shared.prune(now)]);
+    return counts[0] + counts[1];
+  }
+
+  watch(onChange: (key: string) => void): () => void {
+    const stops = [this.local.watch(onChange), this.shared.watch(onChange)];
+    return () => stops.forEach((stop) => stop());
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.local.close(), this.shared.close()]);
+  }
+}
+
+/** Run on both tiers; if either failed, throw the first failure once both are done. */
+async function both<T>(what: string, work: [Promise<T>, Promise<T>]): Promise<[T, T]> {
+  const [a, b] = await Promise.allSettled(work);
+  if (a.status === 'rejected') throw a.reason instanceof Error ? a.reason : new StoreError(`could not ${what}: ${String(a.reason)}`);
+  if (b.status === 'rejected') throw b.reason instanceof Error ? b.reason : new StoreError(`could not ${what}: ${String(b.reason)}`);
+  return [a.value, b.value];
+}

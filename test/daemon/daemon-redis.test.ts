@@ -1,0 +1,69 @@
+// Two daemons on two "hosts" (each its own directories) share a fleet's Redis: one CA request
+// for their one certificate, and both write its staple file. The configuration takes the URL,
+// refuses anything else, and never shows its password back.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildConfig } from '../../src/daemon/config.ts';
+import { Daemon } from '../../src/daemon/daemon.ts';
+import { captureLogger } from '../support/log-capture.ts';
+import { fullchain, makePki, type TestPki } from '../support/pki.ts';
+import { RedisServer, redisMissing } from '../support/redis-server.ts';
+import { TestResponder } from '../support/responder.ts';
+import { waitFor } from '../support/wait.ts';
+
+const missing = redisMissing();
+if (missing) console.log(`# skipping the daemon's Redis test: ${missing}`);
+
+describe('the daemon with a fleet store', { skip: missing ?? false }, () => {
+  let pki: TestPki;
+  let redis: RedisServer;
+  let root: string;
+  const responder = new TestResponder();
+  const daemons: Daemon[] = [];
+
+  before(async () => {
+    pki = await makePki({ ocspUrl: await responder.listen() });
+    responder.serve(pki);
+    redis = await RedisServer.start();
+    root = await mkdtemp(join(tmpdir(), 'stapler-daemon-redis-'));
+  });
+  after(async () => {
+    for (const d of daemons) await d.stop();
+    await redis.stop();
+    await responder.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function host(name: string): Promise<string> {
+    const dir = join(root, name);
+    await mkdir(join(dir, 'certs'), { recursive: true });
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    const config = buildConfig({ certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), store: redis.url, rescanMs: 100 }, dir);
+    assert.equal(config.storeDir, join(dir, 'staples'), 'its own directory under the shared Redis');
+    const daemon = new Daemon(config, { logger: captureLogger().logger });
+    daemons.push(daemon);
+    await daemon.start();
+    return join(dir, 'certs', 'site.pem.ocsp');
+  }
+
+  it('two hosts make one CA request between them, and both staple', async () => {
+    const before = responder.requestCount;
+    const first = await host('a');
+    await waitFor('the first host staple', () => existsSync(first));
+    const second = await host('b');
+    await waitFor('the second host staple, from Redis', () => existsSync(second));
+    assert.equal(responder.requestCount - before, 1);
+  });
+
+  it('the configuration takes only a Redis URL as store, and hides its password', () => {
+    assert.throws(
+      () => buildConfig({ certificates: ['a.pem'], store: 'mongodb://u:s3cret@h/' }, root),
+      (err: Error) => /config key "store".*redis:\/\/ or rediss:\/\//.test(err.message) && !err.message.includes('s3cret'),
+    );
+  });
+});

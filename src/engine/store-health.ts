@@ -11,15 +11,6 @@ export class StoreHealth {
     private readonly description: string,
   ) {}
 
-  get healthy(): boolean {
-    return this.failing === null;
-  }
-
-  /** The last failure while failing, or null. */
-  get problem(): string | null {
-    return this.failing;
-  }
-
   ok(): void {
     if (this.failing === null) return;
     this.log.info({ store: this.description }, 'the store works again');

@@ -231,6 +231,11 @@ describe('stapler daemon', () => {
     assert.equal(existsSync(marker), false, 'not yet: the debounce is long');
     await daemon.stop();
     assert.equal((await readFile(marker, 'utf8')).trim(), 'reload');
+    // It says what it leaves behind: nothing removes those files at expiry while it is stopped.
+    const left = lines.find((l) => l.level === 'warn' && /staple files stay/.test(l.message));
+    assert.ok(left, 'a warning about the staple files left in place');
+    assert.equal(left.fields.stapleFiles, 1);
+    assert.equal(left.fields.firstExpiry, daemon.state().files[0]!.validUntil);
   });
 
   it('picks up a fix: a file whose chain lacked the issuer, once the issuer is appended', async () => {

@@ -97,6 +97,21 @@ async function check(port: number, dir: string): Promise<{ ok: boolean; serial: 
   return { ok: r.ok, serial: r.certificate.serial, summary: r.summary };
 }
 
+/** A private nginx configuration on loopback: no daemonizing, every path under `dir`. */
+function nginxConf(dir: string, servers: string): string {
+  return `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log notice;
+daemon off;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
+${servers}
+}
+`;
+}
+
 describe('nginx fed by the daemon', { skip: noNginx }, () => {
   it('staples the file the daemon writes, and stops stapling at expiry after a reload', async () => {
     responder.behaviour = 'good';
@@ -107,24 +122,17 @@ describe('nginx fed by the daemon', { skip: noNginx }, () => {
     await mkdir(join(dir, 'tmp'));
     await writeFile(
       conf,
-      `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log notice;
-daemon off;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
-  server {
+      nginxConf(
+        dir,
+        `  server {
     listen 127.0.0.1:${port} ssl;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_certificate ${certFile};
     ssl_certificate_key ${certFile};
     include ${include};
     location / { return 200 "ok\\n"; }
-  }
-}
-`,
+  }`,
+      ),
     );
     const daemon = await startDaemon(dir, clock, {
       nginxInclude: '{cert}.stapling.conf',
@@ -198,17 +206,11 @@ http {
     await mkdir(join(dir, 'tmp'));
     await writeFile(
       conf,
-      `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log notice;
-daemon off;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
-${certs
-  .map(
-    (c, i) => `  server {
+      nginxConf(
+        dir,
+        certs
+          .map(
+            (c, i) => `  server {
     listen 127.0.0.1:${ports[i]} ssl;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_certificate ${join(dir, 'served.pem')};
@@ -216,10 +218,9 @@ ${certs
     include ${q(`${c}.stapling.conf`)};
     location / { return 200 "ok\\n"; }
   }`,
-  )
-  .join('\n')}
-}
-`,
+          )
+          .join('\n'),
+      ),
     );
     const test = spawnSync('nginx', ['-t', '-p', dir, '-c', conf], { encoding: 'utf8' });
     assert.equal(test.status, 0, `${test.stderr}\n${(await readdir(join(dir, 'certs'))).join('\n')}`);

@@ -10,7 +10,14 @@ declare -A PEERS=(
   [haproxy]=haproxy
   [redis-server]=redis-server
   [redis-cli]=redis-tools
+  [apache2]=apache2
+  [javac]=openjdk-17-jdk-headless
+  [chromium]=chromium
 )
+
+# Debian keeps apache2 in /usr/sbin, outside a normal user's PATH.
+export PATH="$PATH:/usr/sbin"
+
 
 missing=()
 for cmd in "${!PEERS[@]}"; do
@@ -25,4 +32,14 @@ sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 echo "install-peers: installing ${missing[*]}"
 $sudo apt-get update -qq
+# Installing a server package starts its service on a public port (apache2 on :80). The tests
+# start their own private instances, so tell invoke-rc.d to start nothing during the install.
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod +x "$policy"
+  own_policy=1
+fi
+trap '[ -n "$own_policy" ] && $sudo rm -f "$policy"' EXIT
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

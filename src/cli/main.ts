@@ -107,6 +107,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       'state file for `stapler status` (default: $STAPLER_STATE_DIR/state.json, else /var/lib/stapler/state.json as root, else ~/.local/state/stapler-daemon/state.json)',
     )
     .option('--store <dir-or-url>', 'staple store directory (default: staples/ beside the state file), or a redis:// URL a fleet shares')
+    .option('--listen <[host:]port>', 'serve HTTP on this address (127.0.0.1 unless a host is given)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default $STAPLER_LOG_LEVEL, else info)')
     .action(async (opts: DaemonFlags) => setExit(await daemonCommand(opts, { out, log })));
 

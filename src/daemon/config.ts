@@ -12,6 +12,7 @@ import { InputError } from '../ocsp/errors.ts';
 import { isRedisUrl } from '../store/redis-options.ts';
 import { defaultStateDir } from './paths.ts';
 import { templateProblem } from './template.ts';
+import { parseListenAddress, type ListenAddress } from './http/listen-address.ts';
 
 export { expandTemplate } from './template.ts';
 
@@ -34,6 +35,8 @@ export interface DaemonConfig {
   readonly storeDir: string;
   /** A Redis URL a fleet shares staples through (over the local `storeDir`), or null. */
   readonly store: string | null;
+  /** Where the HTTP listener (OCSP responder, metrics, status) binds, or null for none. */
+  readonly listen: ListenAddress | null;
   /** How often certificate files are looked at for changes. */
   readonly rescanMs: number;
   readonly logLevel: LogLevel;
@@ -109,6 +112,14 @@ const redisUrl: Checker = (v, key) => {
   return v;
 };
 
+/** "PORT" (on 127.0.0.1), "HOST:PORT" or "[IPv6]:PORT". */
+const listenAddress: Checker = (v, key, errors) => {
+  const parsed = typeof v === 'string' || typeof v === 'number' ? parseListenAddress(String(v)) : 'expected HOST:PORT, or PORT alone for 127.0.0.1';
+  if (typeof parsed !== 'string') return parsed;
+  errors.push(problem(key, v, `HOST:PORT, [IPv6]:PORT or PORT (${parsed})`));
+  return undefined;
+};
+
 const REFRESH_KEYS = OPTION_SCHEMA.filter((s) => s.key.startsWith('refresh.')).map((s) => s.key.slice('refresh.'.length));
 
 const FIELDS: Readonly<Record<string, Checker>> = {
@@ -121,6 +132,7 @@ const FIELDS: Readonly<Record<string, Checker>> = {
   stateFile: str,
   storeDir: str,
   store: redisUrl,
+  listen: listenAddress,
   rescanMs: num(100, 86_400_000),
   logLevel: oneOf(...LOG_LEVELS),
   // The engine's tunables, named and bounded as in the library.
@@ -211,6 +223,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
     stateFile,
     storeDir: c.storeDir ? abs(c.storeDir as string) : storeDirBeside(stateFile),
     store: (c.store as string | undefined) ?? null,
+    listen: (c.listen as ListenAddress | undefined) ?? null,
     rescanMs: (c.rescanMs as number | undefined) ?? 10_000,
     logLevel: (c.logLevel as LogLevel | undefined) ?? 'info',
     engine: engine,

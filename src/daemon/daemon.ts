@@ -78,6 +78,11 @@ export class Daemon {
     return this.reloader.succeeded;
   }
 
+  /** The engine now (a SIGHUP that changes the engine's settings replaces it). */
+  get stapling(): StaplingEngine {
+    return this.engine;
+  }
+
   async start(): Promise<void> {
     this.log.info({ globs: this.config.certificates, store: this.store.description }, 'stapler daemon starting');
     await this.rescan();
@@ -349,12 +354,7 @@ export class Daemon {
   }
 
   state(): DaemonState {
-    const files = [...this.files.values()].map((f) =>
-      fileState(
-        { file: f.path, stapleFile: f.stapleFile, stapleWritten: f.written !== null, subject: f.subject, serial: f.serial, error: f.error },
-        f.certId ? this.engine.statusById(f.certId) : null,
-      ),
-    );
+    const files = [...this.files.values()].map((f) => fileState(f, f.certId ? this.engine.statusById(f.certId) : null));
     const { usable, unusable } = this.counts();
     return {
       pid: process.pid,

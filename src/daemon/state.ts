@@ -41,13 +41,13 @@ export interface DaemonState {
 export const isoOrNull = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(Math.round(t)).toISOString());
 
 export function fileState(
-  f: { file: string; stapleFile: string; stapleWritten: boolean; subject: string | null; serial: string | null; error: string | null },
+  f: { path: string; stapleFile: string; written: Buffer | null; subject: string | null; serial: string | null; error: string | null },
   s: CertificateStatus | null,
 ): FileState {
   return {
-    file: f.file,
+    file: f.path,
     stapleFile: f.stapleFile,
-    stapleWritten: f.stapleWritten,
+    stapleWritten: f.written !== null,
     subject: f.subject,
     serial: f.serial,
     state: s?.state ?? 'unusable',

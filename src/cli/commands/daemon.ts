@@ -9,6 +9,9 @@ import { readFileCapped } from '../../io/files.ts';
 import { InputError } from '../../ocsp/errors.ts';
 import { isRedisUrl } from '../../store/redis-options.ts';
 import { EXIT } from '../exit-codes.ts';
+import { HttpListener } from '../../daemon/http/listener.ts';
+import { formatAddress } from '../../daemon/http/listen-address.ts';
+import { daemonRoutes } from '../../daemon/http/routes.ts';
 
 export interface DaemonFlags {
   config?: string;
@@ -21,6 +24,7 @@ export interface DaemonFlags {
   haproxySocket?: string;
   state?: string;
   store?: string;
+  listen?: string;
   logLevel?: string;
 }
 
@@ -42,6 +46,7 @@ export async function loadDaemonConfig(flags: DaemonFlags): Promise<DaemonConfig
     stateFile: flags.state,
     // --store: a directory, or the fleet's Redis (over the default directory).
     ...(flags.store !== undefined && isRedisUrl(flags.store) ? { store: flags.store } : { storeDir: flags.store }),
+    listen: flags.listen,
     logLevel: flags.logLevel,
   };
   // Flags replace the file's values.
@@ -65,6 +70,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
         `  staple files: ${config.stapleFile}`,
         ...(config.nginxInclude ? [`  nginx includes: ${config.nginxInclude}`] : []),
         `  state: ${config.stateFile}`,
+        ...(config.listen ? [`  listen: ${formatAddress(config.listen)}`] : []),
         `  store: ${config.storeDir}${config.store ? ` under ${config.store.replace(/:[^@/:]*@/, ':***@')}` : ''}`,
       ].join('\n'),
     );
@@ -72,6 +78,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
   }
   const logger = pinoLogger(config.logLevel);
   const daemon = new Daemon(config, { logger });
+  const listener = config.listen ? new HttpListener(daemonRoutes(daemon), logger) : null;
   let reloading: Promise<void> = Promise.resolve();
   const reconfigure = async (log: Logger): Promise<void> => {
     let next: DaemonConfig;
@@ -96,7 +103,10 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping');
-      void reloading.then(() => daemon.stop()).then(resolve);
+      void reloading
+        .then(() => listener?.close())
+        .then(() => daemon.stop())
+        .then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
@@ -112,6 +122,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
     });
   });
   await daemon.start();
+  if (listener && config.listen) await listener.listen(config.listen);
   await stopped;
   return EXIT.ok;
 }

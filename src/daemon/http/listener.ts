@@ -1,0 +1,143 @@
+// The daemon's HTTP listener: one node:http server with bounded headers, waits and connections,
+// and a list of routes (the OCSP responder; metrics and status pages). A route's error is a 500
+// and a log line; nothing a client sends can crash the daemon.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from '../../engine/logger.ts';
+import { formatAddress, isLoopback, type ListenAddress } from './listen-address.ts';
+import type { HttpRoute } from './route.ts';
+
+/** The listener's bounds. Every wait is bounded, so a slow or idle client cannot hold a slot. */
+export const LISTENER_LIMITS = {
+  /** Request line and headers together. */
+  maxHeaderBytes: 8 * 1024,
+  /** Until the headers are in (slowloris). */
+  headersTimeoutMs: 5_000,
+  /** Until the whole request is in. */
+  requestTimeoutMs: 10_000,
+  /** An idle kept-alive connection. */
+  keepAliveTimeoutMs: 5_000,
+  /** Open connections; more are refused until some close. */
+  maxConnections: 512,
+  /** How long a stop waits for requests in flight before closing their connections. */
+  stopGraceMs: 2_000,
+} as const;
+
+export class HttpListener {
+  private readonly server: Server;
+  private readonly exact = new Map<string, HttpRoute>();
+  private readonly fallback: HttpRoute | null;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    routes: readonly HttpRoute[],
+    private readonly log: Logger,
+  ) {
+    for (const r of routes) {
+      for (const p of r.paths ?? []) {
+        if (this.exact.has(p)) throw new Error(`two routes own ${p}: ${this.exact.get(p)!.name} and ${r.name}`);
+        this.exact.set(p, r);
+      }
+    }
+    const fallbacks = routes.filter((r) => r.paths === null);
+    if (fallbacks.length > 1) throw new Error(`only one route may take every path (${fallbacks.map((r) => r.name).join(', ')})`);
+    this.fallback = fallbacks[0] ?? null;
+    this.server = createServer(
+      {
+        maxHeaderSize: LISTENER_LIMITS.maxHeaderBytes,
+        headersTimeout: LISTENER_LIMITS.headersTimeoutMs,
+        requestTimeout: LISTENER_LIMITS.requestTimeoutMs,
+        keepAliveTimeout: LISTENER_LIMITS.keepAliveTimeoutMs,
+        // Node checks the two timeouts above only this often (30 s by default).
+        connectionsCheckingInterval: 1_000,
+      },
+      (req, res) => void this.dispatch(req, res),
+    );
+    this.server.maxConnections = LISTENER_LIMITS.maxConnections;
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+    // A malformed request line, headers over the limit, a timeout: answer if the socket still
+    // can, then drop it.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      if (socket.writable)
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+        );
+      socket.destroy();
+    });
+  }
+
+  /** Bind; rejects with the address and the reason (in use, not allowed, not found). */
+  async listen(address: ListenAddress): Promise<ListenAddress> {
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: NodeJS.ErrnoException): void => {
+        const why =
+          err.code === 'EADDRINUSE' ? 'the address is in use' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : err.message;
+        reject(new Error(`cannot listen on ${formatAddress(address)}: ${why}`));
+      };
+      this.server.once('error', fail);
+      this.server.listen(address.port, address.host, () => {
+        this.server.off('error', fail);
+        resolve();
+      });
+    });
+    this.server.on('error', (err) => this.log.error({ err: err.message }, 'HTTP listener error'));
+    const bound = this.address()!;
+    const routes = [...new Set([...this.exact.values(), ...(this.fallback ? [this.fallback] : [])])].map((r) => r.name);
+    if (isLoopback(bound.host)) this.log.info({ listen: formatAddress(bound), routes }, 'listening');
+    else this.log.warn({ listen: formatAddress(bound), routes }, 'listening on an address other hosts can reach: it was configured so');
+    return bound;
+  }
+
+  /** The bound address (with the port chosen for port 0), or null before listen(). */
+  address(): ListenAddress | null {
+    const a = this.server.address() as AddressInfo | null;
+    return a ? { host: a.address, port: a.port } : null;
+  }
+
+  /** Stop taking connections; requests in flight get a short grace, then their sockets close. */
+  async close(): Promise<void> {
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const grace = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, LISTENER_LIMITS.stopGraceMs);
+    await closed;
+    clearTimeout(grace);
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = requestPath(req.url ?? '/');
+    const route = this.exact.get(path) ?? this.fallback;
+    try {
+      if (!route) return plain(res, 404, 'not found\n');
+      if (!route.methods.includes(req.method ?? '')) {
+        res.setHeader('Allow', route.methods.join(', '));
+        return plain(res, 405, `${req.method ?? '?'} is not allowed here (allowed: ${route.methods.join(', ')})\n`);
+      }
+      await route.handle(req, res, path);
+    } catch (err) {
+      this.log.error({ route: route?.name, path: path.slice(0, 200), err: err instanceof Error ? err.message : String(err) }, 'HTTP request failed');
+      if (!res.headersSent) plain(res, 500, 'internal error\n');
+      else res.destroy();
+    }
+  }
+}
+
+/** The path of a request target: origin-form as is, absolute-form without scheme and authority, no query. */
+export function requestPath(target: string): string {
+  const withoutAuthority = target.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/, '');
+  const path = withoutAuthority.split(/[?#]/, 1)[0]!;
+  return path === '' ? '/' : path;
+}
+
+/** A short text answer. */
+export function plain(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}

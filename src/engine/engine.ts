@@ -9,14 +9,14 @@ import type { StapleFetcher } from '../fetch/staple-fetcher.ts';
 import type { Certificate } from '../ocsp/certificate.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { readCertificates } from '../ocsp/pem.ts';
-import type { VerifySettings } from '../ocsp/verify.ts';
 import type { StapleStore } from '../store/store.ts';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
+import { ChangeSignal } from './change-signal.ts';
 import { ClosedError } from './errors.ts';
 import { step, type Effect, type LifecycleEvent } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 import { certificateId, type ManagedCertificate } from './managed.ts';
-import { validateOptions } from './options.ts';
+import { validateOptions, verifySettingsOf } from './options.ts';
 import { DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from './policy.ts';
 import { FetchQueue } from './queue.ts';
 import { CertificateRegistry } from './registry.ts';
@@ -58,7 +58,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   private readonly random: () => number;
   private readonly refresher: Refresher;
   private readonly registry: CertificateRegistry;
-  private readonly changeWaiters = new Set<() => void>();
+  private readonly changes: ChangeSignal;
   private readonly abort = new AbortController();
   private readonly unwatch: () => void;
   private pruneTimer: TimerHandle | null = null;
@@ -68,18 +68,13 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     super();
     validateOptions(options);
     this.clock = options.clock ?? systemClock;
+    this.changes = new ChangeSignal(this.clock);
     this.log = options.logger;
     this.random = options.random ?? Math.random;
     this.store = options.store;
     this.fetcher = options.fetcher;
     this.storeHealth = new StoreHealth(this.log, this.store.description);
     this.refreshSettings = { ...DEFAULT_REFRESH_SETTINGS, ...options.refresh };
-    const verifySettings: Partial<VerifySettings> = {
-      ...(options.skewMs !== undefined ? { skewMs: options.skewMs } : {}),
-      ...(options.maxAgeWithoutNextUpdateMs !== undefined ? { maxAgeWithoutNextUpdateMs: options.maxAgeWithoutNextUpdateMs } : {}),
-      ...(options.maxResponseBytes !== undefined ? { maxResponseBytes: options.maxResponseBytes } : {}),
-      ...(options.allowSha1Signatures !== undefined ? { allowSha1Signatures: options.allowSha1Signatures } : {}),
-    };
     this.registry = new CertificateRegistry(options);
     this.refresher = new Refresher({
       clock: this.clock,
@@ -89,7 +84,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       queue: new FetchQueue(options.concurrency ?? 8),
       log: this.log,
       refreshSettings: this.refreshSettings,
-      verifySettings,
+      verifySettings: verifySettingsOf(options),
       leaseTtlMs: options.leaseTtlMs ?? 30_000,
       signal: this.abort.signal,
       apply: (m, event) => this.apply(m, event),
@@ -321,7 +316,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
         certificates: () => this.registry.all(),
         isRegistered: (m) => this.registry.isRegistered(m),
         onRegister: (fn) => this.registry.onRegister(fn),
-        nextChange: (deadline) => this.nextChange(deadline),
+        nextChange: (deadline) => this.changes.next(deadline),
         now: () => this.clock.now(),
         isClosed: () => this.closed,
       },
@@ -329,23 +324,8 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     );
   }
 
-  private nextChange(deadline: number): Promise<void> {
-    return new Promise((resolve) => {
-      // Kept alive: someone awaits this, and the fetch it waits for may hold no handle of its own.
-      const timer = this.clock.at(deadline, () => done(), true);
-      const done = (): void => {
-        this.changeWaiters.delete(done);
-        timer.cancel();
-        resolve();
-      };
-      this.changeWaiters.add(done);
-    });
-  }
-
   private notifyChange(): void {
-    const waiters = [...this.changeWaiters];
-    this.changeWaiters.clear();
-    for (const w of waiters) w();
+    this.changes.notify();
   }
 
   status(): CertificateStatus[] {

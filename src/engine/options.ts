@@ -5,6 +5,7 @@
 import { responderUrlProblem } from '../fetch/url.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { MAX_RESPONSE_BYTES_LIMIT } from '../ocsp/response.ts';
+import type { VerifySettings } from '../ocsp/verify.ts';
 import type { StaplerOptions } from './types.ts';
 
 const DAY_MS = 86_400_000;
@@ -200,4 +201,14 @@ export function combinedError(label: string, problems: readonly InputError[]): I
 export function validateOptions(o: StaplerOptions): void {
   const problems = optionProblems(o as unknown as Readonly<Record<string, unknown>>);
   if (problems.length > 0) throw combinedError('options', problems);
+}
+
+/** The verification settings among the options (the engine checks every staple with these). */
+export function verifySettingsOf(options: StaplerOptions): Partial<VerifySettings> {
+  return {
+    ...(options.skewMs !== undefined ? { skewMs: options.skewMs } : {}),
+    ...(options.maxAgeWithoutNextUpdateMs !== undefined ? { maxAgeWithoutNextUpdateMs: options.maxAgeWithoutNextUpdateMs } : {}),
+    ...(options.maxResponseBytes !== undefined ? { maxResponseBytes: options.maxResponseBytes } : {}),
+    ...(options.allowSha1Signatures !== undefined ? { allowSha1Signatures: options.allowSha1Signatures } : {}),
+  };
 }

@@ -78,7 +78,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
   }
   const logger = pinoLogger(config.logLevel);
   const daemon = new Daemon(config, { logger });
-  const listener = config.listen ? new HttpListener(daemonRoutes(daemon), logger) : null;
+  const listener = config.listen ? new HttpListener(daemonRoutes(daemon, logger), logger) : null;
   let reloading: Promise<void> = Promise.resolve();
   const reconfigure = async (log: Logger): Promise<void> => {
     let next: DaemonConfig;

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
+import { HttpListener } from '../../src/daemon/http/listener.ts';
+import { daemonRoutes } from '../../src/daemon/http/routes.ts';
 import { silentLogger } from '../../src/engine/logger.ts';
 import { freePort } from './openssl.ts';
 import { fullchain, makePki, type TestPki } from './pki.ts';
@@ -18,6 +20,7 @@ export const SECOND = 1_000;
 
 export class PeerRig {
   readonly cleanups: (() => Promise<unknown> | void)[] = [];
+  private readonly stops = new Map<Daemon, () => Promise<void>>();
   responder!: TestResponder;
   pki!: TestPki;
 
@@ -50,7 +53,10 @@ export class PeerRig {
     return { dir, certFile };
   }
 
-  /** The daemon with its OCSP responder on 127.0.0.1:port; `stop` is also registered for close(). */
+  /**
+   * The daemon with its OCSP responder on 127.0.0.1:port, wired as `stapler daemon` wires it
+   * (start, then listen; close the listener, then stop). Also stopped by close().
+   */
   async daemon(dir: string, port: number, settings: Record<string, unknown> = {}): Promise<Daemon> {
     const config = buildConfig(
       {
@@ -63,9 +69,21 @@ export class PeerRig {
       dir,
     );
     const daemon = new Daemon(config, { logger: silentLogger });
-    this.cleanups.push(() => daemon.stop());
+    const listener = new HttpListener(daemonRoutes(daemon, silentLogger), silentLogger);
+    const stop = async (): Promise<void> => {
+      await listener.close();
+      await daemon.stop();
+    };
+    this.cleanups.push(stop);
+    this.stops.set(daemon, stop);
     await daemon.start();
+    await listener.listen(config.listen!);
     return daemon;
+  }
+
+  /** Stop a daemon this rig started, its listener first. */
+  async stopDaemon(daemon: Daemon): Promise<void> {
+    await this.stops.get(daemon)?.();
   }
 
   /**

@@ -1,0 +1,152 @@
+// Apache httpd 2.4 (mod_ssl) stapling through the daemon's OCSP responder, with the README's
+// directives (SSLStaplingForceURL and friends). Probed with `openssl s_client -status` and
+// `stapler check`. Apache fetches inside the handshake, from whatever SSLStaplingForceURL names:
+// here, always the daemon, which answers from memory.
+
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseTarget, probe } from '../../src/check/probe.ts';
+import type { Behaviour } from '../support/responder.ts';
+import { noApache, startApache, staplingDirectives, type Apache } from '../support/apache.ts';
+import { freePort, PeerRig, sleep, stapledSerial, timedHandshake, SECOND } from '../support/peer-rig.ts';
+import { opensslStatus } from '../support/tls.ts';
+import { waitFor } from '../support/wait.ts';
+
+if (noApache) console.log(`# skipping Apache: ${noApache}`);
+
+const rig = new PeerRig();
+before(() => rig.open());
+after(() => rig.closeAll());
+
+/** Apache with the README's directives, short cache timeouts so that the test sees it re-ask. */
+async function apache(dir: string, certFile: string, responderUrl: string, port?: number): Promise<{ server: Apache; port: number }> {
+  const p = port ?? (await freePort());
+  const server = await startApache({
+    dir,
+    port: p,
+    certFile,
+    stapling: staplingDirectives({ responderUrl, standardCacheTimeout: 1, errorCacheTimeout: 1 }),
+  });
+  rig.cleanups.push(() => server.stop());
+  return { server, port: p };
+}
+
+async function stapledGood(port: number, dir: string): Promise<void> {
+  const s = await opensslStatus(port);
+  assert.equal(s.responseStatus, 'successful', s.output);
+  assert.equal(s.certStatus, 'good', s.output);
+  assert.equal(stapledSerial(s), rig.pki.leaf.cert.serialHex);
+  const checked = await probe(parseTarget(`127.0.0.1:${port}`), {
+    servername: 'leaf.test',
+    ca: await readFile(join(dir, 'root.pem')),
+    timeoutMs: 5_000,
+    now: Date.now,
+  });
+  assert.ok(checked.ok, checked.summary);
+}
+
+describe('Apache httpd through the daemon', { skip: noApache }, () => {
+  after(() => rig.close());
+
+  it('staples from the first handshake, and through an outage, tryLater and HTTP 500 well past its own cache timeout', async () => {
+    const { dir, certFile } = await rig.site('apache-outage');
+    const { daemon, url } = await rig.readyDaemon(dir);
+    const { port } = await apache(dir, certFile, url);
+    await stapledGood(port, dir); // the very first handshake after start
+    for (const b of ['reset', 'tryLater', 'http-500'] as const satisfies readonly Behaviour[]) {
+      rig.responder.behaviour = b;
+      const asked = rig.responder.requestCount;
+      await daemon.refreshAll();
+      assert.ok(rig.responder.requestCount > asked, `the daemon asked the CA (${b})`);
+      // Apache's cache (SSLStaplingStandardCacheTimeout 1 s here) runs out: it asks again.
+      await sleep(2.5 * SECOND);
+      await stapledGood(port, dir);
+    }
+  });
+
+  it('stops stapling within seconds once the response reaches nextUpdate during an outage, and never staples it past that', async () => {
+    const { dir, certFile } = await rig.site('apache-expiry');
+    rig.responder.validityMs = 60 * SECOND + 6 * SECOND; // thisUpdate is a minute back: nextUpdate in 6 s
+    const { url } = await rig.readyDaemon(dir, { skewMs: 0 });
+    const { port } = await apache(dir, certFile, url);
+    await stapledGood(port, dir);
+    rig.responder.behaviour = 'http-500';
+    let stapledAfterExpiry = 0;
+    await waitFor(
+      'Apache to stop stapling',
+      async () => {
+        const s = await opensslStatus(port);
+        const nextUpdate = /Next Update: (.+)/.exec(s.output)?.[1];
+        // SSLStaplingResponseTimeSkew 1: one second of grace, and openssl prints whole seconds.
+        if (s.stapled && nextUpdate && Date.now() > Date.parse(nextUpdate) + 2 * SECOND) stapledAfterExpiry++;
+        return !s.stapled;
+      },
+      30 * SECOND,
+    );
+    assert.equal(stapledAfterExpiry, 0, 'a staple past its nextUpdate');
+    for (let i = 0; i < 3; i++) assert.equal((await opensslStatus(port)).stapled, false);
+  });
+
+  it('never staples what a CA answers wrong-serial, badly signed, expired or unknown', async () => {
+    const { dir, certFile } = await rig.site('apache-bad');
+    rig.responder.behaviour = 'wrong-serial';
+    const { daemon, url } = await rig.readyDaemon(dir);
+    const { port, server } = await apache(dir, certFile, url);
+    for (const b of ['wrong-serial', 'bad-signature', 'expired', 'unknown'] as const satisfies readonly Behaviour[]) {
+      rig.responder.behaviour = b;
+      const asked = rig.responder.requestCount;
+      await daemon.refreshAll();
+      assert.ok(rig.responder.requestCount > asked, `the daemon asked the CA (${b})`);
+      for (let i = 0; i < 2; i++) {
+        const s = await opensslStatus(port);
+        assert.equal(s.stapled, false, `${b}: ${s.output}`);
+      }
+      await sleep(1.2 * SECOND); // past Apache's error cache: it asks the daemon again
+    }
+    // The control: once the CA answers well, the same Apache staples.
+    rig.responder.behaviour = 'good';
+    await daemon.refreshAll();
+    await sleep(1.2 * SECOND);
+    await stapledGood(port, dir);
+    assert.doesNotMatch(await server.log(), /tryLater|trylater/);
+  });
+
+  it('never slows a handshake while the CA hangs', async () => {
+    const { dir, certFile } = await rig.site('apache-hang');
+    const timeoutMs = 4 * SECOND;
+    const { daemon, url } = await rig.readyDaemon(dir, { timeoutMs, deadlineMs: timeoutMs });
+    const { port } = await apache(dir, certFile, url);
+    const healthy: number[] = [];
+    for (let i = 0; i < 5; i++) healthy.push((await timedHandshake(port)).ms);
+    rig.responder.behaviour = 'hang';
+    const refreshing = daemon.refreshAll(); // the daemon's fetch hangs until its timeout
+    const hanging: number[] = [];
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const h = await timedHandshake(port);
+      assert.ok(h.stapled, 'stapled while the CA hangs');
+      hanging.push(h.ms);
+      await sleep(300); // past Apache's 1 s cache now and then: it asks the daemon again
+    }
+    await refreshing;
+    const worst = Math.max(...hanging);
+    console.log(`# Apache handshakes: healthy CA max ${Math.max(...healthy).toFixed(1)} ms; hanging CA max ${worst.toFixed(1)} ms over ${hanging.length}`);
+    assert.ok(worst < timeoutMs / 2, `a handshake waited ${worst} ms, near the CA's ${timeoutMs} ms hang`);
+  });
+
+  it('staples at once after a restart of both during an outage (the daemon keeps its staples on disk)', async () => {
+    const { dir, certFile } = await rig.site('apache-restart');
+    const first = await rig.readyDaemon(dir);
+    const { server, port } = await apache(dir, certFile, first.url);
+    await stapledGood(port, dir);
+    rig.responder.behaviour = 'reset';
+    await server.stop();
+    await rig.stopDaemon(first.daemon);
+    // The README's order: the daemon first, then Apache.
+    await rig.daemon(dir, first.port);
+    await apache(dir, certFile, first.url, port);
+    await stapledGood(port, dir);
+  });
+});

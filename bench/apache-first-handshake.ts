@@ -7,18 +7,10 @@
 //   npm run bench:apache             (~30 s)
 //   npm run bench:apache -- --quick
 
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConfig } from '../src/daemon/config.ts';
-import { Daemon } from '../src/daemon/daemon.ts';
-import { silentLogger } from '../src/engine/logger.ts';
 import { noApache, startApache, staplingDirectives } from '../test/support/apache.ts';
 import { freePort } from '../test/support/openssl.ts';
-import { hasStaple, timedHandshake } from '../test/support/peer-rig.ts';
-import { fullchain, makePki } from '../test/support/pki.ts';
-import { TestResponder } from '../test/support/responder.ts';
-import { waitFor } from '../test/support/wait.ts';
+import { PeerRig, timedHandshake } from '../test/support/peer-rig.ts';
 import { percentile } from './support/client.ts';
 
 if (noApache) {
@@ -28,25 +20,13 @@ if (noApache) {
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 2 : 7;
 
-const responder = new TestResponder();
-const pki = await makePki({ ocspUrl: await responder.listen() });
-responder.serve(pki);
-const dir = await mkdtemp(join(tmpdir(), 'stapler-bench-apache-'));
-await mkdir(join(dir, 'certs'));
-const certFile = join(dir, 'certs', 'site.pem');
-await writeFile(certFile, fullchain(pki.leaf, pki.intermediate) + pki.leaf.keyPem);
-
-const daemonPort = await freePort();
-const daemon = new Daemon(
-  buildConfig(
-    { certificates: [certFile], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), listen: `127.0.0.1:${daemonPort}`, timeoutMs: 5_000 },
-    dir,
-  ),
-  { logger: silentLogger },
-);
-await daemon.start();
-await waitFor("the daemon's first staple", () => hasStaple(daemon));
-const daemonUrl = `http://127.0.0.1:${daemonPort}/`;
+// The test CA and the daemon with its responder, wired as `stapler daemon --listen` wires them.
+const rig = new PeerRig();
+await rig.open();
+const responder = rig.responder;
+const { dir, certFile } = await rig.site('bench-apache');
+// A short fetch timeout: the "daemon fetching from a hanging CA" rounds wait for it to end.
+const { daemon, url: daemonUrl } = await rig.readyDaemon(dir, { timeoutMs: 2_000, deadlineMs: 2_000 });
 
 interface Case {
   readonly name: string;
@@ -92,6 +72,4 @@ for (const c of CASES) {
   );
 }
 
-await daemon.stop();
-await responder.close();
-await rm(dir, { recursive: true, force: true });
+await rig.closeAll();

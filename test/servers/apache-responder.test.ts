@@ -4,10 +4,11 @@
 // here, always the daemon, which answers from memory.
 
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseTarget, probe } from '../../src/check/probe.ts';
+import { fullchain } from '../support/pki.ts';
 import type { Behaviour } from '../support/responder.ts';
 import { noApache, startApache, staplingDirectives, type Apache } from '../support/apache.ts';
 import { freePort, PeerRig, sleep, stapledSerial, timedHandshake, SECOND } from '../support/peer-rig.ts';
@@ -68,7 +69,7 @@ describe('Apache httpd through the daemon', { skip: noApache }, () => {
 
   it('stops stapling within seconds once the response reaches nextUpdate during an outage, and never staples it past that', async () => {
     const { dir, certFile } = await rig.site('apache-expiry');
-    rig.responder.validityMs = 60 * SECOND + 6 * SECOND; // thisUpdate is a minute back: nextUpdate in 6 s
+    rig.responder.validityMs = 60 * SECOND + 8 * SECOND; // thisUpdate is a minute back: nextUpdate in 8 s
     const { url } = await rig.readyDaemon(dir, { skewMs: 0 });
     const { port } = await apache(dir, certFile, url);
     await stapledGood(port, dir);
@@ -111,6 +112,19 @@ describe('Apache httpd through the daemon', { skip: noApache }, () => {
     await sleep(1.2 * SECOND);
     await stapledGood(port, dir);
     assert.doesNotMatch(await server.log(), /tryLater|trylater/);
+  });
+
+  it("staples nothing for a certificate the daemon does not manage (its OCSP 'unauthorized' is not stapled)", async () => {
+    const { dir } = await rig.site('apache-unmanaged');
+    const { url } = await rig.readyDaemon(dir);
+    // Apache serves another certificate of the same CA, which the daemon was not given.
+    const other = join(dir, 'other.pem');
+    await writeFile(other, fullchain(rig.pki.rsaLeaf, rig.pki.intermediate) + rig.pki.rsaLeaf.keyPem);
+    const { port } = await apache(dir, other, url);
+    for (let i = 0; i < 3; i++) {
+      const s = await opensslStatus(port, { servername: 'rsa.test' });
+      assert.equal(s.stapled, false, s.output);
+    }
   });
 
   it('never slows a handshake while the CA hangs', async () => {

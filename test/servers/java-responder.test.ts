@@ -40,6 +40,11 @@ describe('a Java (JSSE) server through the daemon', { skip: noJava }, () => {
     const { daemon, url } = await rig.readyDaemon(dir, { skewMs: 0 });
     const port = await java(dir, url);
     await stapledGood(port);
+    // A fresh staple now that the JVM is up (its start may take seconds on a loaded machine),
+    // so that the outage below runs well inside its window.
+    const asked = rig.responder.requestCount;
+    await daemon.refreshAll();
+    assert.ok(rig.responder.requestCount > asked);
     for (const b of ['reset', 'tryLater', 'http-500'] as const satisfies readonly Behaviour[]) {
       rig.responder.behaviour = b;
       await daemon.refreshAll();

@@ -33,7 +33,7 @@ describe('nginx with ssl_stapling_responder pointed at the daemon', { skip: noNg
 
   it('staples after its first fetch, keeps stapling through an outage, and stops at nextUpdate', async () => {
     const { dir, certFile } = await rig.site('nginx-responder');
-    rig.responder.validityMs = 60 * SECOND + 10 * SECOND; // nextUpdate in 10 s
+    rig.responder.validityMs = 60 * SECOND + 15 * SECOND; // nextUpdate in 15 s
     const { daemon, url } = await rig.readyDaemon(dir, { skewMs: 0 });
     const port = await nginx(dir, certFile, url);
     const first = await waitStapled(port, 'nginx to staple');

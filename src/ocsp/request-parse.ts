@@ -8,7 +8,7 @@
 //   CertID      ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, issuerNameHash OCTET STRING,
 //                              issuerKeyHash OCTET STRING, serialNumber CertificateSerialNumber }
 
-import { ctx, DerError, DerReader, TAG } from './der.ts';
+import { ctx, DerBudget, DerError, DerReader, TAG } from './der.ts';
 import { OID } from './oids.ts';
 import type { CertId } from './request.ts';
 import type { HashName } from './signature.ts';
@@ -41,9 +41,10 @@ export interface ParsedRequest {
   readonly signed: boolean;
 }
 
-export function parseRequest(der: Uint8Array): ParsedRequest {
+/** The request's CertIDs; `budget` bounds the work (linear in the length; tests measure it). */
+export function parseRequest(der: Uint8Array, budget: DerBudget = DerBudget.forInput(der.length)): ParsedRequest {
   if (der.length > REQUEST_CAPS.maxBytes) throw new DerError('OCSPRequest', `larger than ${REQUEST_CAPS.maxBytes} bytes`, 0);
-  const { reader, tlv } = DerReader.whole(der, 'OCSPRequest');
+  const { reader, tlv } = DerReader.whole(der, 'OCSPRequest', budget);
   if (tlv.tag !== TAG.SEQUENCE) throw new DerError('OCSPRequest', 'expected a SEQUENCE', 0);
   const top = reader.enter(tlv, 'OCSPRequest');
   const parsed = top.nested(TAG.SEQUENCE, 'tbsRequest', readTbsRequest);

@@ -2,16 +2,14 @@
 
 import { buildConfig, parseYaml, type DaemonConfig } from '../../daemon/config.ts';
 import { checkConfigFiles } from '../../daemon/check-config.ts';
-import { Daemon } from '../../daemon/daemon.ts';
 import { logLevelFromEnv, pinoLogger, type Logger } from '../../engine/logger.ts';
 import { combinedError } from '../../engine/options.ts';
 import { readFileCapped } from '../../io/files.ts';
 import { InputError } from '../../ocsp/errors.ts';
 import { isRedisUrl } from '../../store/redis-options.ts';
 import { EXIT } from '../exit-codes.ts';
-import { HttpListener } from '../../daemon/http/listener.ts';
 import { formatAddress } from '../../daemon/http/listen-address.ts';
-import { daemonRoutes } from '../../daemon/http/routes.ts';
+import { DaemonService } from '../../daemon/service.ts';
 
 export interface DaemonFlags {
   config?: string;
@@ -77,8 +75,9 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
     return EXIT.ok;
   }
   const logger = pinoLogger(config.logLevel);
-  const daemon = new Daemon(config, { logger });
-  const listener = config.listen ? new HttpListener(daemonRoutes(daemon, logger), logger) : null;
+  // The daemon and its listener (which opens once the first fetches have settled).
+  const service = new DaemonService(config, { logger });
+  const daemon = service.daemon;
   let reloading: Promise<void> = Promise.resolve();
   const reconfigure = async (log: Logger): Promise<void> => {
     let next: DaemonConfig;
@@ -90,7 +89,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
       log.error({ signal: 'SIGHUP' }, `configuration refused, the running one stays: ${message}`);
       return;
     }
-    const changes = await daemon.reconfigure(next);
+    const changes = await service.reconfigure(next);
     logger.level = next.logLevel;
     log.info(
       { signal: 'SIGHUP', changed: changes },
@@ -103,10 +102,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping');
-      void reloading
-        .then(() => listener?.close())
-        .then(() => daemon.stop())
-        .then(resolve);
+      void reloading.then(() => service.stop()).then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
@@ -121,8 +117,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
         .catch((err: unknown) => logger.error({ signal: 'SIGHUP' }, `configuration reload failed: ${String(err)}`));
     });
   });
-  await daemon.start();
-  if (listener && config.listen) await listener.listen(config.listen);
+  await service.start();
   await stopped;
   return EXIT.ok;
 }

@@ -6,9 +6,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConfig } from '../../src/daemon/config.ts';
-import { Daemon } from '../../src/daemon/daemon.ts';
-import { HttpListener } from '../../src/daemon/http/listener.ts';
-import { daemonRoutes } from '../../src/daemon/http/routes.ts';
+import type { Daemon } from '../../src/daemon/daemon.ts';
+import { DaemonService } from '../../src/daemon/service.ts';
 import { silentLogger } from '../../src/engine/logger.ts';
 import { freePort } from './openssl.ts';
 import { fullchain, makePki, type TestPki } from './pki.ts';
@@ -20,7 +19,7 @@ export const SECOND = 1_000;
 
 export class PeerRig {
   readonly cleanups: (() => Promise<unknown> | void)[] = [];
-  private readonly stops = new Map<Daemon, () => Promise<void>>();
+  private readonly services = new Map<Daemon, DaemonService>();
   responder!: TestResponder;
   pki!: TestPki;
 
@@ -54,8 +53,8 @@ export class PeerRig {
   }
 
   /**
-   * The daemon with its OCSP responder on 127.0.0.1:port, wired as `stapler daemon` wires it
-   * (start, then listen; close the listener, then stop). Also stopped by close().
+   * The daemon with its OCSP responder on 127.0.0.1:port, as `stapler daemon` runs it
+   * (DaemonService: the first fetches settle, then it listens). Also stopped by close().
    */
   async daemon(dir: string, port: number, settings: Record<string, unknown> = {}): Promise<Daemon> {
     const config = buildConfig(
@@ -68,22 +67,16 @@ export class PeerRig {
       },
       dir,
     );
-    const daemon = new Daemon(config, { logger: silentLogger });
-    const listener = new HttpListener(daemonRoutes(daemon, silentLogger), silentLogger);
-    const stop = async (): Promise<void> => {
-      await listener.close();
-      await daemon.stop();
-    };
-    this.cleanups.push(stop);
-    this.stops.set(daemon, stop);
-    await daemon.start();
-    await listener.listen(config.listen!);
-    return daemon;
+    const service = new DaemonService(config, { logger: silentLogger });
+    this.cleanups.push(() => service.stop());
+    this.services.set(service.daemon, service);
+    await service.start();
+    return service.daemon;
   }
 
   /** Stop a daemon this rig started, its listener first. */
   async stopDaemon(daemon: Daemon): Promise<void> {
-    await this.stops.get(daemon)?.();
+    await this.services.get(daemon)?.stop();
   }
 
   /**

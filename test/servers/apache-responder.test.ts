@@ -11,7 +11,7 @@ import { parseTarget, probe } from '../../src/check/probe.ts';
 import { fullchain } from '../support/pki.ts';
 import type { Behaviour } from '../support/responder.ts';
 import { noApache, startApache, staplingDirectives, type Apache } from '../support/apache.ts';
-import { freePort, PeerRig, sleep, stapledSerial, timedHandshake, SECOND } from '../support/peer-rig.ts';
+import { freePort, PeerRig, QUICK_FAILURES, sleep, stapledSerial, timedHandshake, SECOND } from '../support/peer-rig.ts';
 import { opensslStatus } from '../support/tls.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -54,7 +54,7 @@ describe('Apache httpd through the daemon', { skip: noApache }, () => {
 
   it('staples from the first handshake, and through an outage, tryLater and HTTP 500 well past its own cache timeout', async () => {
     const { dir, certFile } = await rig.site('apache-outage');
-    const { daemon, url } = await rig.readyDaemon(dir);
+    const { daemon, url } = await rig.readyDaemon(dir, QUICK_FAILURES);
     const { port } = await apache(dir, certFile, url);
     await stapledGood(port, dir); // the very first handshake after start
     for (const b of ['reset', 'tryLater', 'http-500'] as const satisfies readonly Behaviour[]) {
@@ -96,7 +96,7 @@ describe('Apache httpd through the daemon', { skip: noApache }, () => {
   it('never staples what a CA answers wrong-serial, badly signed, expired or unknown', async () => {
     const { dir, certFile } = await rig.site('apache-bad');
     rig.responder.behaviour = 'wrong-serial';
-    const { daemon, url } = await rig.readyDaemon(dir);
+    const { daemon, url } = await rig.readyDaemon(dir, QUICK_FAILURES);
     const { port, server } = await apache(dir, certFile, url);
     for (const b of ['wrong-serial', 'bad-signature', 'expired', 'unknown'] as const satisfies readonly Behaviour[]) {
       rig.responder.behaviour = b;

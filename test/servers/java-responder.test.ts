@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Behaviour } from '../support/responder.ts';
 import { jdkStaplingProperties, makeKeystore, noJava, startJavaServer } from '../support/java-server.ts';
-import { freePort, PeerRig, sleep, stapledSerial, timedHandshake, SECOND } from '../support/peer-rig.ts';
+import { freePort, PeerRig, QUICK_FAILURES, sleep, stapledSerial, timedHandshake, SECOND } from '../support/peer-rig.ts';
 import { opensslStatus } from '../support/tls.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -68,7 +68,7 @@ describe('a Java (JSSE) server through the daemon', { skip: noJava }, () => {
   it('never staples what a CA answers wrong-serial, badly signed, expired or unknown', async () => {
     const { dir } = await rig.site('java-bad');
     rig.responder.behaviour = 'wrong-serial';
-    const { daemon, url } = await rig.readyDaemon(dir);
+    const { daemon, url } = await rig.readyDaemon(dir, QUICK_FAILURES);
     const port = await java(dir, url);
     for (const b of ['wrong-serial', 'bad-signature', 'expired', 'unknown'] as const satisfies readonly Behaviour[]) {
       rig.responder.behaviour = b;

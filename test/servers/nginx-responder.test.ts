@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Behaviour } from '../support/responder.ts';
 import { nginxResponderDirectives, noNginx, startNginx } from '../support/nginx.ts';
-import { freePort, PeerRig, stapledSerial, waitStapled, SECOND } from '../support/peer-rig.ts';
+import { freePort, PeerRig, QUICK_FAILURES, stapledSerial, waitStapled, SECOND } from '../support/peer-rig.ts';
 import { opensslStatus } from '../support/tls.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -62,7 +62,7 @@ describe('nginx with ssl_stapling_responder pointed at the daemon', { skip: noNg
   it('never staples what a CA answers wrong-serial, badly signed, expired or unknown', async () => {
     const { dir, certFile } = await rig.site('nginx-bad');
     rig.responder.behaviour = 'wrong-serial';
-    const { daemon, url } = await rig.readyDaemon(dir);
+    const { daemon, url } = await rig.readyDaemon(dir, QUICK_FAILURES);
     for (const b of ['wrong-serial', 'bad-signature', 'expired', 'unknown'] as const satisfies readonly Behaviour[]) {
       rig.responder.behaviour = b;
       const asked = rig.responder.requestCount;

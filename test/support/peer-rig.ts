@@ -122,3 +122,9 @@ export async function waitStapled(port: number, what: string, timeoutMs = 15_000
   );
   return last!;
 }
+
+/**
+ * Daemon settings for a CA that fails from the start: the daemon listens once its first fetches
+ * settle, at most deadlineMs + 2 s, so keep that short.
+ */
+export const QUICK_FAILURES = { timeoutMs: 1_000, deadlineMs: 2_000 } as const;

@@ -191,9 +191,11 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   lookupCertId(certId: CertId): CertIdLookup | null {
     const m = this.registry.byCertId(certId);
     if (!m) return null;
-    const s = m.life.staple;
     const now = this.clock.now();
-    return { status: m.status(), staple: s && now < s.verdict.validUntil ? s.der : null, now };
+    const s = m.life.staple && now < m.life.staple.verdict.validUntil ? m.life.staple : null;
+    const v = s?.verdict;
+    const base = { id: m.id, serial: m.cert.serialHex, state: m.state(), staple: s?.der ?? null, nextRefreshAt: m.life.nextRefresh?.at ?? null, now };
+    return { ...base, thisUpdate: v?.thisUpdate ?? null, nextUpdate: v ? v.nextUpdate : null, validUntil: v?.validUntil ?? null };
   }
 
   /** One certificate's status, by id. */

@@ -94,11 +94,20 @@ export interface ReadyReport {
   readonly unstapled: readonly CertificateStatus[];
 }
 
-/** What the engine holds for an OCSP CertID (the daemon's responder answers from it). */
+/** What the engine holds for an OCSP CertID (the daemon's responder answers from it; cheap: no full status). */
 export interface CertIdLookup {
-  readonly status: CertificateStatus;
+  /** The certificate's id (its status `id`). */
+  readonly id: string;
+  readonly serial: string;
+  readonly state: CertificateState;
   /** The acceptable staple (DER, as fetched), or null: none yet, or it expired. */
   readonly staple: Buffer | null;
+  /** Of the staple held (null without one). */
+  readonly thisUpdate: number | null;
+  readonly nextUpdate: number | null;
+  readonly validUntil: number | null;
+  /** The next fetch (a refresh, or a retry), or null if none is planned. */
+  readonly nextRefreshAt: number | null;
   /** The engine's clock when it looked (for the caching headers). */
   readonly now: number;
 }

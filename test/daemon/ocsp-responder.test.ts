@@ -229,6 +229,13 @@ describe('the daemon as an OCSP responder', () => {
     assert.equal(s.route.counts['too-large'], 2);
   });
 
+  it('drops a client that never finishes its headers (slowloris) with 408, and keeps answering others', async () => {
+    const s = await serve();
+    const slow = raw(s.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/ocsp-request\r\n', undefined, { keepOpen: true });
+    assert.equal((await post(`${s.base}/`, requestFor(pki.leaf))).status, 200);
+    assert.match((await slow).head, /^HTTP\/1\.1 408/);
+  });
+
   it('answers 503 with a bounded Retry-After for a managed certificate without a staple, never a made-up answer; it listens once the first fetches settled', async () => {
     responder.behaviour = 'tryLater';
     const s = await serve();
@@ -335,7 +342,7 @@ describe('stapler daemon --listen, as a separate process', () => {
 });
 
 /** A raw HTTP exchange: what the socket received until the server closed it (bounded). */
-function raw(port: number, head: string, body: Buffer = Buffer.alloc(0)): Promise<{ head: string; body: Buffer }> {
+function raw(port: number, head: string, body: Buffer = Buffer.alloc(0), opts: { keepOpen?: boolean } = {}): Promise<{ head: string; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -349,6 +356,8 @@ function raw(port: number, head: string, body: Buffer = Buffer.alloc(0)): Promis
       resolve({ head: all.subarray(0, at).toString('latin1'), body: all.subarray(at + 4) });
     });
     socket.write(head);
-    socket.end(body);
+    // keepOpen: send no more and wait for the server to close (a client that stalls).
+    if (opts.keepOpen) socket.write(body);
+    else socket.end(body);
   });
 }

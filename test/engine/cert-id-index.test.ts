@@ -20,11 +20,11 @@ describe('the engine by OCSP CertID', () => {
   it('finds a certificate by its SHA-1 and SHA-256 CertIDs, with its staple once fetched, and nothing else', async () => {
     const { stapler } = makeRig(pki);
     await stapler.add(fullchain(pki.leaf, pki.intermediate));
-    for (const hash of ['sha1', 'sha256'] as const) assert.equal(stapler.lookupCertId(idOf(pki.leaf, hash))?.status.serial, pki.leaf.cert.serialHex, hash);
+    for (const hash of ['sha1', 'sha256'] as const) assert.equal(stapler.lookupCertId(idOf(pki.leaf, hash))?.serial, pki.leaf.cert.serialHex, hash);
     await stapler.idle();
     const found = stapler.lookupCertId(parseRequest(buildRequest(idOf(pki.leaf, 'sha256'))).certIds[0]!)!;
-    assert.equal(found.status.state, 'stapled');
-    assert.deepEqual(found.staple, stapler.stapleById(found.status.id));
+    assert.equal(found.state, 'stapled');
+    assert.deepEqual(found.staple, stapler.stapleById(found.id));
     // Not managed, or not exactly this CertID.
     assert.equal(stapler.lookupCertId(idOf(pki.rsaLeaf)), null);
     assert.equal(stapler.lookupCertId({ ...idOf(), serial: Buffer.concat([Buffer.from([0]), idOf().serial]) }), null);
@@ -39,7 +39,7 @@ describe('the engine by OCSP CertID', () => {
     await rig.stapler.add(fullchain(pki.leaf, pki.intermediate));
     const pending = rig.stapler.lookupCertId(idOf())!;
     assert.equal(pending.staple, null);
-    assert.equal(pending.status.state, 'pending');
+    assert.equal(pending.state, 'pending');
     await settle();
     assert.equal(rig.fetcher.heldCount, 1);
     assert.equal(rig.stapler.lookupCertId(idOf())!.staple, null, 'while the first fetch runs');
@@ -48,7 +48,7 @@ describe('the engine by OCSP CertID', () => {
     const later = makeRig(pki);
     await later.stapler.add(fullchain(pki.leaf, pki.intermediate));
     await later.stapler.idle();
-    const { validUntil } = later.stapler.lookupCertId(idOf())!.status;
+    const { validUntil } = later.stapler.lookupCertId(idOf())!;
     later.fetcher.script = () => failure();
     await later.clock.advanceTo(validUntil! + 1);
     const expired = later.stapler.lookupCertId(idOf())!;
@@ -63,10 +63,10 @@ describe('the engine by OCSP CertID', () => {
     assert.equal(stapler.lookupCertId(idOf()), null, 'no issuer: no CertID');
     await stapler.add(fullchain(pki.rsaLeaf, pki.intermediate));
     const found = stapler.lookupCertId(idOf());
-    assert.equal(found?.status.serial, pki.leaf.cert.serialHex);
-    assert.ok(stapler.removeById(found.status.id));
+    assert.equal(found?.serial, pki.leaf.cert.serialHex);
+    assert.ok(stapler.removeById(found.id));
     assert.equal(stapler.lookupCertId(idOf()), null);
-    assert.equal(stapler.lookupCertId(idOf(pki.rsaLeaf, 'sha256'))?.status.serial, pki.rsaLeaf.cert.serialHex);
+    assert.equal(stapler.lookupCertId(idOf(pki.rsaLeaf, 'sha256'))?.serial, pki.rsaLeaf.cert.serialHex);
     await stapler.close();
   });
 });

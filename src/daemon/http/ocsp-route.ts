@@ -68,7 +68,7 @@ export class OcspRoute implements HttpRoute {
   readonly unknown: UnknownCertIds;
   /** Set or replace the observer after construction (the metrics are wired later). */
   observer: OcspObserver | undefined;
-  private readonly etags = new WeakMap<Buffer, string>();
+  private readonly fixed = new WeakMap<Buffer, Record<string, string>>();
 
   constructor(private readonly options: OcspRouteOptions) {
     this.unknown = new UnknownCertIds(options.log);
@@ -120,7 +120,8 @@ export class OcspRoute implements HttpRoute {
       ocsp(res, 200, UNAUTHORIZED, { 'Cache-Control': 'no-store' });
       return 'unauthorized';
     }
-    const { staple, status, now } = found;
+    const { staple, now } = found;
+    const status = found;
     if (!staple) {
       const retryAt = status.nextRefreshAt ?? now;
       const retryAfter = Math.min(OCSP_LIMITS.maxRetryAfterS, Math.max(OCSP_LIMITS.minRetryAfterS, Math.ceil((retryAt - now) / 1000)));
@@ -134,11 +135,9 @@ export class OcspRoute implements HttpRoute {
     // Not past the next refresh (a cache then asks again and gets the newer staple), never past validity.
     const freshUntil = Math.min(status.nextRefreshAt ?? validUntil, validUntil);
     const headers: Record<string, string> = {
-      ETag: this.etagOf(staple),
+      ...this.fixedHeaders(staple, status.thisUpdate, status.nextUpdate ?? validUntil),
       'Cache-Control': `max-age=${Math.max(0, Math.floor((freshUntil - now) / 1000))}, public, no-transform, must-revalidate`,
-      Expires: new Date(status.nextUpdate ?? validUntil).toUTCString(),
     };
-    if (status.thisUpdate !== null) headers['Last-Modified'] = new Date(status.thisUpdate).toUTCString();
     if (etagMatches(req.headers['if-none-match'], headers.ETag!)) {
       res.writeHead(304, headers);
       res.end();
@@ -148,13 +147,15 @@ export class OcspRoute implements HttpRoute {
     return 'stapled';
   }
 
-  private etagOf(der: Buffer): string {
-    let tag = this.etags.get(der);
-    if (!tag) {
-      tag = `"${createHash('sha256').update(der).digest('hex').slice(0, 32)}"`;
-      this.etags.set(der, tag);
+  /** ETag, Last-Modified (thisUpdate) and Expires (nextUpdate): fixed by the staple's bytes, so made once per staple. */
+  private fixedHeaders(der: Buffer, thisUpdate: number | null, expires: number): Readonly<Record<string, string>> {
+    let h = this.fixed.get(der);
+    if (!h) {
+      h = { ETag: `"${createHash('sha256').update(der).digest('hex').slice(0, 32)}"`, Expires: new Date(expires).toUTCString() };
+      if (thisUpdate !== null) h['Last-Modified'] = new Date(thisUpdate).toUTCString();
+      this.fixed.set(der, h);
     }
-    return tag;
+    return h;
   }
 }
 

@@ -57,8 +57,9 @@ export class CertIdIndex {
   }
 }
 
+/** Hash name and the two hashes' bytes as one string (latin1: one char per byte, the cheapest exact key). */
 function issuerKey(hash: HashName, nameHash: Uint8Array, keyHash: Uint8Array): string {
-  return `${hash}:${hex(nameHash)}:${hex(keyHash)}`;
+  return `${hash}:${latin1(nameHash)}${latin1(keyHash)}`;
 }
 
 /** As Certificate.serialHex writes it: upper case, without a sign-padding zero byte. */
@@ -67,6 +68,10 @@ function serialHexOf(serial: Uint8Array): string {
   return hex(s).toUpperCase();
 }
 
+function latin1(b: Uint8Array): string {
+  return (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString('latin1');
+}
+
 function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+  return (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString('hex');
 }

@@ -33,12 +33,13 @@ export function requestFromPath(path: string): GetOutcome {
 /** The base64 text a path suffix holds, percent-decoded with spaces turned back into '+', or null. */
 function base64Of(suffix: string): string | null {
   if (suffix === '' || (suffix[0] !== 'M' && suffix[0] !== '%')) return null;
-  let text: string;
-  try {
-    text = decodeURIComponent(suffix);
-  } catch {
-    return null;
+  let text = suffix;
+  if (text.includes('%')) {
+    try {
+      text = decodeURIComponent(suffix).replaceAll(' ', '+');
+    } catch {
+      return null;
+    }
   }
-  text = text.replaceAll(' ', '+');
   return BASE64_REQUEST.test(text) ? text : null;
 }

@@ -3,6 +3,7 @@
 import { buildConfig, parseYaml, type DaemonConfig } from '../../daemon/config.ts';
 import { checkConfigFiles } from '../../daemon/check-config.ts';
 import { Daemon } from '../../daemon/daemon.ts';
+import type { StaplingEngine } from '../../engine/engine.ts';
 import { logLevelFromEnv, pinoLogger, type Logger } from '../../engine/logger.ts';
 import { combinedError } from '../../engine/options.ts';
 import { readFileCapped } from '../../io/files.ts';
@@ -12,6 +13,13 @@ import { EXIT } from '../exit-codes.ts';
 import { HttpListener } from '../../daemon/http/listener.ts';
 import { formatAddress } from '../../daemon/http/listen-address.ts';
 import { daemonRoutes } from '../../daemon/http/routes.ts';
+import { fileLabels } from '../../daemon/http/observe-routes.ts';
+import { Alerts } from '../../daemon/alerts/alerts.ts';
+import { DEFAULT_HOOKS } from '../../daemon/alerts/hook-config.ts';
+import type { CertificateStatus } from '../../engine/types.ts';
+import { StaplerMetrics } from '../../metrics/metrics.ts';
+import { chooseLogFormat, prettyDestination } from '../pretty-log.ts';
+import { readFileSync } from 'node:fs';
 
 export interface DaemonFlags {
   config?: string;
@@ -26,6 +34,7 @@ export interface DaemonFlags {
   store?: string;
   listen?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 /** The configuration from --config, with flags on top; every problem of both in one error. */
@@ -48,6 +57,7 @@ export async function loadDaemonConfig(flags: DaemonFlags): Promise<DaemonConfig
     ...(flags.store !== undefined && isRedisUrl(flags.store) ? { store: flags.store } : { storeDir: flags.store }),
     listen: flags.listen,
     logLevel: flags.logLevel,
+    logFormat: flags.logFormat,
   };
   // Flags replace the file's values.
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) raw[k] = v;
@@ -76,9 +86,9 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
     );
     return EXIT.ok;
   }
-  const logger = pinoLogger(config.logLevel);
-  const daemon = new Daemon(config, { logger });
-  const listener = config.listen ? new HttpListener(daemonRoutes(daemon), logger) : null;
+  const logger = pinoLogger(config.logLevel, chooseLogFormat(config.logFormat, Boolean(process.stdout.isTTY)) === 'pretty' ? prettyDestination() : undefined);
+  const { daemon, metrics, alerts } = observedDaemon(config, logger);
+  const listener = config.listen ? new HttpListener(daemonRoutes(daemon, metrics), logger) : null;
   let reloading: Promise<void> = Promise.resolve();
   const reconfigure = async (log: Logger): Promise<void> => {
     let next: DaemonConfig;
@@ -90,6 +100,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
       log.error({ signal: 'SIGHUP' }, `configuration refused, the running one stays: ${message}`);
       return;
     }
+    alerts.configure(next.hooks ?? DEFAULT_HOOKS);
     const changes = await daemon.reconfigure(next);
     logger.level = next.logLevel;
     log.info(
@@ -125,4 +136,40 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
   if (listener && config.listen) await listener.listen(config.listen);
   await stopped;
   return EXIT.ok;
+}
+
+/** The daemon with its metrics and alerts watching every engine it makes. */
+export function observedDaemon(config: DaemonConfig, logger: Logger): { daemon: Daemon; metrics: StaplerMetrics; alerts: Alerts } {
+  let daemon: Daemon | null = null;
+  const labels = cachedLabels(() => (daemon ? fileLabels(daemon) : null));
+  const metrics = new StaplerMetrics({ certLabels: () => labels, version: packageVersion() });
+  const alerts = new Alerts(config.hooks ?? DEFAULT_HOOKS, { logger, label: labels });
+  const observers = [
+    { fetcher: metrics.instrumentFetcher.bind(metrics), store: metrics.instrumentStore.bind(metrics), engine: (e: StaplingEngine) => void metrics.observe(e) },
+    alerts,
+  ];
+  daemon = new Daemon(config, { logger, observers });
+  return { daemon, metrics, alerts };
+}
+
+/** File labels, rebuilt at most every few seconds (the daemon's files change rarely; an alert storm must not rebuild them per alert). */
+function cachedLabels(build: () => ((s: CertificateStatus) => string) | null, ttlMs = 2_000): (s: CertificateStatus) => string {
+  let built: { at: number; label: (s: CertificateStatus) => string } | null = null;
+  return (s) => {
+    const now = Date.now();
+    if (!built || now - built.at > ttlMs) {
+      const label = build();
+      if (!label) return `${s.subject} #${s.serial}`;
+      built = { at: now, label };
+    }
+    return built.label(s);
+  };
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }

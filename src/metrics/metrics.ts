@@ -50,6 +50,8 @@ export const METRIC_NAMES = [
   'stapler_store_lease_contention_total',
 ] as const;
 
+const FIRST_PER_CERT = 'stapler_certificate_info';
+
 type Row = { readonly s: CertificateStatus; readonly cert: string };
 
 export class StaplerMetrics {
@@ -82,7 +84,9 @@ export class StaplerMetrics {
         registers,
         collect: () => {
           gauge.reset();
-          for (const r of this.rows()) {
+          // A scrape collects every metric in the order registered, in one tick: the first
+          // per-certificate gauge reads the engine, the others share what it read.
+          for (const r of this.rows(name === FIRST_PER_CERT)) {
             const v = value(r.s);
             if (v !== null) gauge.set({ cert: r.cert, ...labels?.(r) }, v);
           }
@@ -202,9 +206,9 @@ export class StaplerMetrics {
     return this.registry.metrics();
   }
 
-  /** One status list per scrape, shared by every gauge's collect (they all run in one tick). */
-  private rows(): Row[] {
-    if (this.snapshot) return this.snapshot;
+  /** One status list per scrape, shared by every gauge's collect; `fresh` reads the engine again. */
+  private rows(fresh: boolean): Row[] {
+    if (this.snapshot && !fresh) return this.snapshot;
     const label = this.certLabels();
     const rows = (this.engine?.status() ?? []).map((s) => ({ s, cert: label(s) }));
     this.snapshot = rows;

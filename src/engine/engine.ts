@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { StapleFetcher } from '../fetch/staple-fetcher.ts';
 import type { Certificate } from '../ocsp/certificate.ts';
 import { InputError } from '../ocsp/errors.ts';
+import type { CertId } from '../ocsp/request.ts';
 import { readCertificates } from '../ocsp/pem.ts';
 import type { StapleStore } from '../store/store.ts';
 import { systemClock, type Clock, type TimerHandle } from './clock.ts';
@@ -23,7 +24,7 @@ import { CertificateRegistry } from './registry.ts';
 import { waitUntilReady } from './ready.ts';
 import { Refresher } from './refresher.ts';
 import { StoreHealth } from './store-health.ts';
-import type { CertificateStatus, ReadyReport, StaplerEvents, StaplerOptions } from './types.ts';
+import type { CertIdLookup, CertificateStatus, ReadyReport, StaplerEvents, StaplerOptions } from './types.ts';
 
 /** How often the store is asked to drop expired staples and stale locks. */
 const PRUNE_INTERVAL_MS = 60 * 60_000;
@@ -184,6 +185,15 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   stapleById(id: string): Buffer | null {
     const s = this.registry.get(id)?.life.staple;
     return s && this.clock.now() < s.verdict.validUntil ? s.der : null;
+  }
+
+  /** The certificate an OCSP CertID names exactly, with its acceptable staple (or null); null if not managed. In memory: never a fetch. */
+  lookupCertId(certId: CertId): CertIdLookup | null {
+    const m = this.registry.byCertId(certId);
+    if (!m) return null;
+    const s = m.life.staple;
+    const now = this.clock.now();
+    return { status: m.status(), staple: s && now < s.verdict.validUntil ? s.der : null, now };
   }
 
   /** One certificate's status, by id. */

@@ -7,6 +7,8 @@ import { Certificate } from '../ocsp/certificate.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { readCertificates } from '../ocsp/pem.ts';
 import { bytesEqual } from '../ocsp/bytes.ts';
+import type { CertId } from '../ocsp/request.ts';
+import { CertIdIndex } from './cert-id-index.ts';
 import { IssuerBook, type Completion } from './issuers.ts';
 import { derKey, lookupKeyOf, ManagedCertificate } from './managed.ts';
 
@@ -33,6 +35,8 @@ export class CertificateRegistry {
   /** Certificates whose short key another one took first (never seen in practice): by whole DER. */
   private readonly collided = new Map<string, ManagedCertificate>();
   private readonly issuers = new IssuerBook();
+  /** By OCSP CertID, for the daemon's responder. */
+  private readonly certIds = new CertIdIndex();
   private readonly watchers = new Set<(m: ManagedCertificate) => void>();
   private readonly seenInHandshakes = new Set<string>();
   /** One shared list per distinct set of responder URLs: thousands of certificates name the same few. */
@@ -55,6 +59,7 @@ export class CertificateRegistry {
   private complete(completions: readonly Completion[]): ManagedCertificate[] {
     for (const c of completions) {
       c.managed.issuer = c.issuer;
+      this.certIds.add(c.managed);
       if (!c.managed.urlOverride) c.managed.urls = this.responderUrlsFor(c.managed.cert, c.issuer);
     }
     return completions.map((c) => c.managed);
@@ -85,6 +90,7 @@ export class CertificateRegistry {
     if (this.byKey.has(managed.lookupKey)) this.collided.set(derKey(leaf.der), managed);
     else this.byKey.set(managed.lookupKey, managed);
     if (managed.urls.length > 0 && !issuer) this.issuers.await(managed);
+    this.certIds.add(managed);
     for (const watcher of this.watchers) watcher(managed);
     return { managed, added: true };
   }
@@ -93,6 +99,7 @@ export class CertificateRegistry {
     const managed = this.byId.get(id);
     if (!managed) return null;
     this.issuers.forget(managed);
+    this.certIds.remove(managed);
     if (this.byKey.get(managed.lookupKey) === managed) this.byKey.delete(managed.lookupKey);
     else this.collided.delete(derKey(managed.cert.der));
     this.byId.delete(id);
@@ -108,6 +115,11 @@ export class CertificateRegistry {
     const m = this.byKey.get(lookupKeyOf(der));
     if (m && bytesEqual(m.cert.der, der)) return m;
     return this.collided.size > 0 ? this.collided.get(derKey(der)) : undefined;
+  }
+
+  /** The registration an OCSP CertID names exactly (SHA-1 and SHA-256 CertIDs). */
+  byCertId(id: CertId): ManagedCertificate | undefined {
+    return this.certIds.find(id);
   }
 
   isRegistered(managed: ManagedCertificate): boolean {

@@ -97,3 +97,12 @@ export interface ReadyReport {
   /** Certificates that could not be stapled in time (none of them Must-Staple). */
   readonly unstapled: readonly CertificateStatus[];
 }
+
+/** What the engine holds for an OCSP CertID (the daemon's responder answers from it). */
+export interface CertIdLookup {
+  readonly status: CertificateStatus;
+  /** The acceptable staple (DER, as fetched), or null: none yet, or it expired. */
+  readonly staple: Buffer | null;
+  /** The engine's clock when it looked (for the caching headers). */
+  readonly now: number;
+}

@@ -48,6 +48,8 @@ export const METRIC_NAMES = [
   'stapler_handshakes_total',
   'stapler_store_errors_total',
   'stapler_store_lease_contention_total',
+  'stapler_ocsp_responder_requests_total',
+  'stapler_ocsp_responder_duration_seconds',
 ] as const;
 
 const FIRST_PER_CERT = 'stapler_certificate_info';
@@ -65,6 +67,8 @@ export class StaplerMetrics {
   private readonly fetchDuration: Histogram<'responder'>;
   private readonly storeErrors: Counter<'operation'>;
   private readonly leaseContention: Counter;
+  private readonly responderRequests: Counter<'result'>;
+  private readonly responderDuration: Histogram;
   private readonly certLabels: () => (status: CertificateStatus) => string;
 
   constructor(options: StaplerMetricsOptions = {}) {
@@ -170,6 +174,27 @@ export class StaplerMetrics {
       help: 'Refresh leases another process held (it fetches; this one waits for its result).',
       registers,
     });
+    this.responderRequests = new Counter({
+      name: 'stapler_ocsp_responder_requests_total',
+      help: "Requests to the daemon's OCSP responder, by result.",
+      labelNames: ['result'],
+      registers,
+    });
+    this.responderDuration = new Histogram({
+      name: 'stapler_ocsp_responder_duration_seconds',
+      help: "Time the daemon's OCSP responder took to answer.",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1],
+      registers,
+    });
+  }
+
+  /** An observer for the daemon's OCSP responder route: counts each request by result (all `results` start at 0). */
+  responderObserver(results: readonly string[]): (result: string, ms: number) => void {
+    for (const result of results) this.responderRequests.inc({ result }, 0);
+    return (result, ms) => {
+      this.responderRequests.inc({ result });
+      this.responderDuration.observe(ms / 1000);
+    };
   }
 
   /**

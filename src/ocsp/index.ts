@@ -4,6 +4,7 @@ export { DerError } from './der.ts';
 export { InputError } from './errors.ts';
 export { readCertificates, readChain, findIssuer, MAX_PEM_BYTES, type LoadedChain } from './pem.ts';
 export { buildRequest, certIdFor, encodeCertId, getUrl, getUrlIfShort, GET_URL_LIMIT, NONCE_MAX_BYTES, type CertId } from './request.ts';
+export { parseRequest, REQUEST_CAPS, type ParsedRequest } from './request-parse.ts';
 export {
   parseResponse,
   MAX_RESPONSE_BYTES_LIMIT,

@@ -9,11 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { observedDaemon } from '../../src/cli/commands/daemon.ts';
+import { observedService } from '../../src/cli/commands/daemon.ts';
 import { buildConfig } from '../../src/daemon/config.ts';
 import type { Daemon } from '../../src/daemon/daemon.ts';
-import { HttpListener } from '../../src/daemon/http/listener.ts';
-import { daemonRoutes } from '../../src/daemon/http/routes.ts';
 import { METRIC_NAMES } from '../../src/metrics/metrics.ts';
 import { FAILURE_REASONS } from '../../src/fetch/staple-fetcher.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
@@ -61,18 +59,17 @@ async function start(settings: Record<string, unknown> = {}): Promise<Running> {
       storeDir: join(dir, 'store'),
       rescanMs: 60_000,
       timeoutMs: 1_000,
+      deadlineMs: 1_000,
+      listen: '127.0.0.1:0',
       ...settings,
     },
     dir,
   );
-  const { daemon, metrics } = observedDaemon(config, logger);
-  const listener = new HttpListener(daemonRoutes(daemon, metrics), logger);
-  stops.push(async () => {
-    await listener.close();
-    await daemon.stop();
-  });
-  await daemon.start();
-  const { port } = await listener.listen({ host: '127.0.0.1', port: 0 });
+  const { service } = observedService(config, logger);
+  stops.push(() => service.stop());
+  await service.start();
+  const daemon = service.daemon;
+  const { port } = service.address()!;
   return { daemon, url: `http://127.0.0.1:${port}`, dir, site, must };
 }
 
@@ -152,6 +149,20 @@ describe('the daemon, observed', () => {
     assert.ok(!page.body.includes('<b>&'), 'nothing unescaped');
     assert.match(page.body, /<meta http-equiv="refresh" content="30">/);
     assert.doesNotMatch(page.body, /<script|<link|src=/, 'no script and no external asset');
+  });
+
+  it("counts requests to the daemon's OCSP responder by result", async () => {
+    const before = await scrape(r);
+    assert.equal(sample(before, 'stapler_ocsp_responder_requests_total', { result: 'stapled' }), 0);
+    const res = await request(`${r.url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: 'not DER' });
+    await res.body.dump();
+    const after = await scrape(r);
+    assert.equal(
+      sample(after, 'stapler_ocsp_responder_requests_total', { result: 'malformed' }) -
+        sample(before, 'stapler_ocsp_responder_requests_total', { result: 'malformed' }),
+      1,
+    );
+    assert.equal(sample(after, 'stapler_ocsp_responder_duration_seconds_count'), sample(before, 'stapler_ocsp_responder_duration_seconds_count') + 1);
   });
 
   // What the responder can do wrong, and the reason each failure is counted under.

@@ -143,7 +143,7 @@ describe('StaplerMetrics', () => {
   it('times fetches by the host of the responder that answered, or the first one asked', async () => {
     const seen: [string, number][] = [];
     let t = 1_000;
-    const inner = new ScriptedFetcher(() => {
+    const inner: ScriptedFetcher = new ScriptedFetcher((): FetchOutcome => {
       t += 250;
       return inner.calls.length === 1 ? success(Buffer.from([0x30, 0])) : failure();
     });

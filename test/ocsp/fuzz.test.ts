@@ -9,6 +9,7 @@ import { findIssuer, readCertificates } from '../../src/ocsp/pem.ts';
 import { buildRequest, certIdFor } from '../../src/ocsp/request.ts';
 import { DerBudget, DerError } from '../../src/ocsp/der.ts';
 import { InputError } from '../../src/ocsp/errors.ts';
+import { parseRequest, REQUEST_CAPS } from '../../src/ocsp/request-parse.ts';
 import { parseResponse, RESPONSE_CAPS } from '../../src/ocsp/response.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { Prng } from '../support/prng.ts';
@@ -128,6 +129,42 @@ function onlyDomainErrors(label: string, fn: () => unknown): boolean {
     return false;
   }
 }
+
+describe('fuzzing the request parser (the daemon responder reads what any client sends)', () => {
+  it(`survives mutations of SHA-1/SHA-256 requests, with and without a nonce, in linear work (seed ${SEED})`, () => {
+    const rng = new Prng(SEED + 7);
+    const leaf = set.pki.leaf.cert;
+    const issuer = set.pki.intermediate.cert;
+    const corpus = [
+      buildRequest(certIdFor(leaf, issuer)),
+      buildRequest(certIdFor(leaf, issuer, 'sha256'), { nonce: Buffer.alloc(32, 3) }),
+      buildRequest([certIdFor(leaf, issuer), certIdFor(leaf, issuer, 'sha256')], { nonce: Buffer.alloc(16, 9) }),
+    ];
+    let readOk = 0;
+    for (let i = 0; i < MUTATIONS / 4; i++) {
+      const seed = rng.pick(corpus);
+      const der = i % 4 === 3 ? mutateStructure(rng, seed) : mutate(rng, seed);
+      const budget = DerBudget.forInput(der.length);
+      try {
+        parseRequest(der, budget);
+        readOk++;
+      } catch (err) {
+        if (!(err instanceof DerError)) assert.fail(`request mutation ${i} threw ${err instanceof Error ? err.stack : typeof err}`);
+        assert.doesNotMatch(err.message, /work limit/, `request mutation ${i}: super-linear work`);
+      }
+      assert.ok(budget.steps <= STEPS_PER_BYTE * der.length + 16, `request mutation ${i}: ${budget.steps} steps for ${der.length} bytes`);
+    }
+    assert.ok(readOk < MUTATIONS / 8, `${readOk} mutations were still read`);
+  });
+  it(`a request with ${REQUEST_CAPS.requests} CertIDs costs linear work; one more is refused`, () => {
+    const id = certIdFor(set.pki.leaf.cert, set.pki.intermediate.cert);
+    const most = buildRequest(Array.from({ length: REQUEST_CAPS.requests }, () => id));
+    const budget = DerBudget.forInput(most.length);
+    assert.equal(parseRequest(most, budget).certIds.length, REQUEST_CAPS.requests);
+    assert.ok(budget.steps <= STEPS_PER_BYTE * most.length + 16);
+    assert.throws(() => parseRequest(buildRequest(Array.from({ length: REQUEST_CAPS.requests + 1 }, () => id))), DerError);
+  });
+});
 
 describe('fuzzing the certificate parser', () => {
   it('no exception but InputError or DerError escapes any public function, on mutated certificates and responses embedding them', () => {

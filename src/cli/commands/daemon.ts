@@ -2,7 +2,6 @@
 
 import { buildConfig, parseYaml, type DaemonConfig } from '../../daemon/config.ts';
 import { checkConfigFiles } from '../../daemon/check-config.ts';
-import { Daemon } from '../../daemon/daemon.ts';
 import type { StaplingEngine } from '../../engine/engine.ts';
 import { logLevelFromEnv, pinoLogger, type Logger } from '../../engine/logger.ts';
 import { combinedError } from '../../engine/options.ts';
@@ -10,16 +9,16 @@ import { readFileCapped } from '../../io/files.ts';
 import { InputError } from '../../ocsp/errors.ts';
 import { isRedisUrl } from '../../store/redis-options.ts';
 import { EXIT } from '../exit-codes.ts';
-import { HttpListener } from '../../daemon/http/listener.ts';
 import { formatAddress } from '../../daemon/http/listen-address.ts';
-import { daemonRoutes } from '../../daemon/http/routes.ts';
 import { fileLabels } from '../../daemon/http/observe-routes.ts';
+import { OCSP_RESULTS } from '../../daemon/http/ocsp-route.ts';
 import { Alerts } from '../../daemon/alerts/alerts.ts';
 import { DEFAULT_HOOKS } from '../../daemon/alerts/hook-config.ts';
 import type { CertificateStatus } from '../../engine/types.ts';
 import { StaplerMetrics } from '../../metrics/metrics.ts';
 import { chooseLogFormat, prettyDestination } from '../pretty-log.ts';
 import { readFileSync } from 'node:fs';
+import { DaemonService, type ServiceDeps } from '../../daemon/service.ts';
 
 export interface DaemonFlags {
   config?: string;
@@ -87,8 +86,9 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
     return EXIT.ok;
   }
   const logger = pinoLogger(config.logLevel, chooseLogFormat(config.logFormat, Boolean(process.stdout.isTTY)) === 'pretty' ? prettyDestination() : undefined);
-  const { daemon, metrics, alerts } = observedDaemon(config, logger);
-  const listener = config.listen ? new HttpListener(daemonRoutes(daemon, metrics), logger) : null;
+  // The daemon and its listener (which opens once the first fetches have settled), watched by metrics and alerts.
+  const { service, alerts } = observedService(config, logger);
+  const daemon = service.daemon;
   let reloading: Promise<void> = Promise.resolve();
   const reconfigure = async (log: Logger): Promise<void> => {
     let next: DaemonConfig;
@@ -101,7 +101,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
       return;
     }
     alerts.configure(next.hooks ?? DEFAULT_HOOKS);
-    const changes = await daemon.reconfigure(next);
+    const changes = await service.reconfigure(next);
     logger.level = next.logLevel;
     log.info(
       { signal: 'SIGHUP', changed: changes },
@@ -114,10 +114,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping');
-      void reloading
-        .then(() => listener?.close())
-        .then(() => daemon.stop())
-        .then(resolve);
+      void reloading.then(() => service.stop()).then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
@@ -132,24 +129,27 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
         .catch((err: unknown) => logger.error({ signal: 'SIGHUP' }, `configuration reload failed: ${String(err)}`));
     });
   });
-  await daemon.start();
-  if (listener && config.listen) await listener.listen(config.listen);
+  await service.start();
   await stopped;
   return EXIT.ok;
 }
 
-/** The daemon with its metrics and alerts watching every engine it makes. */
-export function observedDaemon(config: DaemonConfig, logger: Logger): { daemon: Daemon; metrics: StaplerMetrics; alerts: Alerts } {
-  let daemon: Daemon | null = null;
-  const labels = cachedLabels(() => (daemon ? fileLabels(daemon) : null));
+/** The daemon service with metrics and alerts watching every engine it makes, and the metrics routes. */
+export function observedService(
+  config: DaemonConfig,
+  logger: Logger,
+  deps: Partial<ServiceDeps> = {},
+): { service: DaemonService; metrics: StaplerMetrics; alerts: Alerts } {
+  let service: DaemonService | null = null;
+  const labels = cachedLabels(() => (service ? fileLabels(service.daemon) : null));
   const metrics = new StaplerMetrics({ certLabels: () => labels, version: packageVersion() });
   const alerts = new Alerts(config.hooks ?? DEFAULT_HOOKS, { logger, label: labels });
   const observers = [
     { fetcher: metrics.instrumentFetcher.bind(metrics), store: metrics.instrumentStore.bind(metrics), engine: (e: StaplingEngine) => void metrics.observe(e) },
     alerts,
   ];
-  daemon = new Daemon(config, { logger, observers });
-  return { daemon, metrics, alerts };
+  service = new DaemonService(config, { ...deps, logger, observers, metrics, ocspObserver: metrics.responderObserver(OCSP_RESULTS) });
+  return { service, metrics, alerts };
 }
 
 /** File labels, rebuilt at most every few seconds (the daemon's files change rarely; an alert storm must not rebuild them per alert). */

@@ -1,0 +1,200 @@
+// The daemon's OCSP responder (RFC 6960 appendix A, RFC 5019): it answers from memory with the
+// staple the engine has verified, for the certificates the daemon manages. Never a network fetch
+// on the request path, never a made-up answer:
+// - an acceptable staple: 200, the DER as fetched, RFC 5019 caching headers, 304 on If-None-Match;
+// - a managed certificate without one: 503 with Retry-After (not a tryLater: Apache and others
+//   would staple a made-up tryLater, and an HTTP error is what makes them keep their last good one);
+// - a CertID it does not manage: OCSP "unauthorized" (RFC 6960 §2.3), logged once per CertID;
+// - a malformed request: OCSP "malformedRequest" with HTTP 200. RFC 6960 §2.3 makes errors OCSP
+//   responses, and OpenSSL, Boulder and EJBCA answer them with 200: clients read the OCSP status.
+// - several CertIDs in one request: malformedRequest. RFC 5019 §2.1.1 allows one; a staple is one
+//   response signed for one certificate and cannot answer for two (Boulder answers the same).
+// - a nonce: ignored, answered from the cache (RFC 8954 allows it; a staple cannot echo a nonce).
+
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../engine/logger.ts';
+import type { CertIdLookup } from '../../engine/types.ts';
+import { DerError } from '../../ocsp/der.ts';
+import { parseRequest, REQUEST_CAPS, type ParsedRequest } from '../../ocsp/request-parse.ts';
+import type { CertId } from '../../ocsp/request.ts';
+import { plain } from './listener.ts';
+import { requestFromPath } from './ocsp-get.ts';
+import { UnknownCertIds } from './ocsp-unknown.ts';
+import type { HttpRoute } from './route.ts';
+
+/** What became of one request, for counters and metrics. */
+export type OcspResult = 'stapled' | 'not-modified' | 'unavailable' | 'unauthorized' | 'malformed' | 'too-large' | 'unsupported-media-type';
+export const OCSP_RESULTS: readonly OcspResult[] = [
+  'stapled',
+  'not-modified',
+  'unavailable',
+  'unauthorized',
+  'malformed',
+  'too-large',
+  'unsupported-media-type',
+];
+
+/** Called once per answered request with its result and the time it took (ms). Must not throw. */
+export type OcspObserver = (result: OcspResult, ms: number) => void;
+
+export const OCSP_LIMITS = {
+  /** POST bodies past this get 413 and are not read further. */
+  maxBodyBytes: REQUEST_CAPS.maxBytes,
+  /** Retry-After on a 503 stays within these (seconds). */
+  minRetryAfterS: 1,
+  maxRetryAfterS: 300,
+} as const;
+
+/** The 5-byte OCSPResponse with only a responseStatus (RFC 6960 §4.2.1). */
+const statusOnly = (status: number): Buffer => Buffer.from([0x30, 0x03, 0x0a, 0x01, status]);
+export const MALFORMED_REQUEST = statusOnly(1);
+export const UNAUTHORIZED = statusOnly(6);
+
+export interface OcspRouteOptions {
+  /** The engine's answer for a CertID; looked up per request (a SIGHUP may replace the engine). */
+  readonly lookup: (id: CertId) => CertIdLookup | null;
+  readonly log: Logger;
+  readonly observer?: OcspObserver | undefined;
+}
+
+export class OcspRoute implements HttpRoute {
+  readonly name = 'ocsp';
+  readonly paths = null;
+  readonly methods = ['GET', 'POST'] as const;
+  /** Requests answered, by result. */
+  readonly counts: Record<OcspResult, number> = Object.fromEntries(OCSP_RESULTS.map((r) => [r, 0])) as Record<OcspResult, number>;
+  readonly unknown: UnknownCertIds;
+  /** Set or replace the observer after construction (the metrics are wired later). */
+  observer: OcspObserver | undefined;
+  private readonly etags = new WeakMap<Buffer, string>();
+
+  constructor(private readonly options: OcspRouteOptions) {
+    this.unknown = new UnknownCertIds(options.log);
+    this.observer = options.observer;
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const started = performance.now();
+    const result = req.method === 'POST' ? await this.post(req, res) : this.answer(requestFromPath(path), req, res);
+    this.counts[result]++;
+    try {
+      this.observer?.(result, performance.now() - started);
+    } catch (err) {
+      this.options.log.error({ err: err instanceof Error ? err.message : String(err) }, 'the OCSP route observer threw; ignoring it');
+    }
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse): Promise<OcspResult> {
+    const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+    // No Content-Type is let through (the body is checked anyway); another type is a client bug.
+    if (type !== '' && type !== 'application/ocsp-request') {
+      closing(res, 415, `Content-Type ${type.slice(0, 100)} is not application/ocsp-request\n`);
+      return 'unsupported-media-type';
+    }
+    const body = await readBody(req, OCSP_LIMITS.maxBodyBytes);
+    if (body === null) {
+      closing(res, 413, `an OCSP request is at most ${OCSP_LIMITS.maxBodyBytes} bytes\n`);
+      return 'too-large';
+    }
+    try {
+      return this.answer({ ok: true, request: parseRequest(body) }, req, res);
+    } catch (err) {
+      if (!(err instanceof DerError)) throw err;
+      return this.answer({ ok: false, reason: err.message }, req, res);
+    }
+  }
+
+  private answer(parsed: { ok: true; request: ParsedRequest } | { ok: false; reason: string }, req: IncomingMessage, res: ServerResponse): OcspResult {
+    if (!parsed.ok || parsed.request.certIds.length !== 1) {
+      const reason = parsed.ok ? `${parsed.request.certIds.length} CertIDs in one request (one is answered: RFC 5019)` : parsed.reason;
+      this.options.log.debug({ method: req.method, reason }, 'malformed OCSP request: answered "malformedRequest"');
+      ocsp(res, 200, MALFORMED_REQUEST, { 'Cache-Control': 'no-store' });
+      return 'malformed';
+    }
+    const id = parsed.request.certIds[0]!;
+    const found = this.options.lookup(id);
+    if (!found) {
+      this.unknown.record(id);
+      ocsp(res, 200, UNAUTHORIZED, { 'Cache-Control': 'no-store' });
+      return 'unauthorized';
+    }
+    const { staple, status, now } = found;
+    if (!staple) {
+      const retryAt = status.nextRefreshAt ?? now;
+      const retryAfter = Math.min(OCSP_LIMITS.maxRetryAfterS, Math.max(OCSP_LIMITS.minRetryAfterS, Math.ceil((retryAt - now) / 1000)));
+      plain(res, 503, `no verified OCSP response for serial ${status.serial} yet (state: ${status.state})\n`, {
+        'Retry-After': String(retryAfter),
+        'Cache-Control': 'no-store',
+      });
+      return 'unavailable';
+    }
+    const validUntil = status.validUntil ?? now;
+    // Not past the next refresh (a cache then asks again and gets the newer staple), never past validity.
+    const freshUntil = Math.min(status.nextRefreshAt ?? validUntil, validUntil);
+    const headers: Record<string, string> = {
+      ETag: this.etagOf(staple),
+      'Cache-Control': `max-age=${Math.max(0, Math.floor((freshUntil - now) / 1000))}, public, no-transform, must-revalidate`,
+      Expires: new Date(status.nextUpdate ?? validUntil).toUTCString(),
+    };
+    if (status.thisUpdate !== null) headers['Last-Modified'] = new Date(status.thisUpdate).toUTCString();
+    if (etagMatches(req.headers['if-none-match'], headers.ETag!)) {
+      res.writeHead(304, headers);
+      res.end();
+      return 'not-modified';
+    }
+    ocsp(res, 200, staple, headers);
+    return 'stapled';
+  }
+
+  private etagOf(der: Buffer): string {
+    let tag = this.etags.get(der);
+    if (!tag) {
+      tag = `"${createHash('sha256').update(der).digest('hex').slice(0, 32)}"`;
+      this.etags.set(der, tag);
+    }
+    return tag;
+  }
+}
+
+function ocsp(res: ServerResponse, status: number, body: Buffer, headers: Record<string, string>): void {
+  res.writeHead(status, { 'Content-Type': 'application/ocsp-response', 'Content-Length': body.length, ...headers });
+  res.end(body);
+}
+
+/** An answer after which the connection closes: the rest of the body is not read. */
+function closing(res: ServerResponse, status: number, text: string): void {
+  plain(res, status, text, { Connection: 'close' });
+}
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const v = t.trim();
+    return v === '*' || v === etag || v === `W/${etag}`;
+  });
+}
+
+/** The body, or null as soon as it is known to be larger than `max` (nothing more is read). */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > max) {
+        req.off('data', onData);
+        req.pause();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks, size)));
+    req.once('error', reject);
+  });
+}

@@ -1,0 +1,66 @@
+// CertIDs the responder was asked about and does not manage: one log line per distinct CertID
+// (not one per request) and a count for each, so the operator can add the certificate. Bounded:
+// past MAX_TRACKED distinct CertIDs, the rest are counted together and logged once.
+
+import type { Logger } from '../../engine/logger.ts';
+import type { CertId } from '../../ocsp/request.ts';
+import type { HashName } from '../../ocsp/signature.ts';
+
+export const MAX_TRACKED_UNKNOWN = 1024;
+
+export interface UnknownCertId {
+  readonly hash: HashName;
+  /** Hex. */
+  readonly issuerNameHash: string;
+  /** Hex. */
+  readonly issuerKeyHash: string;
+  /** Hex, upper case (as openssl prints serials). */
+  readonly serial: string;
+  count: number;
+}
+
+export class UnknownCertIds {
+  private readonly seen = new Map<string, UnknownCertId>();
+  /** Requests for CertIDs beyond the tracked ones. */
+  untracked = 0;
+
+  constructor(private readonly log: Logger) {}
+
+  record(id: CertId): void {
+    const entry = {
+      hash: id.hash,
+      issuerNameHash: hex(id.issuerNameHash),
+      issuerKeyHash: hex(id.issuerKeyHash),
+      serial: hex(id.serial).toUpperCase(),
+      count: 1,
+    };
+    const key = `${entry.hash}:${entry.issuerNameHash}:${entry.issuerKeyHash}:${entry.serial}`;
+    const known = this.seen.get(key);
+    if (known) {
+      known.count++;
+      return;
+    }
+    if (this.seen.size >= MAX_TRACKED_UNKNOWN) {
+      if (this.untracked++ === 0)
+        this.log.warn(
+          { tracked: MAX_TRACKED_UNKNOWN },
+          'OCSP requests for too many distinct unmanaged certificates: the rest are counted together, not logged',
+        );
+      return;
+    }
+    this.seen.set(key, entry);
+    this.log.warn(
+      { hash: entry.hash, issuerNameHash: entry.issuerNameHash, issuerKeyHash: entry.issuerKeyHash, serial: entry.serial },
+      'OCSP request for a certificate this daemon does not manage: answered "unauthorized" (add the certificate to staple it)',
+    );
+  }
+
+  /** Every unmanaged CertID asked about, with its count. */
+  list(): readonly Readonly<UnknownCertId>[] {
+    return [...this.seen.values()];
+  }
+}
+
+function hex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}

@@ -1,0 +1,124 @@
+// Reading OCSP requests (RFC 6960 §4.1.1), for the daemon's responder. Strict DER on our own
+// reader: every refusal is a DerError naming the field. Pure: bytes in, CertIDs out.
+//
+//   OCSPRequest ::= SEQUENCE { tbsRequest TBSRequest, optionalSignature [0] EXPLICIT Signature OPTIONAL }
+//   TBSRequest  ::= SEQUENCE { version [0] EXPLICIT Version DEFAULT v1, requestorName [1] EXPLICIT GeneralName OPTIONAL,
+//                              requestList SEQUENCE OF Request, requestExtensions [2] EXPLICIT Extensions OPTIONAL }
+//   Request     ::= SEQUENCE { reqCert CertID, singleRequestExtensions [0] EXPLICIT Extensions OPTIONAL }
+//   CertID      ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, issuerNameHash OCTET STRING,
+//                              issuerKeyHash OCTET STRING, serialNumber CertificateSerialNumber }
+
+import { ctx, DerBudget, DerError, DerReader, TAG } from './der.ts';
+import { OID } from './oids.ts';
+import type { CertId } from './request.ts';
+import type { HashName } from './signature.ts';
+
+/** Bounds on what a request may hold: RFC 5019 clients send one CertID and one or two extensions. */
+export const REQUEST_CAPS = {
+  /** Largest request accepted (the responder's POST body limit too). */
+  maxBytes: 10 * 1024,
+  /** CertIDs in one requestList. */
+  requests: 16,
+  /** Extensions in requestExtensions or in one singleRequestExtensions. */
+  extensions: 16,
+} as const;
+
+const HASH_BY_OID: ReadonlyMap<string, HashName> = new Map([
+  [OID.sha1, 'sha1'],
+  [OID.sha256, 'sha256'],
+  [OID.sha384, 'sha384'],
+  [OID.sha512, 'sha512'],
+]);
+const HASH_LENGTH: Readonly<Record<HashName, number>> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
+/** Serial numbers are at most 20 octets (RFC 5280); some CAs emit 21 with a sign byte. */
+const MAX_SERIAL_BYTES = 21;
+
+export interface ParsedRequest {
+  readonly certIds: readonly CertId[];
+  /** The request carried a nonce extension (the responder answers from its cache anyway: RFC 8954). */
+  readonly hasNonce: boolean;
+  /** The request carried an optionalSignature (accepted and not checked). */
+  readonly signed: boolean;
+}
+
+/** The request's CertIDs; `budget` bounds the work (linear in the length; tests measure it). */
+export function parseRequest(der: Uint8Array, budget: DerBudget = DerBudget.forInput(der.length)): ParsedRequest {
+  if (der.length > REQUEST_CAPS.maxBytes) throw new DerError('OCSPRequest', `larger than ${REQUEST_CAPS.maxBytes} bytes`, 0);
+  const { reader, tlv } = DerReader.whole(der, 'OCSPRequest', budget);
+  if (tlv.tag !== TAG.SEQUENCE) throw new DerError('OCSPRequest', 'expected a SEQUENCE', 0);
+  const top = reader.enter(tlv, 'OCSPRequest');
+  const parsed = top.nested(TAG.SEQUENCE, 'tbsRequest', readTbsRequest);
+  // Accepted and ignored: the answer is a public staple, the same for every requestor.
+  const signed = top.optional(ctx(0), 'optionalSignature') !== undefined;
+  top.finish('OCSPRequest');
+  return { ...parsed, signed };
+}
+
+function readTbsRequest(r: DerReader): Omit<ParsedRequest, 'signed'> {
+  r.optionalNested(ctx(0), 'tbsRequest.version', (v) => {
+    const version = v.smallUint(v.next('tbsRequest.version', TAG.INTEGER), 'tbsRequest.version');
+    if (version !== 0) throw new DerError('tbsRequest.version', `unsupported version ${version + 1}`, 0);
+  });
+  r.optionalNested(ctx(1), 'tbsRequest.requestorName', (n) => void n.next('tbsRequest.requestorName'));
+  const certIds = r.nested(TAG.SEQUENCE, 'tbsRequest.requestList', (list) => {
+    const ids: CertId[] = [];
+    while (!list.atEnd()) {
+      if (ids.length >= REQUEST_CAPS.requests) throw new DerError('tbsRequest.requestList', `more than ${REQUEST_CAPS.requests} requests`, list.offset);
+      ids.push(
+        list.nested(TAG.SEQUENCE, 'Request', (req) => {
+          const id = req.nested(TAG.SEQUENCE, 'Request.reqCert', readCertId);
+          req.optionalNested(ctx(0), 'Request.singleRequestExtensions', (e) => void readExtensions(e, 'Request.singleRequestExtensions'));
+          return id;
+        }),
+      );
+    }
+    if (ids.length === 0) throw new DerError('tbsRequest.requestList', 'empty: names no certificate', 0);
+    return ids;
+  });
+  const extensions = r.optionalNested(ctx(2), 'tbsRequest.requestExtensions', (e) => readExtensions(e, 'tbsRequest.requestExtensions')) ?? [];
+  return { certIds, hasNonce: extensions.includes(OID.ocspNonce) };
+}
+
+function readCertId(r: DerReader): CertId {
+  const hash = r.nested(TAG.SEQUENCE, 'CertID.hashAlgorithm', (alg) => {
+    const oid = alg.oid(alg.next('CertID.hashAlgorithm', TAG.OID), 'CertID.hashAlgorithm');
+    // Parameters: absent or NULL (both are seen).
+    if (!alg.atEnd()) alg.null(alg.next('CertID.hashAlgorithm.parameters', TAG.NULL), 'CertID.hashAlgorithm.parameters');
+    const name = HASH_BY_OID.get(oid);
+    if (!name) throw new DerError('CertID.hashAlgorithm', `unsupported hash ${oid}`, 0);
+    return name;
+  });
+  const issuerNameHash = hashOctets(r, hash, 'CertID.issuerNameHash');
+  const issuerKeyHash = hashOctets(r, hash, 'CertID.issuerKeyHash');
+  const serialTlv = r.next('CertID.serialNumber', TAG.INTEGER);
+  const serial = r.integerBytes(serialTlv, 'CertID.serialNumber');
+  if (serial.length > MAX_SERIAL_BYTES) throw new DerError('CertID.serialNumber', `longer than ${MAX_SERIAL_BYTES} bytes`, serialTlv.start);
+  return { hash, issuerNameHash, issuerKeyHash, serial };
+}
+
+function hashOctets(r: DerReader, hash: HashName, field: string): Uint8Array {
+  const tlv = r.next(field, TAG.OCTET_STRING);
+  const v = r.octets(tlv, field);
+  if (v.length !== HASH_LENGTH[hash]) throw new DerError(field, `${v.length} bytes, not a ${hash} hash (${HASH_LENGTH[hash]})`, tlv.start);
+  return v;
+}
+
+/** Extensions: a SEQUENCE OF Extension; returns their OIDs (a critical one we do not know is still answered: the staple is the same). */
+function readExtensions(outer: DerReader, field: string): string[] {
+  return outer.nested(TAG.SEQUENCE, field, (list) => {
+    const oids: string[] = [];
+    while (!list.atEnd()) {
+      if (oids.length >= REQUEST_CAPS.extensions) throw new DerError(field, `more than ${REQUEST_CAPS.extensions} extensions`, list.offset);
+      oids.push(
+        list.nested(TAG.SEQUENCE, `${field}.Extension`, (ext) => {
+          const oid = ext.oid(ext.next(`${field}.extnID`, TAG.OID), `${field}.extnID`);
+          const critical = ext.optional(TAG.BOOLEAN, `${field}.critical`);
+          if (critical) ext.boolean(critical, `${field}.critical`);
+          ext.octets(ext.next(`${field}.extnValue`, TAG.OCTET_STRING), `${field}.extnValue`);
+          return oid;
+        }),
+      );
+    }
+    return oids;
+  });
+}

@@ -78,7 +78,7 @@ function card(row: StatusRow, now: number): string {
 </div>`
     : `<p class="nobar">no staple to show</p>`;
   return `<article class="cert ${v.tone}">
-<h2><span class="badge">${escapeHtml(v.word)}</span> ${e(row.file ?? row.subject)}</h2>
+<h2><span class="badge">${escapeHtml(v.word)}</span> <span class="file">${e(row.file ?? row.subject)}</span></h2>
 <dl>
 <dt>subject</dt><dd>${e(row.subject)}</dd>
 <dt>serial</dt><dd>${e(row.serial)}</dd>

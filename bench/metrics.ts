@@ -27,7 +27,12 @@ console.log(`bench/metrics: Node ${process.version}\n`);
 
 // ---- 1. the handshake path
 const pki = await makePki({ ocspUrl: 'http://127.0.0.1:9/ocsp' });
-const der = buildResponse({ cert: pki.leaf, issuer: pki.intermediate, thisUpdate: new Date(Date.now() - 60_000), nextUpdate: new Date(Date.now() + 86_400_000) });
+const der = buildResponse({
+  cert: pki.leaf,
+  issuer: pki.intermediate,
+  thisUpdate: new Date(Date.now() - 60_000),
+  nextUpdate: new Date(Date.now() + 86_400_000),
+});
 const stapler = new Stapler({ store: 'memory', logger: silentLogger, fetcher: new ScriptedFetcher(() => success(der)) });
 await stapler.add(fullchain(pki.leaf, pki.intermediate));
 await stapler.ready({ timeout: 10_000 });

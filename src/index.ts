@@ -20,3 +20,5 @@ export { DerError } from './ocsp/der.ts';
 export { MAX_RESPONSE_BYTES_LIMIT, RESPONSE_CAPS } from './ocsp/response.ts';
 export { MAX_PEM_BYTES } from './ocsp/pem.ts';
 export * as ocsp from './ocsp/index.ts';
+export { StaplerMetrics, METRIC_NAMES, type StaplerMetricsOptions, type HandshakeCounts } from './metrics/metrics.ts';
+export { judgeHealth, mustStapleAtRisk, LAPSE_WARNING_MS, type Health } from './metrics/certificate-risk.ts';

@@ -30,10 +30,11 @@ const ALLOWED: Record<string, string[]> = {
   store: ['store', 'io', 'ocsp'],
   engine: ['engine', 'fetch', 'store', 'ocsp'],
   wiring: ['wiring', 'engine', 'fetch', 'store', 'ocsp'],
-  node: ['node', 'wiring', 'engine', 'ocsp'],
+  metrics: ['metrics', 'engine', 'fetch', 'store'],
+  node: ['node', 'metrics', 'wiring', 'engine', 'ocsp'],
   check: ['check', 'ocsp'],
-  daemon: ['daemon', 'wiring', 'engine', 'fetch', 'store', 'io', 'ocsp'],
-  cli: ['cli', 'check', 'daemon', 'node', 'wiring', 'engine', 'fetch', 'store', 'io', 'ocsp'],
+  daemon: ['daemon', 'metrics', 'wiring', 'engine', 'fetch', 'store', 'io', 'ocsp'],
+  cli: ['cli', 'check', 'daemon', 'metrics', 'node', 'wiring', 'engine', 'fetch', 'store', 'io', 'ocsp'],
 };
 
 describe('architecture', () => {

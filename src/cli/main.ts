@@ -109,6 +109,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--store <dir-or-url>', 'staple store directory (default: staples/ beside the state file), or a redis:// URL a fleet shares')
     .option('--listen <[host:]port>', 'serve HTTP on this address (127.0.0.1 unless a host is given)')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default $STAPLER_LOG_LEVEL, else info)')
+    .option('--log-format <format>', 'pretty or json (default: pretty when stdout is a terminal, else json)')
     .action(async (opts: DaemonFlags) => setExit(await daemonCommand(opts, { out, log })));
 
   program

@@ -13,6 +13,7 @@ import { isRedisUrl } from '../store/redis-options.ts';
 import { defaultStateDir } from './paths.ts';
 import { templateProblem } from './template.ts';
 import { parseListenAddress, type ListenAddress } from './http/listen-address.ts';
+import { DEFAULT_HOOKS, HOOK_EVENTS, type HooksConfig } from './alerts/hook-config.ts';
 
 export { expandTemplate } from './template.ts';
 
@@ -40,6 +41,10 @@ export interface DaemonConfig {
   /** How often certificate files are looked at for changes. */
   readonly rescanMs: number;
   readonly logLevel: LogLevel;
+  /** Log lines as JSON, or pretty for people; null: pretty when stdout is a terminal. */
+  readonly logFormat: 'pretty' | 'json' | null;
+  /** Commands and a webhook run on alerts (revoked, expired, failure streak, Must-Staple at risk), or null. */
+  readonly hooks: HooksConfig | null;
   /** The engine's tunables. */
   readonly engine: Omit<StaplerOptions, 'store' | 'logger' | 'clock' | 'fetcher' | 'random'>;
 }
@@ -120,6 +125,35 @@ const listenAddress: Checker = (v, key, errors) => {
   return undefined;
 };
 
+/** A command as argv: one program path, or a list (program, then arguments). Never a shell line. */
+const argv: Checker = (v, key, errors) => {
+  const items: unknown = typeof v === 'string' ? [v] : v;
+  if (Array.isArray(items) && items.length > 0 && items.every((x) => typeof x === 'string' && x !== '' && !x.includes('\0'))) return items as string[];
+  errors.push(problem(key, v, 'a program path, or a list of the program and its arguments (run without a shell)'));
+  return undefined;
+};
+
+/** An http:// or https:// URL. */
+const httpUrl: Checker = (v, key, errors) => {
+  let url: URL | null;
+  try {
+    url = typeof v === 'string' ? new URL(v) : null;
+  } catch {
+    url = null;
+  }
+  if (url && (url.protocol === 'http:' || url.protocol === 'https:')) return v;
+  errors.push(problem(key, v, 'an http:// or https:// URL'));
+  return undefined;
+};
+
+const HOOK_FIELDS: Readonly<Record<string, Checker>> = {
+  ...Object.fromEntries(HOOK_EVENTS.map((e) => [e, argv])),
+  failureStreakThreshold: num(1, 1000),
+  timeoutMs: num(100, 600_000),
+  concurrency: num(1, 64),
+  webhook: httpUrl,
+};
+
 const REFRESH_KEYS = OPTION_SCHEMA.filter((s) => s.key.startsWith('refresh.')).map((s) => s.key.slice('refresh.'.length));
 
 const FIELDS: Readonly<Record<string, Checker>> = {
@@ -135,6 +169,8 @@ const FIELDS: Readonly<Record<string, Checker>> = {
   listen: listenAddress,
   rescanMs: num(100, 86_400_000),
   logLevel: oneOf(...LOG_LEVELS),
+  logFormat: oneOf('pretty', 'json'),
+  hooks: section(HOOK_FIELDS),
   // The engine's tunables, named and bounded as in the library.
   ...Object.fromEntries(OPTION_KEYS.map((k) => [k, engineValue])),
   responderUrls: oneOrMany,
@@ -226,6 +262,8 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
     listen: (c.listen as ListenAddress | undefined) ?? null,
     rescanMs: (c.rescanMs as number | undefined) ?? 10_000,
     logLevel: (c.logLevel as LogLevel | undefined) ?? 'info',
+    logFormat: (c.logFormat as 'pretty' | 'json' | undefined) ?? null,
+    hooks: c.hooks ? hooksOf(c.hooks as Record<string, unknown>) : null,
     engine: engine,
   };
 }
@@ -242,4 +280,14 @@ export function configChanges(a: DaemonConfig, b: DaemonConfig): string[] {
     } else if (JSON.stringify((a as unknown as Record<string, unknown>)[k]) !== JSON.stringify((b as unknown as Record<string, unknown>)[k])) changed.push(k);
   }
   return changed;
+}
+
+function hooksOf(h: Record<string, unknown>): HooksConfig {
+  return {
+    commands: Object.fromEntries(HOOK_EVENTS.filter((e) => h[e] !== undefined).map((e) => [e, h[e] as string[]])),
+    failureStreak: (h.failureStreakThreshold as number | undefined) ?? DEFAULT_HOOKS.failureStreak,
+    timeoutMs: (h.timeoutMs as number | undefined) ?? DEFAULT_HOOKS.timeoutMs,
+    concurrency: (h.concurrency as number | undefined) ?? DEFAULT_HOOKS.concurrency,
+    webhook: (h.webhook as string | undefined) ?? null,
+  };
 }

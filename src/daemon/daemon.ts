@@ -20,12 +20,15 @@ import { Reloader } from './reloader.ts';
 import { daemonStore } from './store.ts';
 import { fileState, leftBehind, writeState, type DaemonState } from './state.ts';
 import { httpFetcherFor } from '../wiring/defaults.ts';
+import { observedParts, type EngineObserver } from './engine-observer.ts';
 
 export interface DaemonDeps {
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly fetcher?: StapleFetcher;
   readonly store?: StapleStore;
+  /** Metrics and alerts: they see (and may wrap) what each engine is made of. */
+  readonly observers?: readonly EngineObserver[];
 }
 
 export class Daemon {
@@ -59,14 +62,10 @@ export class Daemon {
   }
 
   private makeEngine(): StaplingEngine {
-    const { clock, fetcher } = this.deps;
-    const engine = new StaplingEngine({
-      ...this.config.engine,
-      store: this.store,
-      logger: this.log,
-      fetcher: fetcher ?? httpFetcherFor(this.config.engine),
-      ...(clock ? { clock } : {}),
-    });
+    const { clock, fetcher, observers = [] } = this.deps;
+    const parts = observedParts(observers, { store: this.store, fetcher: fetcher ?? httpFetcherFor(this.config.engine) });
+    const engine = new StaplingEngine({ ...this.config.engine, ...parts, logger: this.log, ...(clock ? { clock } : {}) });
+    for (const o of observers) o.engine?.(engine);
     engine.on('updated', (s) => void this.onStapleChange(s.id));
     engine.on('expired', (s) => void this.onStapleChange(s.id));
     engine.on('refreshFailed', () => this.scheduleState());

@@ -5,6 +5,7 @@
 // old one stays and the error is logged (the reload of everything else still applies).
 
 import type { Logger } from '../engine/logger.ts';
+import type { StaplerMetrics } from '../metrics/metrics.ts';
 import type { DaemonConfig } from './config.ts';
 import { Daemon, type DaemonDeps } from './daemon.ts';
 import { formatAddress, type ListenAddress } from './http/listen-address.ts';
@@ -19,6 +20,8 @@ const DEFAULT_DEADLINE_MS = 15_000;
 
 export interface ServiceDeps extends DaemonDeps {
   readonly ocspObserver?: OcspObserver;
+  /** Serve /metrics, /healthz, /status.json and /status from these metrics. */
+  readonly metrics?: StaplerMetrics;
 }
 
 export class DaemonService {
@@ -34,7 +37,10 @@ export class DaemonService {
   ) {
     this.log = deps.logger;
     this.daemon = new Daemon(config, deps);
-    this.routes = daemonRoutes(this.daemon, this.log, deps.ocspObserver ? { ocspObserver: deps.ocspObserver } : {});
+    this.routes = daemonRoutes(this.daemon, this.log, {
+      ...(deps.ocspObserver ? { ocspObserver: deps.ocspObserver } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    });
   }
 
   /** Start the daemon; with `listen`, wait (bounded) for its first fetches, then listen. */

@@ -25,9 +25,10 @@ export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): PinoLevel
   return value as PinoLevel;
 }
 
-/** pino at `level`, with ISO 8601 times (as everywhere else in Stapler's output). */
-export function pinoLogger(level: PinoLevel): Logger & { level: string } {
-  return pino({ name: 'stapler', level, timestamp: pino.stdTimeFunctions.isoTime });
+/** pino at `level`, with ISO 8601 times (as everywhere else in Stapler's output), to stdout or `destination`. */
+export function pinoLogger(level: PinoLevel, destination?: { write(line: string): unknown }): Logger & { level: string } {
+  const options = { name: 'stapler', level, timestamp: pino.stdTimeFunctions.isoTime };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export function defaultLogger(): Logger {

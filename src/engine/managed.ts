@@ -80,6 +80,8 @@ export class ManagedCertificate {
       subject: this.cert.subject,
       serial: this.cert.serialHex,
       mustStaple: this.mustStaple,
+      responders: this.urls,
+      notAfter: this.cert.notAfter,
       state: this.state(),
       certStatus: s ? s.verdict.certStatus : null,
       thisUpdate: s ? s.verdict.thisUpdate : null,

@@ -61,6 +61,10 @@ export interface CertificateStatus {
   readonly subject: string;
   readonly serial: string;
   readonly mustStaple: boolean;
+  /** The OCSP responder URLs it is fetched from (empty: none). */
+  readonly responders: readonly string[];
+  /** The certificate's own expiry (ms since the epoch). */
+  readonly notAfter: number;
   readonly state: CertificateState;
   readonly certStatus: 'good' | 'revoked' | null;
   readonly thisUpdate: number | null;

@@ -21,9 +21,9 @@ const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 
 /**
  * Staple from `engine` on `server` (tls.Server, https.Server or an http2 secure server).
- * Returns a function that detaches it.
+ * Returns a function that detaches it. `counts` (if given) counts the handshakes stapled and not.
  */
-export function attach(engine: Engine, server: TlsServer, log: Logger): () => void {
+export function attach(engine: Engine, server: TlsServer, log: Logger, counts?: { stapled: number; unstapled: number }): () => void {
   const listener: OcspListener = (certificate, issuer, callback) => {
     let staple: Buffer | null = null;
     try {
@@ -34,8 +34,13 @@ export function attach(engine: Engine, server: TlsServer, log: Logger): () => vo
     }
     // Never pass an error: it destroys the client's socket. Never pass an empty buffer.
     try {
-      if (staple && staple.length > 0) callback(null, staple);
-      else callback(null);
+      if (staple && staple.length > 0) {
+        if (counts) counts.stapled++;
+        callback(null, staple);
+      } else {
+        if (counts) counts.unstapled++;
+        callback(null);
+      }
     } catch (err) {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'OCSPRequest callback threw');
     }

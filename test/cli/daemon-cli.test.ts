@@ -48,6 +48,13 @@ describe('stapler daemon (command line)', () => {
     assert.match(run.stderr, /stapler daemon: needs --config <file> or --cert <glob>/);
   });
 
+  it('takes --log-format pretty or json, and names the key when it is neither', async () => {
+    const run = await stapler(['daemon', '--cert', join(dir, 'certs', '*.pem'), '--check-config', '--log-format', 'xml']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /config key "logFormat": "xml" is not valid: expected one of pretty, json/);
+    assert.equal((await stapler(['daemon', '--cert', join(dir, 'certs', '*.pem'), '--check-config', '--log-format', 'pretty'])).code, 0);
+  });
+
   it('refuses an unknown STAPLER_LOG_LEVEL in one line, in the CLI and the library', async () => {
     const run = await stapler(['daemon', '--cert', join(dir, 'certs', '*.pem'), '--check-config'], { STAPLER_LOG_LEVEL: 'verbose' });
     assert.equal(run.code, 2);
@@ -186,7 +193,9 @@ describe('stapler status (command line)', () => {
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /^OK: 1 stapled/);
     assert.match(ok.stdout, new RegExp(`state file ${file('ok.json')}`));
-    assert.match(ok.stdout, /…\/www\.example\.com\.pem +stapled +2026-11-29 00:00 +2026-11-25 12:00/);
+    assert.match(ok.stdout, /…\/www\.example\.com\.pem +stapled +2026-11-29T00:00Z +2026-11-25T12:00Z/);
+    // Every time it prints is ISO 8601.
+    for (const t of ok.stdout.match(/\d{4}-\d\d-\d\d[ T][\d:.]+Z?/g) ?? []) assert.match(t, /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d\.\d{3})?Z$/, t);
     await writeFile(
       file('warn.json'),
       stateWith(process.pid, [row({ state: 'stapled-refresh-failing', lastError: `fetch-timeout: ${'no answer from the responder '.repeat(6)}` })]),

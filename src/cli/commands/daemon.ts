@@ -2,6 +2,7 @@
 
 import { buildConfig, parseYaml, type DaemonConfig } from '../../daemon/config.ts';
 import { checkConfigFiles } from '../../daemon/check-config.ts';
+import type { StaplingEngine } from '../../engine/engine.ts';
 import { logLevelFromEnv, pinoLogger, type Logger } from '../../engine/logger.ts';
 import { combinedError } from '../../engine/options.ts';
 import { readFileCapped } from '../../io/files.ts';
@@ -9,7 +10,15 @@ import { InputError } from '../../ocsp/errors.ts';
 import { isRedisUrl } from '../../store/redis-options.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatAddress } from '../../daemon/http/listen-address.ts';
-import { DaemonService } from '../../daemon/service.ts';
+import { fileLabels } from '../../daemon/http/observe-routes.ts';
+import { OCSP_RESULTS } from '../../daemon/http/ocsp-route.ts';
+import { Alerts } from '../../daemon/alerts/alerts.ts';
+import { DEFAULT_HOOKS } from '../../daemon/alerts/hook-config.ts';
+import type { CertificateStatus } from '../../engine/types.ts';
+import { StaplerMetrics } from '../../metrics/metrics.ts';
+import { chooseLogFormat, prettyDestination } from '../pretty-log.ts';
+import { readFileSync } from 'node:fs';
+import { DaemonService, type ServiceDeps } from '../../daemon/service.ts';
 
 export interface DaemonFlags {
   config?: string;
@@ -24,6 +33,7 @@ export interface DaemonFlags {
   store?: string;
   listen?: string;
   logLevel?: string;
+  logFormat?: string;
 }
 
 /** The configuration from --config, with flags on top; every problem of both in one error. */
@@ -46,6 +56,7 @@ export async function loadDaemonConfig(flags: DaemonFlags): Promise<DaemonConfig
     ...(flags.store !== undefined && isRedisUrl(flags.store) ? { store: flags.store } : { storeDir: flags.store }),
     listen: flags.listen,
     logLevel: flags.logLevel,
+    logFormat: flags.logFormat,
   };
   // Flags replace the file's values.
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) raw[k] = v;
@@ -74,9 +85,9 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
     );
     return EXIT.ok;
   }
-  const logger = pinoLogger(config.logLevel);
-  // The daemon and its listener (which opens once the first fetches have settled).
-  const service = new DaemonService(config, { logger });
+  const logger = pinoLogger(config.logLevel, chooseLogFormat(config.logFormat, Boolean(process.stdout.isTTY)) === 'pretty' ? prettyDestination() : undefined);
+  // The daemon and its listener (which opens once the first fetches have settled), watched by metrics and alerts.
+  const { service, alerts } = observedService(config, logger);
   const daemon = service.daemon;
   let reloading: Promise<void> = Promise.resolve();
   const reconfigure = async (log: Logger): Promise<void> => {
@@ -89,6 +100,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
       log.error({ signal: 'SIGHUP' }, `configuration refused, the running one stays: ${message}`);
       return;
     }
+    alerts.configure(next.hooks ?? DEFAULT_HOOKS);
     const changes = await service.reconfigure(next);
     logger.level = next.logLevel;
     log.info(
@@ -120,4 +132,44 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
   await service.start();
   await stopped;
   return EXIT.ok;
+}
+
+/** The daemon service with metrics and alerts watching every engine it makes, and the metrics routes. */
+export function observedService(
+  config: DaemonConfig,
+  logger: Logger,
+  deps: Partial<ServiceDeps> = {},
+): { service: DaemonService; metrics: StaplerMetrics; alerts: Alerts } {
+  let service: DaemonService | null = null;
+  const labels = cachedLabels(() => (service ? fileLabels(service.daemon) : null));
+  const metrics = new StaplerMetrics({ certLabels: () => labels, version: packageVersion() });
+  const alerts = new Alerts(config.hooks ?? DEFAULT_HOOKS, { logger, label: labels });
+  const observers = [
+    { fetcher: metrics.instrumentFetcher.bind(metrics), store: metrics.instrumentStore.bind(metrics), engine: (e: StaplingEngine) => void metrics.observe(e) },
+    alerts,
+  ];
+  service = new DaemonService(config, { ...deps, logger, observers, metrics, ocspObserver: metrics.responderObserver(OCSP_RESULTS) });
+  return { service, metrics, alerts };
+}
+
+/** File labels, rebuilt at most every few seconds (the daemon's files change rarely; an alert storm must not rebuild them per alert). */
+function cachedLabels(build: () => ((s: CertificateStatus) => string) | null, ttlMs = 2_000): (s: CertificateStatus) => string {
+  let built: { at: number; label: (s: CertificateStatus) => string } | null = null;
+  return (s) => {
+    const now = Date.now();
+    if (!built || now - built.at > ttlMs) {
+      const label = build();
+      if (!label) return `${s.subject} #${s.serial}`;
+      built = { at: now, label };
+    }
+    return built.label(s);
+  };
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }

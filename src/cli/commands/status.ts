@@ -26,8 +26,8 @@ export async function statusCommand(opts: { state?: string; json?: boolean }, io
     io.out(JSON.stringify({ stateFile: path, running, verdict, reasons, ...state }));
     return code;
   }
-  const rows = state.files.map((f) => [elide(f.file, 26), statusLabel(f), shortTime(f.nextUpdate), shortTime(f.nextRefreshAt)]);
-  const header = ['certificate', 'status', 'next update (UTC)', 'next refresh'];
+  const rows = state.files.map((f) => [elide(f.file, 24), statusLabel(f), shortTime(f.nextUpdate), shortTime(f.nextRefreshAt)]);
+  const header = ['certificate', 'status', 'next update', 'next refresh'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   const out = [
@@ -106,9 +106,9 @@ function statusLabel(f: FileState): string {
   return f.state === 'stapled-refresh-failing' ? 'stapled, failing' : f.state;
 }
 
-/** "2026-11-22 06:34" from an ISO time. */
-function shortTime(t: string | null): string {
-  return t === null ? '-' : t.slice(0, 16).replace('T', ' ');
+/** "2026-11-22T06:34Z" from an ISO time: still ISO 8601 (UTC, to the minute), and fits 80 columns. */
+export function shortTime(t: string | null): string {
+  return t === null ? '-' : `${t.slice(0, 16)}Z`;
 }
 
 /** A path that fits `max` characters: its end is kept (the file name says the most). */

@@ -2,12 +2,20 @@
 // engine behind it is replaced when a SIGHUP changes its settings).
 
 import type { Logger } from '../../engine/logger.ts';
+import type { StaplerMetrics } from '../../metrics/metrics.ts';
 import type { Daemon } from '../daemon.ts';
+import { observeRoutes, type ObserveRouteOptions } from './observe-routes.ts';
 import { OcspRoute, type OcspObserver } from './ocsp-route.ts';
 import type { HttpRoute } from './route.ts';
 
-export function daemonRoutes(daemon: Daemon, log: Logger, options: { ocspObserver?: OcspObserver } = {}): HttpRoute[] {
-  return [ocspRouteFor(daemon, log, options.ocspObserver)];
+export interface DaemonRouteOptions extends ObserveRouteOptions {
+  readonly ocspObserver?: OcspObserver;
+  /** With metrics: /metrics, /healthz, /status.json and /status too. */
+  readonly metrics?: StaplerMetrics;
+}
+
+export function daemonRoutes(daemon: Daemon, log: Logger, options: DaemonRouteOptions = {}): HttpRoute[] {
+  return [...(options.metrics ? observeRoutes(daemon, options.metrics, options) : []), ocspRouteFor(daemon, log, options.ocspObserver)];
 }
 
 /** The OCSP responder over the daemon's current engine (every path not owned by another route). */

@@ -1,0 +1,83 @@
+// Alerts: the engine's events, turned into hook runs and webhook posts once per transition. An
+// alert fires when a certificate enters the condition and not again until it has left it (a
+// new staple clears them all), so a failing refresh retried every few minutes alerts once.
+
+import type { StaplingEngine } from '../../engine/engine.ts';
+import type { Logger } from '../../engine/logger.ts';
+import type { CertificateStatus } from '../../engine/types.ts';
+import type { EngineObserver } from '../engine-observer.ts';
+import { alertDetails, type AlertDetails } from './alert.ts';
+import type { HookEvent, HooksConfig } from './hook-config.ts';
+import { HookRunner } from './hook-runner.ts';
+import { postWebhook } from './webhook.ts';
+
+/** Alerts remembered as raised; far more than any managed set has at once. */
+const MAX_RAISED = 100_000;
+
+export interface AlertsOptions {
+  readonly logger: Logger;
+  /** The certificate's label in alerts (the daemon: its file). */
+  readonly label: (s: CertificateStatus) => string;
+  readonly now?: () => number;
+}
+
+export class Alerts implements EngineObserver {
+  /** `${event} ${certificate id}` for every alert raised and not yet cleared. */
+  private readonly raised = new Set<string>();
+  private readonly runner: HookRunner;
+  private readonly webhooks = new Set<Promise<unknown>>();
+
+  constructor(
+    private config: HooksConfig,
+    private readonly opts: AlertsOptions,
+  ) {
+    this.runner = new HookRunner(opts.logger, config);
+  }
+
+  /** A new configuration (SIGHUP): alerts already raised stay raised. */
+  configure(config: HooksConfig): void {
+    this.config = config;
+    this.runner.configure(config);
+  }
+
+  engine(engine: StaplingEngine): void {
+    engine.on('revoked', (s) => this.raise('revoked', s));
+    engine.on('expired', (s) => this.raise('expired', s));
+    engine.on('mustStapleAtRisk', (s) => this.raise('mustStapleAtRisk', s));
+    engine.on('refreshFailed', (s) => {
+      if (s.consecutiveFailures >= this.config.failureStreak) this.raise('failureStreak', s);
+    });
+    engine.on('updated', (s) => {
+      // A new staple ends every condition but revocation, which ends only with a good status.
+      for (const event of ['expired', 'mustStapleAtRisk', 'failureStreak'] as const) this.raised.delete(`${event} ${s.id}`);
+      if (s.certStatus === 'good') this.raised.delete(`revoked ${s.id}`);
+    });
+  }
+
+  /** Resolves when every hook and webhook started so far has finished. */
+  async settled(): Promise<void> {
+    await this.runner.settled();
+    while (this.webhooks.size > 0) await Promise.allSettled([...this.webhooks]);
+  }
+
+  private raise(event: HookEvent, s: CertificateStatus): void {
+    const key = `${event} ${s.id}`;
+    if (this.raised.has(key)) return;
+    this.raised.add(key);
+    // Bounded: ids of certificates long gone (renewed) are forgotten first.
+    if (this.raised.size > MAX_RAISED) this.raised.delete(this.raised.values().next().value!);
+    const alert = alertDetails(event, this.opts.label(s), s, (this.opts.now ?? Date.now)());
+    this.opts.logger.warn({ event, cert: alert.cert }, `alert: ${event}`);
+    this.send(alert);
+  }
+
+  private send(alert: AlertDetails): void {
+    const argv = this.config.commands[alert.event];
+    if (argv) void this.runner.run(argv, alert);
+    if (this.config.webhook) {
+      const p = postWebhook(this.config.webhook, alert, this.opts.logger, Math.min(this.config.timeoutMs, 10_000));
+      this.webhooks.add(p);
+      void p.finally(() => this.webhooks.delete(p));
+    }
+  }
+}

@@ -1,0 +1,243 @@
+// Prometheus metrics for Stapler, on prom-client 15. Per-certificate gauges are computed from the
+// engine's status at each scrape (always right, nothing to keep in sync, and a removed
+// certificate's series go with it); counters come from the engine's events and from decorators
+// of the fetcher and the store. Nothing here runs on the handshake path.
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { StaplingEngine } from '../engine/engine.ts';
+import type { CertificateStatus } from '../engine/types.ts';
+import { FAILURE_REASONS, type StapleFetcher } from '../fetch/staple-fetcher.ts';
+import type { StapleStore } from '../store/store.ts';
+import { mustStapleAtRisk, responderHost, subjectSerial } from './certificate-risk.ts';
+import { InstrumentedFetcher } from './instrumented-fetcher.ts';
+import { InstrumentedStore } from './instrumented-store.ts';
+
+export interface HandshakeCounts {
+  readonly stapled: number;
+  readonly unstapled: number;
+}
+
+export interface StaplerMetricsOptions {
+  /** Where the metrics are registered (default: a new Registry of their own, see `registry`). */
+  readonly registry?: Registry;
+  /**
+   * The `cert` label of each certificate, chosen once per scrape (default: subject and serial).
+   * The daemon labels a certificate with its file. Keep it bounded by the managed set.
+   */
+  readonly certLabels?: () => (status: CertificateStatus) => string;
+  /** The version in stapler_build_info (default: unknown). */
+  readonly version?: string;
+}
+
+/** Every metric's name, as exported (for documentation and tests). */
+export const METRIC_NAMES = [
+  'stapler_build_info',
+  'stapler_certificate_info',
+  'stapler_certificate_state',
+  'stapler_certificate_revoked',
+  'stapler_certificate_not_after_timestamp_seconds',
+  'stapler_staple_this_update_timestamp_seconds',
+  'stapler_staple_next_update_timestamp_seconds',
+  'stapler_staple_valid_until_timestamp_seconds',
+  'stapler_next_refresh_timestamp_seconds',
+  'stapler_refresh_consecutive_failures',
+  'stapler_must_staple_at_risk',
+  'stapler_refreshes_total',
+  'stapler_refresh_failures_total',
+  'stapler_fetch_duration_seconds',
+  'stapler_handshakes_total',
+  'stapler_store_errors_total',
+  'stapler_store_lease_contention_total',
+  'stapler_ocsp_responder_requests_total',
+  'stapler_ocsp_responder_duration_seconds',
+] as const;
+
+const FIRST_PER_CERT = 'stapler_certificate_info';
+
+type Row = { readonly s: CertificateStatus; readonly cert: string };
+
+export class StaplerMetrics {
+  /** The registry the metrics are in: serve `await registry.metrics()` with `registry.contentType`. */
+  readonly registry: Registry;
+  private engine: StaplingEngine | null = null;
+  private handshakes: (() => HandshakeCounts) | null = null;
+  private snapshot: Row[] | null = null;
+  private readonly refreshes: Counter<'result'>;
+  private readonly failures: Counter<'reason'>;
+  private readonly fetchDuration: Histogram<'responder'>;
+  private readonly storeErrors: Counter<'operation'>;
+  private readonly leaseContention: Counter;
+  private readonly responderRequests: Counter<'result'>;
+  private readonly responderDuration: Histogram;
+  private readonly certLabels: () => (status: CertificateStatus) => string;
+
+  constructor(options: StaplerMetricsOptions = {}) {
+    const registers = [(this.registry = options.registry ?? new Registry())];
+    this.certLabels = options.certLabels ?? (() => subjectSerial);
+    const perCert = (
+      name: string,
+      help: string,
+      value: (s: CertificateStatus) => number | null,
+      extra: readonly string[] = [],
+      labels?: (r: Row) => Record<string, string>,
+    ): void => {
+      const gauge: Gauge<string> = new Gauge({
+        name,
+        help,
+        labelNames: ['cert', ...extra],
+        registers,
+        collect: () => {
+          gauge.reset();
+          // A scrape collects every metric in the order registered, in one tick: the first
+          // per-certificate gauge reads the engine, the others share what it read.
+          for (const r of this.rows(name === FIRST_PER_CERT)) {
+            const v = value(r.s);
+            if (v !== null) gauge.set({ cert: r.cert, ...labels?.(r) }, v);
+          }
+        },
+      });
+    };
+    const seconds = (t: number | null): number | null => (t === null ? null : t / 1000);
+    new Gauge({ name: 'stapler_build_info', help: 'Stapler and Node versions (always 1).', labelNames: ['version', 'node'], registers }).set(
+      { version: options.version ?? 'unknown', node: process.versions.node },
+      1,
+    );
+    perCert(
+      'stapler_certificate_info',
+      'A managed certificate (always 1).',
+      () => 1,
+      ['subject', 'serial', 'responder', 'must_staple'],
+      ({ s }) => ({
+        subject: s.subject,
+        serial: s.serial,
+        responder: responderHost(s.responders[0]),
+        must_staple: String(s.mustStaple),
+      }),
+    );
+    perCert(
+      'stapler_certificate_state',
+      "The certificate's stapling state (1; only its current state is exported).",
+      () => 1,
+      ['state'],
+      ({ s }) => ({ state: s.state }),
+    );
+    perCert('stapler_certificate_revoked', '1 when the staple being served says the certificate is revoked, else 0.', (s) =>
+      s.certStatus === null ? null : s.certStatus === 'revoked' ? 1 : 0,
+    );
+    perCert('stapler_certificate_not_after_timestamp_seconds', "The certificate's notAfter.", (s) => s.notAfter / 1000);
+    perCert('stapler_staple_this_update_timestamp_seconds', "The staple's thisUpdate.", (s) => seconds(s.thisUpdate));
+    perCert('stapler_staple_next_update_timestamp_seconds', "The staple's nextUpdate.", (s) => seconds(s.nextUpdate));
+    perCert('stapler_staple_valid_until_timestamp_seconds', 'When the staple stops being served (nextUpdate, or the lifetime given to one without).', (s) =>
+      seconds(s.validUntil),
+    );
+    perCert('stapler_next_refresh_timestamp_seconds', 'When the next refresh is planned.', (s) => seconds(s.nextRefreshAt));
+    perCert('stapler_refresh_consecutive_failures', 'Refreshes that failed in a row (0 after a success).', (s) => s.consecutiveFailures);
+    perCert('stapler_must_staple_at_risk', 'For Must-Staple certificates: 1 when it has no staple, or its staple lapses before the next retry.', (s) =>
+      s.mustStaple ? (mustStapleAtRisk(s) ? 1 : 0) : null,
+    );
+    this.refreshes = new Counter({
+      name: 'stapler_refreshes_total',
+      help: 'Refresh results: success (a new response fetched), store (taken from the store), failure.',
+      labelNames: ['result'],
+      registers,
+    });
+    for (const result of ['success', 'store', 'failure']) this.refreshes.inc({ result }, 0);
+    this.failures = new Counter({ name: 'stapler_refresh_failures_total', help: 'Failed refreshes, by reason.', labelNames: ['reason'], registers });
+    for (const reason of FAILURE_REASONS) this.failures.inc({ reason }, 0);
+    this.fetchDuration = new Histogram({
+      name: 'stapler_fetch_duration_seconds',
+      help: 'Time to get an answer (or give up) from the OCSP responders, by the responder host.',
+      labelNames: ['responder'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15],
+      registers,
+    });
+    const handshakes: Counter<'outcome'> = new Counter({
+      name: 'stapler_handshakes_total',
+      help: 'TLS handshakes that asked for a staple, by outcome (stapled, unstapled). Library only.',
+      labelNames: ['outcome'],
+      registers,
+      collect: () => {
+        handshakes.reset();
+        const h = this.handshakes?.() ?? { stapled: 0, unstapled: 0 };
+        handshakes.inc({ outcome: 'stapled' }, h.stapled);
+        handshakes.inc({ outcome: 'unstapled' }, h.unstapled);
+      },
+    });
+    this.storeErrors = new Counter({
+      name: 'stapler_store_errors_total',
+      help: 'Store operations that failed, by operation.',
+      labelNames: ['operation'],
+      registers,
+    });
+    this.leaseContention = new Counter({
+      name: 'stapler_store_lease_contention_total',
+      help: 'Refresh leases another process held (it fetches; this one waits for its result).',
+      registers,
+    });
+    this.responderRequests = new Counter({
+      name: 'stapler_ocsp_responder_requests_total',
+      help: "Requests to the daemon's OCSP responder, by result.",
+      labelNames: ['result'],
+      registers,
+    });
+    this.responderDuration = new Histogram({
+      name: 'stapler_ocsp_responder_duration_seconds',
+      help: "Time the daemon's OCSP responder took to answer.",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1],
+      registers,
+    });
+  }
+
+  /** An observer for the daemon's OCSP responder route: counts each request by result (all `results` start at 0). */
+  responderObserver(results: readonly string[]): (result: string, ms: number) => void {
+    for (const result of results) this.responderRequests.inc({ result }, 0);
+    return (result, ms) => {
+      this.responderRequests.inc({ result });
+      this.responderDuration.observe(ms / 1000);
+    };
+  }
+
+  /**
+   * Count this engine's refreshes and export its certificates (the last engine observed is the one
+   * exported: the daemon observes the engine a SIGHUP makes). `handshakes` reads the library's
+   * handshake counts.
+   */
+  observe(engine: StaplingEngine, handshakes?: () => HandshakeCounts): this {
+    this.engine = engine;
+    if (handshakes) this.handshakes = handshakes;
+    engine.on('updated', (s) => this.refreshes.inc({ result: s.source === 'store' ? 'store' : 'success' }));
+    engine.on('refreshFailed', (s) => {
+      this.refreshes.inc({ result: 'failure' });
+      this.failures.inc({ reason: s.lastError?.reason ?? 'internal' });
+    });
+    return this;
+  }
+
+  /** A fetcher that times each fetch into stapler_fetch_duration_seconds. */
+  instrumentFetcher(fetcher: StapleFetcher): StapleFetcher {
+    return new InstrumentedFetcher(fetcher, (host, seconds) => this.fetchDuration.observe({ responder: host }, seconds));
+  }
+
+  /** A store that counts its failures and its lease contention. */
+  instrumentStore(store: StapleStore): StapleStore {
+    return new InstrumentedStore(store, {
+      error: (operation) => this.storeErrors.inc({ operation }),
+      contended: () => this.leaseContention.inc(),
+    });
+  }
+
+  /** The metrics in Prometheus' text format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** One status list per scrape, shared by every gauge's collect; `fresh` reads the engine again. */
+  private rows(fresh: boolean): Row[] {
+    if (this.snapshot && !fresh) return this.snapshot;
+    const label = this.certLabels();
+    const rows = (this.engine?.status() ?? []).map((s) => ({ s, cert: label(s) }));
+    this.snapshot = rows;
+    setImmediate(() => (this.snapshot = null));
+    return rows;
+  }
+}

@@ -108,7 +108,7 @@ export class OcspRoute implements HttpRoute {
 
   private answer(parsed: { ok: true; request: ParsedRequest } | { ok: false; reason: string }, req: IncomingMessage, res: ServerResponse): OcspResult {
     if (!parsed.ok || parsed.request.certIds.length !== 1) {
-      const reason = parsed.ok ? `${parsed.request.certIds.length} CertIDs in one request (one is answered: RFC 5019)` : parsed.reason;
+      const reason = parsed.ok ? `${parsed.request.certIds.length} CertIDs in one request (RFC 5019 allows one)` : parsed.reason;
       this.options.log.debug({ method: req.method, reason }, 'malformed OCSP request: answered "malformedRequest"');
       ocsp(res, 200, MALFORMED_REQUEST, { 'Cache-Control': 'no-store' });
       return 'malformed';

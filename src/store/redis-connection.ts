@@ -12,7 +12,7 @@ export type RedisArg = string | Buffer;
 interface Backend {
   readonly isReady: boolean;
   connect(): Promise<unknown>;
-  on(event: 'error' | 'ready', listener: (err?: unknown) => void): unknown;
+  on(event: 'error' | 'ready' | 'reconnecting', listener: (err?: unknown) => void): unknown;
   send(key: string | undefined, args: readonly RedisArg[]): Promise<unknown>;
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
   duplicate(): Backend;
@@ -57,14 +57,18 @@ export class RedisConnection {
     this.backend = makeBackend(o);
     this.backend.on('error', (err) => this.down(err));
     this.backend.on('ready', () => this.ready());
+    // A lost connection, or (Sentinel) a new master: either way, what was published meanwhile is
+    // lost, and a promoted replica may hold older data, so the next 'ready' counts as a recovery.
+    this.backend.on('reconnecting', () => this.down(new Error('reconnecting (the connection was lost, or Sentinel named a new master)'), true));
   }
 
   get description(): string {
     return this.o.description;
   }
 
-  private down(err: unknown): void {
-    this.lastError = message(err);
+  /** `keepCause`: an earlier error already says why (a reconnect follows it). */
+  private down(err: unknown, keepCause = false): void {
+    if (!(keepCause && this.up === false)) this.lastError = message(err);
     if (this.up === false || this.closed) return;
     this.up = false;
     this.log.warn(

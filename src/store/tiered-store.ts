@@ -1,9 +1,11 @@
 // Two tiers: the host's own directory and the fleet's shared store (Redis). Reads take the newer
 // of the two, so that a host restarted while Redis is down still staples from its disk at once;
 // writes go to both. The lease is the shared one, or the directory's while the shared store
-// fails, so that the workers of one host still make one request between them.
+// fails, so that the workers of one host still make one request between them. When the shared
+// store holds nothing or an older staple than the directory (Redis restarted empty, flushed, or a
+// replica promoted with stale data), a load puts this host's newer staple back.
 
-import { thisUpdateOf } from './staple-version.ts';
+import { nextUpdateOf, thisUpdateOf } from './staple-version.ts';
 import { StoreError } from './store-files.ts';
 import type { Lease, StapleStore } from './store.ts';
 
@@ -27,9 +29,13 @@ export class TieredStore implements StapleStore {
       return null;
     }
     if (a === null) return b;
-    if (b === null || b.equals(a)) return a;
+    if (b !== null && b.equals(a)) return a;
     // The engine verifies whichever it gets; the newer one is the one worth verifying.
-    return thisUpdateOf(b) > thisUpdateOf(a) ? b : a;
+    const newer = b !== null && thisUpdateOf(b) > thisUpdateOf(a) ? b : a;
+    // Only our own directory's staple goes back up (what came from Redis is not trusted yet);
+    // the shared store's save keeps whatever is newer still, atomically.
+    if (newer === a && shared.status === 'fulfilled') await this.shared.save(key, a, nextUpdateOf(a)).catch(() => undefined);
+    return newer;
   }
 
   async save(key: string, der: Buffer, expiresAt: number): Promise<void> {

@@ -48,6 +48,12 @@ export class RedisConnection {
   private up: boolean | null = null;
   private lastError = 'not connected yet';
   private closed = false;
+  /** The connection is open but Redis answers nothing (kill -STOP): calls fail at once but one probe. */
+  private hung = false;
+  private probing = false;
+  /** While hung, one probe per command timeout at most: callers in a row must not each wait for one. */
+  private nextProbeAt = 0;
+  private lastAnswerAt = 0;
 
   constructor(
     private readonly o: ResolvedRedisOptions,
@@ -78,6 +84,7 @@ export class RedisConnection {
   }
 
   private ready(): void {
+    this.hung = false;
     if (this.up === true) return;
     const wasDown = this.up === false;
     this.up = true;
@@ -111,17 +118,49 @@ export class RedisConnection {
     void this.connected().catch(() => undefined);
   }
 
-  /** Run one command; `key` routes it in a Cluster. Fails within the command timeout. */
+  /**
+   * Run one command; `key` routes it in a Cluster. Fails within the command timeout, and at once
+   * while Redis is hung (an open connection with no answer for a whole command timeout, as under
+   * kill -STOP): then one command per command timeout goes through as a probe, and its answer ends
+   * the outage.
+   */
   async send(what: string, key: string | undefined, args: readonly RedisArg[]): Promise<unknown> {
-    try {
-      await this.connected();
-      return await withDeadline(this.backend.send(key, args), this.o.commandTimeoutMs + 100, `${this.o.description}: could not ${what}`);
-    } catch (err) {
-      if (err instanceof StoreError) throw err;
-      const text = message(err);
-      const Kind = /timeout/i.test(text) ? StoreTimeout : StoreError;
-      throw new Kind(`${this.o.description}: could not ${what}: ${text}`, { cause: err });
+    await this.connected();
+    let probe = false;
+    if (this.hung) {
+      if (this.probing || Date.now() < this.nextProbeAt)
+        throw new StoreTimeout(`${this.o.description}: could not ${what}: redis is not answering (${this.lastError})`);
+      this.probing = probe = true;
     }
+    const sentAt = Date.now();
+    try {
+      const reply = await withDeadline(this.backend.send(key, args), this.o.commandTimeoutMs + 100, `${this.o.description}: could not ${what}`);
+      this.answered();
+      return reply;
+    } catch (err) {
+      const text = message(err);
+      const timedOut = err instanceof StoreTimeout || /timeout/i.test(text);
+      // A host starved of CPU has slow answers, not none: only no answer at all while this command waited is a hang.
+      if (timedOut && this.backend.isReady && this.lastAnswerAt <= sentAt) this.stalled(text);
+      if (err instanceof StoreError) throw err;
+      const Kind = timedOut ? StoreTimeout : StoreError;
+      throw new Kind(`${this.o.description}: could not ${what}: ${text}`, { cause: err });
+    } finally {
+      if (probe) this.probing = false;
+    }
+  }
+
+  private answered(): void {
+    this.lastAnswerAt = Date.now();
+    if (this.hung) this.hung = false;
+    // An outage seen without a reconnect (a hang, a failed ping) ends with the first answer.
+    if (this.up === false && this.backend.isReady) this.ready();
+  }
+
+  private stalled(text: string): void {
+    this.hung = true;
+    this.nextProbeAt = Date.now() + this.o.commandTimeoutMs;
+    this.down(new Error(`no answer within ${this.o.commandTimeoutMs} ms: ${text}`));
   }
 
   /** Subscribe on a connection of its own (a subscribed connection can run nothing else). */

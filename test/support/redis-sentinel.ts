@@ -39,8 +39,9 @@ async function until(what: string, timeoutMs: number, check: () => boolean): Pro
 }
 
 export async function startSentinel(dir: string): Promise<SentinelSetup> {
-  const master = await RedisServer.start();
-  const replica = await RedisServer.start(['--replicaof', '127.0.0.1', String(master.port)]);
+  // A full sync goes through an RDB file, written in the server's directory: `dir`, not ours.
+  const master = await RedisServer.start(['--dir', dir]);
+  const replica = await RedisServer.start(['--dir', dir, '--replicaof', '127.0.0.1', String(master.port)]);
   const port = await freePort();
   const conf = join(dir, `sentinel-${port}.conf`);
   await writeFile(

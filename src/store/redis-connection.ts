@@ -12,7 +12,7 @@ export type RedisArg = string | Buffer;
 interface Backend {
   readonly isReady: boolean;
   connect(): Promise<unknown>;
-  on(event: 'error' | 'ready', listener: (err?: unknown) => void): unknown;
+  on(event: 'error' | 'ready' | 'reconnecting', listener: (err?: unknown) => void): unknown;
   send(key: string | undefined, args: readonly RedisArg[]): Promise<unknown>;
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
   duplicate(): Backend;
@@ -48,6 +48,12 @@ export class RedisConnection {
   private up: boolean | null = null;
   private lastError = 'not connected yet';
   private closed = false;
+  /** The connection is open but Redis answers nothing (kill -STOP): calls fail at once but one probe. */
+  private hung = false;
+  private probing = false;
+  /** While hung, one probe per command timeout at most: callers in a row must not each wait for one. */
+  private nextProbeAt = 0;
+  private lastAnswerAt = 0;
 
   constructor(
     private readonly o: ResolvedRedisOptions,
@@ -57,14 +63,18 @@ export class RedisConnection {
     this.backend = makeBackend(o);
     this.backend.on('error', (err) => this.down(err));
     this.backend.on('ready', () => this.ready());
+    // A lost connection, or (Sentinel) a new master: either way, what was published meanwhile is
+    // lost, and a promoted replica may hold older data, so the next 'ready' counts as a recovery.
+    this.backend.on('reconnecting', () => this.down(new Error('reconnecting (the connection was lost, or Sentinel named a new master)'), true));
   }
 
   get description(): string {
     return this.o.description;
   }
 
-  private down(err: unknown): void {
-    this.lastError = message(err);
+  /** `keepCause`: an earlier error already says why (a reconnect follows it). */
+  private down(err: unknown, keepCause = false): void {
+    if (!(keepCause && this.up === false)) this.lastError = message(err);
     if (this.up === false || this.closed) return;
     this.up = false;
     this.log.warn(
@@ -74,6 +84,7 @@ export class RedisConnection {
   }
 
   private ready(): void {
+    this.hung = false;
     if (this.up === true) return;
     const wasDown = this.up === false;
     this.up = true;
@@ -107,17 +118,49 @@ export class RedisConnection {
     void this.connected().catch(() => undefined);
   }
 
-  /** Run one command; `key` routes it in a Cluster. Fails within the command timeout. */
+  /**
+   * Run one command; `key` routes it in a Cluster. Fails within the command timeout, and at once
+   * while Redis is hung (an open connection with no answer for a whole command timeout, as under
+   * kill -STOP): then one command per command timeout goes through as a probe, and its answer ends
+   * the outage.
+   */
   async send(what: string, key: string | undefined, args: readonly RedisArg[]): Promise<unknown> {
-    try {
-      await this.connected();
-      return await withDeadline(this.backend.send(key, args), this.o.commandTimeoutMs + 100, `${this.o.description}: could not ${what}`);
-    } catch (err) {
-      if (err instanceof StoreError) throw err;
-      const text = message(err);
-      const Kind = /timeout/i.test(text) ? StoreTimeout : StoreError;
-      throw new Kind(`${this.o.description}: could not ${what}: ${text}`, { cause: err });
+    await this.connected();
+    let probe = false;
+    if (this.hung) {
+      if (this.probing || Date.now() < this.nextProbeAt)
+        throw new StoreTimeout(`${this.o.description}: could not ${what}: redis is not answering (${this.lastError})`);
+      this.probing = probe = true;
     }
+    const sentAt = Date.now();
+    try {
+      const reply = await withDeadline(this.backend.send(key, args), this.o.commandTimeoutMs + 100, `${this.o.description}: could not ${what}`);
+      this.answered();
+      return reply;
+    } catch (err) {
+      const text = message(err);
+      const timedOut = err instanceof StoreTimeout || /timeout/i.test(text);
+      // A host starved of CPU has slow answers, not none: only no answer at all while this command waited is a hang.
+      if (timedOut && this.backend.isReady && this.lastAnswerAt <= sentAt) this.stalled(text);
+      if (err instanceof StoreError) throw err;
+      const Kind = timedOut ? StoreTimeout : StoreError;
+      throw new Kind(`${this.o.description}: could not ${what}: ${text}`, { cause: err });
+    } finally {
+      if (probe) this.probing = false;
+    }
+  }
+
+  private answered(): void {
+    this.lastAnswerAt = Date.now();
+    if (this.hung) this.hung = false;
+    // An outage seen without a reconnect (a hang, a failed ping) ends with the first answer.
+    if (this.up === false && this.backend.isReady) this.ready();
+  }
+
+  private stalled(text: string): void {
+    this.hung = true;
+    this.nextProbeAt = Date.now() + this.o.commandTimeoutMs;
+    this.down(new Error(`no answer within ${this.o.commandTimeoutMs} ms: ${text}`));
   }
 
   /** Subscribe on a connection of its own (a subscribed connection can run nothing else). */

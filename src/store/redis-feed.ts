@@ -40,7 +40,13 @@ export class ChangeFeed {
       const oldest = this.versions.keys().next().value;
       if (oldest !== undefined) this.versions.delete(oldest);
     }
-    this.versions.set(key, thisUpdate === null ? '' : String(thisUpdate));
+    // NaN ('?') matches no version Redis can hold: the poll reports the key whatever it finds.
+    this.versions.set(key, thisUpdate === null ? '' : Number.isNaN(thisUpdate) ? '?' : String(thisUpdate));
+  }
+
+  /** A key whose version we could not read: reported after the next outage and at the next poll. */
+  track(key: string): void {
+    if (!this.versions.has(key)) this.remember(key, Number.NaN);
   }
 
   watch(onChange: (key: string) => void): () => void {

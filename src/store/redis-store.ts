@@ -55,7 +55,11 @@ export class RedisStore implements StapleStore {
 
   async load(key: string): Promise<Buffer | null> {
     const name = this.stapleKey(key);
-    const reply = await runScript(this.conn, `load ${name}`, LOAD_BOUNDED, [name], [String(MAX_STAPLE_BYTES)]);
+    const reply = await runScript(this.conn, `load ${name}`, LOAD_BOUNDED, [name], [String(MAX_STAPLE_BYTES)]).catch((err: unknown) => {
+      // Redis is down: the key is still ours to look at again once it is back.
+      this.feed.track(key);
+      throw err;
+    });
     if (reply === -1) throw new StoreError(`${this.description}: could not load ${name}: it is larger than ${MAX_STAPLE_BYTES} bytes`);
     if (reply === null || reply === undefined) {
       this.feed.remember(key, null);

@@ -11,3 +11,14 @@ export function thisUpdateOf(der: Uint8Array): number {
     return 0;
   }
 }
+
+/** The earliest nextUpdate among its single responses, or 0 (unknown) when there is none or it does not parse. */
+export function nextUpdateOf(der: Uint8Array): number {
+  try {
+    const responses = parseResponse(der).basic?.responses ?? [];
+    const known = responses.map((r) => r.nextUpdate).filter((t): t is number => t !== null);
+    return known.length === responses.length && known.length > 0 ? Math.min(...known) : 0;
+  } catch {
+    return 0;
+  }
+}

@@ -3,6 +3,7 @@
 // refuses anything else, and never shows its password back.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,9 @@ import { RedisServer, redisMissing } from '../support/redis-server.ts';
 import { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 
+const ROOT = new URL('../..', import.meta.url).pathname;
+const BIN = join(ROOT, 'bin', 'stapler.js');
+const built = existsSync(join(ROOT, 'dist', 'cli', 'main.js'));
 const missing = redisMissing();
 if (missing) console.log(`# skipping the daemon's Redis test: ${missing}`);
 
@@ -59,6 +63,43 @@ describe('the daemon with a fleet store', { skip: missing ?? false }, () => {
     await waitFor('the second host staple, from Redis', () => existsSync(second));
     assert.equal(responder.requestCount - before, 1);
   });
+
+  it(
+    '`stapler daemon --store` (the installed bin) with a wrong password: staples from the CA, says which store fails and why, never shows the password',
+    {
+      skip: built ? false : 'dist/ is not built (npm ci or npm run build)',
+    },
+    async () => {
+      const locked = await RedisServer.start(['--requirepass', 'r1ght-S3cret']);
+      const dir = join(root, 'bin');
+      await mkdir(join(dir, 'certs'), { recursive: true });
+      await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+      const config = join(dir, 'stapler.yaml');
+      await writeFile(config, `certificates: [${dir}/certs/*.pem]\nstateFile: ${dir}/state.json\nrescanMs: 200\n`);
+      const count = responder.requestCount;
+      const child = spawn(process.execPath, [BIN, 'daemon', '--config', config, '--store', `redis://:wr0ng-S3cret@127.0.0.1:${locked.port}`], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      try {
+        await waitFor('the staple file, from the CA', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')), 30_000);
+        await waitFor('the failing store logged', () => /redis is unreachable/.test(out));
+      } finally {
+        child.kill('SIGTERM');
+        await locked.stop();
+      }
+      assert.equal(await exited, 0, out);
+      assert.equal(responder.requestCount - count, 1, 'one request');
+      const failing = out.split('\n').filter((l) => l.includes('redis is unreachable'));
+      assert.equal(failing.length, 1, out);
+      assert.ok(failing[0]!.includes(`redis://:***@127.0.0.1:${locked.port}`), 'names the store');
+      assert.match(failing[0]!, /WRONGPASS|invalid username-password|NOAUTH/, 'says why');
+      assert.ok(!out.includes('wr0ng-S3cret'), 'the password is never shown');
+    },
+  );
 
   it('the configuration takes only a Redis URL as store, and hides its password', () => {
     assert.throws(

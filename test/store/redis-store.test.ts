@@ -183,6 +183,39 @@ describe('RedisStore faults', { skip: missing ?? false }, () => {
     await srv.stop();
   });
 
+  it('Redis hung: after one call times out, the others fail at once until one answers; one log line each way', async () => {
+    const srv = await RedisServer.start();
+    const { logger, lines } = captureLogger();
+    const s = store(srv.url, { logger });
+    assert.equal(await s.load(KEY), null);
+    srv.pause();
+    try {
+      await assert.rejects(s.load(KEY), /no answer from redis within/);
+      for (let i = 0; i < 20; i++) {
+        const started = Date.now();
+        await assert.rejects(s.acquire(KEY, 1000), /redis is not answering/);
+        assert.ok(Date.now() - started < 250, `failed at once, in ${Date.now() - started} ms`);
+      }
+    } finally {
+      srv.resume();
+    }
+    await waitFor('answers again', () =>
+      s.load(KEY).then(
+        () => true,
+        () => false,
+      ),
+    );
+    assert.ok(await s.acquire(KEY, 1000), 'a lease again');
+    const states = lines.filter((l) => l.level !== 'debug').map((l) => l.message);
+    assert.deepEqual(
+      states.map((m) => m.split(':')[0]),
+      ['redis is unreachable', 'redis is reachable again'],
+      states.join('\n'),
+    );
+    await s.close();
+    await srv.stop();
+  });
+
   it('Redis flushed: loads find nothing, and saves work again (scripts reloaded)', async () => {
     const srv = await RedisServer.start();
     const s = store(srv.url);

@@ -69,7 +69,8 @@ describe('TieredStore', { skip: missing ?? false }, () => {
     assert.ok(lease, 'the directory lease');
     assert.equal(await b.acquire(KEY, 30_000), null, 'held by the other worker of this host');
     await lease.release();
-    await assert.rejects(a.save(KEY, der, Date.now() + HOUR), /not connected/, 'a save reports the failing tier');
-    assert.deepEqual(await a.local.load(KEY), der, 'after saving to the tier that works');
+    const newer = response(Date.now() + 1_000);
+    await a.save(KEY, newer, Date.now() + HOUR); // the Redis store logs its outage itself (once)
+    assert.deepEqual(await a.local.load(KEY), newer, 'saved to the tier that works');
   });
 });

@@ -35,12 +35,20 @@ export class RedisServer {
   private child: ChildProcess | null = null;
   private constructor(
     readonly port: number,
-    private readonly extra: readonly string[],
+    private readonly args: readonly string[],
   ) {}
 
   /** Start a server; `extra` are more redis-server arguments (e.g. ['--requirepass', 'x']). */
   static async start(extra: readonly string[] = [], port?: number): Promise<RedisServer> {
-    const server = new RedisServer(port ?? (await freePort()), extra);
+    const p = port ?? (await freePort());
+    const server = new RedisServer(p, ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra]);
+    await server.run();
+    return server;
+  }
+
+  /** Start from a configuration file that sets `port` (a Sentinel: extra ['--sentinel']). */
+  static async startWithConfig(file: string, extra: readonly string[], port: number): Promise<RedisServer> {
+    const server = new RedisServer(port, [file, ...extra]);
     await server.run();
     return server;
   }
@@ -51,8 +59,7 @@ export class RedisServer {
 
   /** (Re)start on the same port, empty. */
   async run(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...this.extra];
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn('redis-server', [...this.args], { stdio: ['ignore', 'ignore', 'inherit'] });
     this.child = child;
     const deadline = Date.now() + 10_000;
     while (!(await reachable(this.port))) {

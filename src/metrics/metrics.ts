@@ -53,6 +53,7 @@ export const METRIC_NAMES = [
 ] as const;
 
 const FIRST_PER_CERT = 'stapler_certificate_info';
+const LAST_PER_CERT = 'stapler_must_staple_at_risk';
 
 type Row = { readonly s: CertificateStatus; readonly cert: string };
 
@@ -62,6 +63,7 @@ export class StaplerMetrics {
   private engine: StaplingEngine | null = null;
   private handshakes: (() => HandshakeCounts) | null = null;
   private snapshot: Row[] | null = null;
+  private turn: Promise<void> = Promise.resolve();
   private readonly refreshes: Counter<'result'>;
   private readonly failures: Counter<'reason'>;
   private readonly fetchDuration: Histogram<'responder'>;
@@ -86,14 +88,18 @@ export class StaplerMetrics {
         help,
         labelNames: ['cert', ...extra],
         registers,
-        collect: () => {
+        collect: async () => {
+          // One event-loop turn per family: a scrape of 10,000 certificates would otherwise hold
+          // the daemon (and its OCSP responder) for its whole length.
+          await this.nextTurn();
           gauge.reset();
-          // A scrape collects every metric in the order registered, in one tick: the first
-          // per-certificate gauge reads the engine, the others share what it read.
+          // A scrape collects every metric in the order registered: the first per-certificate
+          // gauge reads the engine, the others share what it read.
           for (const r of this.rows(name === FIRST_PER_CERT)) {
             const v = value(r.s);
             if (v !== null) gauge.set({ cert: r.cert, ...labels?.(r) }, v);
           }
+          if (name === LAST_PER_CERT) this.snapshot = null;
         },
       });
     };
@@ -237,7 +243,13 @@ export class StaplerMetrics {
     const label = this.certLabels();
     const rows = (this.engine?.status() ?? []).map((s) => ({ s, cert: label(s) }));
     this.snapshot = rows;
-    setImmediate(() => (this.snapshot = null));
     return rows;
+  }
+
+  /** Resolves after the previous family's turn and one more event-loop turn (setImmediate). */
+  private nextTurn(): Promise<void> {
+    const turn = this.turn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    this.turn = turn;
+    return turn;
   }
 }

@@ -88,6 +88,26 @@ describe('StaplerMetrics', () => {
     await rig.stapler.close();
   });
 
+  it('lets the event loop run between metric families during a scrape, and every value is still from one reading', async () => {
+    const { rig, metrics, scrape } = rigWithMetrics();
+    await rig.stapler.add(chain(pki.leaf));
+    await rig.stapler.idle();
+    // Count the event-loop turns that run while one scrape is under way.
+    let turns = 0;
+    let scraping = true;
+    const tick = (): void => {
+      turns++;
+      if (scraping) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await metrics.text();
+    scraping = false;
+    assert.ok(turns >= 10, `the event loop ran ${turns} times during a scrape: one per per-certificate family expected`);
+    const samples = await scrape();
+    assert.equal(sample(samples, 'stapler_certificate_state', { cert: `${pki.leaf.cert.subject} #${pki.leaf.cert.serialHex}`, state: 'stapled' }), 1);
+    await rig.stapler.close();
+  });
+
   it('counts store errors by operation, and leases another process holds', async () => {
     const { rig, store, scrape } = rigWithMetrics();
     store.failing = true;

@@ -17,10 +17,11 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../engine/logger.ts';
 import type { CertIdLookup } from '../../engine/types.ts';
 import { DerError } from '../../ocsp/der.ts';
-import { parseRequest, REQUEST_CAPS, type ParsedRequest } from '../../ocsp/request-parse.ts';
+import { parseRequest, REQUEST_CAPS } from '../../ocsp/request-parse.ts';
 import type { CertId } from '../../ocsp/request.ts';
 import { plain } from './listener.ts';
-import { requestFromPath } from './ocsp-get.ts';
+import { requestFromPath, type GetOutcome } from './ocsp-get.ts';
+import { RequestMemo } from './request-memo.ts';
 import { UnknownCertIds } from './ocsp-unknown.ts';
 import type { HttpRoute } from './route.ts';
 
@@ -69,6 +70,8 @@ export class OcspRoute implements HttpRoute {
   /** Set or replace the observer after construction (the metrics are wired later). */
   observer: OcspObserver | undefined;
   private readonly fixed = new WeakMap<Buffer, Record<string, string>>();
+  /** Requests already parsed (only well-formed ones are kept): GET paths, and POST bodies as latin1 text. */
+  readonly parsed = new RequestMemo<GetOutcome>();
 
   constructor(private readonly options: OcspRouteOptions) {
     this.unknown = new UnknownCertIds(options.log);
@@ -77,7 +80,14 @@ export class OcspRoute implements HttpRoute {
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const started = performance.now();
-    const result = req.method === 'POST' ? await this.post(req, res) : this.answer(requestFromPath(path), req, res);
+    const result =
+      req.method === 'POST'
+        ? await this.post(req, res)
+        : this.answer(
+            this.parsed.get(`G${path}`, () => requestFromPath(path), isWellFormed),
+            req,
+            res,
+          );
     this.counts[result]++;
     try {
       this.observer?.(result, performance.now() - started);
@@ -98,15 +108,14 @@ export class OcspRoute implements HttpRoute {
       closing(res, 413, `an OCSP request is at most ${OCSP_LIMITS.maxBodyBytes} bytes\n`);
       return 'too-large';
     }
-    try {
-      return this.answer({ ok: true, request: parseRequest(body) }, req, res);
-    } catch (err) {
-      if (!(err instanceof DerError)) throw err;
-      return this.answer({ ok: false, reason: err.message }, req, res);
-    }
+    return this.answer(
+      this.parsed.get(`P${body.toString('latin1')}`, () => parseBody(body), isWellFormed),
+      req,
+      res,
+    );
   }
 
-  private answer(parsed: { ok: true; request: ParsedRequest } | { ok: false; reason: string }, req: IncomingMessage, res: ServerResponse): OcspResult {
+  private answer(parsed: GetOutcome, req: IncomingMessage, res: ServerResponse): OcspResult {
     if (!parsed.ok || parsed.request.certIds.length !== 1) {
       const reason = parsed.ok ? `${parsed.request.certIds.length} CertIDs in one request (RFC 5019 allows one)` : parsed.reason;
       this.options.log.debug({ method: req.method, reason }, 'malformed OCSP request: answered "malformedRequest"');
@@ -158,6 +167,17 @@ export class OcspRoute implements HttpRoute {
     return h;
   }
 }
+
+function parseBody(body: Buffer): GetOutcome {
+  try {
+    return { ok: true, request: parseRequest(body) };
+  } catch (err) {
+    if (!(err instanceof DerError)) throw err;
+    return { ok: false, reason: err.message };
+  }
+}
+
+const isWellFormed = (o: GetOutcome): boolean => o.ok;
 
 function ocsp(res: ServerResponse, status: number, body: Buffer, headers: Record<string, string>): void {
   res.writeHead(status, { 'Content-Type': 'application/ocsp-response', 'Content-Length': body.length, ...headers });

@@ -1,10 +1,14 @@
-// The daemon with its HTTP listener: what `stapler daemon` runs. The listener opens only once the
-// first round of fetches has settled (bounded), so that a server started after the daemon gets
-// a staple from the responder on its first handshake. A SIGHUP that changes `listen` rebinds:
+// The daemon with its HTTP listener: what `stapler daemon` runs. The listener binds first, so that
+// an address in use is a start failure reported at once (not a daemon that runs with no
+// listener); it answers 503 "starting" until the certificate files are read, then each
+// certificate is answered from the engine (503 with Retry-After until its first staple).
+// start() resolves once every certificate's first fetch has ended, one way or the other (bounded),
+// so a server started after it finds the staples there. A SIGHUP that changes `listen` rebinds:
 // the new address is bound first, then the old one closed; if the new one cannot be bound, the
 // old one stays and the error is logged (the reload of everything else still applies).
 
 import type { Logger } from '../engine/logger.ts';
+import type { CertificateStatus } from '../engine/types.ts';
 import type { StaplerMetrics } from '../metrics/metrics.ts';
 import type { DaemonConfig } from './config.ts';
 import { Daemon, type DaemonDeps } from './daemon.ts';
@@ -43,12 +47,12 @@ export class DaemonService {
     });
   }
 
-  /** Start the daemon; with `listen`, wait (bounded) for its first fetches, then listen. */
+  /** Bind (throws if the address cannot be had), start the daemon, and wait (bounded) for its first fetches. */
   async start(): Promise<void> {
+    if (this.config.listen) this.listener = await this.bind(this.config.listen, false);
     await this.daemon.start();
-    if (!this.config.listen) return;
+    this.listener?.open();
     await this.firstFetches();
-    this.listener = await this.bind(this.config.listen);
   }
 
   /** The listener's bound address (the port chosen for port 0), or null. */
@@ -56,13 +60,18 @@ export class DaemonService {
     return this.listener?.address() ?? null;
   }
 
-  /** Apply a new configuration (SIGHUP); returns what changed. */
+  /** Apply a new configuration (SIGHUP); returns what changed (a listener that could not move says so). */
   async reconfigure(next: DaemonConfig): Promise<string[]> {
-    const changes = await this.daemon.reconfigure(next);
+    const changes = (await this.daemon.reconfigure(next)).filter((c) => c !== 'listen');
     const before = this.config.listen;
-    this.config = next;
-    if (changes.includes('listen')) await this.rebind(before, next.listen);
-    return changes;
+    // Compared with the address in use (not the last configuration): a move that failed is tried again.
+    if (JSON.stringify(before) === JSON.stringify(next.listen)) {
+      this.config = next;
+      return changes;
+    }
+    const refused = await this.rebind(before, next.listen);
+    this.config = refused ? { ...next, listen: before } : next;
+    return [...changes, refused ? `listen (refused: ${refused})` : 'listen'];
   }
 
   async stop(): Promise<void> {
@@ -71,45 +80,63 @@ export class DaemonService {
     await this.daemon.stop();
   }
 
-  private async rebind(before: ListenAddress | null, after: ListenAddress | null): Promise<void> {
+  /** Move the listener; returns why it could not (it then stays where it was), or null. */
+  private async rebind(before: ListenAddress | null, after: ListenAddress | null): Promise<string | null> {
     const old = this.listener;
     if (!after) {
       await old?.close();
       this.listener = null;
       this.log.info({ listen: before ? formatAddress(before) : null }, 'listen removed from the configuration: no longer listening');
-      return;
+      return null;
     }
     try {
-      this.listener = await this.bind(after);
+      this.listener = await this.bind(after, true);
     } catch (err) {
-      this.log.error(
-        { listen: formatAddress(after), err: err instanceof Error ? err.message : String(err) },
-        `cannot move the listener: it stays on ${before ? formatAddress(before) : 'nothing'}`,
-      );
-      return;
+      const why = err instanceof Error ? err.message : String(err);
+      this.log.error({ listen: formatAddress(after), err: why }, `cannot move the listener: it stays on ${before ? formatAddress(before) : 'nothing'}`);
+      return `${why}; it stays on ${before ? formatAddress(before) : 'nothing'}`;
     }
     await old?.close();
+    return null;
   }
 
-  private async bind(address: ListenAddress): Promise<HttpListener> {
-    const listener = new HttpListener(this.routes, this.log);
+  private async bind(address: ListenAddress, open: boolean): Promise<HttpListener> {
+    const listener = new HttpListener(this.routes, this.log, open);
     await listener.listen(address);
     return listener;
   }
 
-  /** Settles when every certificate has a staple (or cannot have one: no responder), or at the bound. */
+  /**
+   * Settles when every certificate registered now has had its first fetch end (a staple, or a
+   * failure: it is answered 503 meanwhile), or at the bound. Certificates found later are not waited for.
+   */
   private async firstFetches(): Promise<void> {
     const timeout = (this.config.engine.deadlineMs ?? DEFAULT_DEADLINE_MS) + FIRST_FETCH_MARGIN_MS;
-    try {
-      const report = await this.daemon.stapling.ready({ timeout });
-      if (report.unstapled.length > 0)
-        this.log.warn(
-          { unstapled: report.unstapled.map((s) => s.subject) },
-          'listening with certificates that have no staple yet: they are answered 503 until they do',
-        );
-    } catch (err) {
-      // A Must-Staple certificate without a staple: the daemon still serves the others.
-      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'listening before every certificate has a staple');
+    const engine = this.daemon.stapling;
+    const pending = new Set(engine.status().flatMap((s) => (s.state === 'pending' ? [s.id] : [])));
+    if (pending.size > 0) {
+      await new Promise<void>((resolve) => {
+        const seen = (s: CertificateStatus): void => {
+          if (s.state !== 'pending') pending.delete(s.id);
+          if (pending.size === 0) done();
+        };
+        const done = (): void => {
+          clearTimeout(timer);
+          engine.off('updated', seen).off('refreshFailed', seen);
+          resolve();
+        };
+        const timer = setTimeout(done, timeout);
+        engine.on('updated', seen).on('refreshFailed', seen);
+      });
     }
+    const statuses = engine.status();
+    const unstapled = statuses.filter((s) => s.state === 'pending' || s.state === 'unstapled');
+    if (unstapled.length > 0)
+      this.log.warn(
+        { unstapled: unstapled.slice(0, 20).map((s) => s.subject), count: unstapled.length },
+        'certificates without a staple after their first fetch: answered 503 until they have one',
+      );
+    const stapled = statuses.filter((s) => s.state === 'stapled' || s.state === 'stapled-refresh-failing').length;
+    this.log.info({ stapled, unstapled: unstapled.length, listen: this.listener ? this.address() : null }, 'ready: the first fetches are done');
   }
 }

@@ -25,6 +25,7 @@ describe('listen addresses', () => {
     assert.match(parseListenAddress('127.0.0.1:http') as string, /not a port/);
     assert.match(parseListenAddress('[10.0.0.1]:80') as string, /not an IPv6/);
     assert.match(parseListenAddress('ho st:80') as string, /not an IP address or host name/);
+    assert.match(parseListenAddress('http://127.0.0.1:8080/') as string, /not a URL/);
   });
   it('knows loopback from the rest', () => {
     for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) assert.equal(isLoopback(h), true, h);
@@ -125,6 +126,17 @@ describe('the listener', () => {
     const { port } = listener.address()!;
     const other = new HttpListener(routes, logger);
     await assert.rejects(other.listen({ host: '127.0.0.1', port }), /cannot listen on 127\.0\.0\.1:\d+: the address is in use/);
+  });
+  it('answers 503 "starting" with Retry-After to everything until it is opened', async () => {
+    const closed = new HttpListener(routes, logger, false);
+    const { port } = await closed.listen({ host: '127.0.0.1', port: 0 });
+    const r = await request(`http://127.0.0.1:${port}/hello`);
+    assert.equal(r.statusCode, 503);
+    assert.equal(r.headers['retry-after'], '1');
+    assert.match(await r.body.text(), /starting/);
+    closed.open();
+    assert.equal(await (await request(`http://127.0.0.1:${port}/hello`)).body.text(), 'hello\n');
+    await closed.close();
   });
   it('warns when it listens where other hosts can reach it', async () => {
     const { logger: l2, lines: lines2 } = captureLogger();

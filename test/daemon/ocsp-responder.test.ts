@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -236,10 +237,11 @@ describe('the daemon as an OCSP responder', () => {
     assert.match((await slow).head, /^HTTP\/1\.1 408/);
   });
 
-  it('answers 503 with a bounded Retry-After for a managed certificate without a staple, never a made-up answer; it listens once the first fetches settled', async () => {
+  it('answers 503 with a bounded Retry-After for a managed certificate without a staple, never a made-up answer; start() ends once the first fetch failed, not at the bound', async () => {
     responder.behaviour = 'tryLater';
-    const s = await serve();
-    assert.ok(lines.some((l) => /listening with certificates that have no staple yet/.test(l.message)));
+    // A bound far beyond the test's own timeout: start() must end when the first fetch fails.
+    const s = await serve({ settings: { deadlineMs: 300_000, timeoutMs: 1_000 } });
+    assert.ok(lines.some((l) => /without a staple after their first fetch/.test(l.message)));
     for (const hash of ['sha1', 'sha256'] as const) {
       const res = await post(`${s.base}/`, requestFor(pki.leaf, hash));
       assert.equal(res.status, 503, hash);
@@ -250,10 +252,44 @@ describe('the daemon as an OCSP responder', () => {
     assert.deepEqual(s.results, ['unavailable', 'unavailable']);
   });
 
-  it('a server started after the daemon finds the staple at once: the listener opens after the first fetch', async () => {
+  it('a server started after the daemon finds the staple at once: start() resolves after the first fetch', async () => {
     const s = await serve();
     // No wait: start() resolved after the first round of fetches.
     assert.equal((await post(`${s.base}/`, requestFor(pki.leaf))).status, 200);
+  });
+
+  it('binds before it reads the certificate files: an address in use fails the start at once; until the files are read it answers 503 "starting"', async () => {
+    const blocker = await serve({ settings: { stateFile: join(dir, 'state2.json') } });
+    const service = new DaemonService(configFor({ listen: `127.0.0.1:${blocker.port}`, stateFile: join(dir, 'state3.json') }), { logger });
+    await assert.rejects(service.start(), /cannot listen on 127\.0\.0\.1:\d+: the address is in use/);
+    assert.equal(service.daemon.counts().usable, 0, 'nothing was started');
+    await service.stop();
+    // The CA hangs, so the first fetch is under way while the test asks.
+    responder.behaviour = 'hang';
+    const port = await freePort();
+    const slow = new DaemonService(
+      configFor({ listen: `127.0.0.1:${port}`, stateFile: join(dir, 'state4.json'), storeDir: join(dir, 'store4'), stapleFile: '{cert}.slow.ocsp' }),
+      {
+        logger,
+      },
+    );
+    services.push(slow);
+    const starting = slow.start();
+    await waitFor('the listener', () => slow.address() !== null);
+    // "starting" or "no staple yet", depending on how far the scan got: a 503 either way.
+    const early = await post(`http://127.0.0.1:${port}/`, requestFor(pki.leaf));
+    assert.equal(early.status, 503);
+    assert.ok(Number(early.headers['retry-after']) >= 1);
+    await waitFor('the certificate registered', () => slow.daemon.counts().usable === 1);
+    const pending = await post(`http://127.0.0.1:${port}/`, requestFor(pki.leaf));
+    assert.equal(pending.status, 503, 'known, no staple yet');
+    assert.match(pending.body.toString(), /no verified OCSP response/);
+    // The hanging first fetch times out (timeoutMs 1 s): start() ends with the certificate unstapled.
+    await starting;
+    await slow.daemon.stapling.idle();
+    responder.behaviour = 'good';
+    await slow.daemon.stapling.refreshById(slow.daemon.stapling.status()[0]!.id);
+    assert.equal((await post(`http://127.0.0.1:${port}/`, requestFor(pki.leaf))).status, 200);
   });
 
   it('stops answering with a staple once it expires (fake clock): 503 and Retry-After from the next retry', async () => {
@@ -280,9 +316,18 @@ describe('the daemon as an OCSP responder', () => {
     assert.equal(s.service.address()!.port, next);
     assert.equal((await post(`http://127.0.0.1:${next}/`, requestFor(pki.leaf))).status, 200);
     await assert.rejects(post(`${s.base}/`, requestFor(pki.leaf)), /ECONNREFUSED/);
-    await s.service.reconfigure(configFor({ listen: `127.0.0.1:${blocker.port}` }));
+    const refused = await s.service.reconfigure(configFor({ listen: `127.0.0.1:${blocker.port}` }));
     assert.equal(s.service.address()!.port, next, 'still on the old address');
     assert.ok(lines.some((l) => l.level === 'error' && /cannot move the listener/.test(l.message)));
+    assert.ok(
+      refused.some((c) => /^listen \(refused: .*address is in use.*stays on 127\.0\.0\.1:\d+\)$/.test(c)),
+      `the reload says the move was refused: ${refused.join(', ')}`,
+    );
+    // The same address again, once it is free: tried again (compared with the address in use).
+    await blocker.service.stop();
+    const retried = await s.service.reconfigure(configFor({ listen: `127.0.0.1:${blocker.port}` }));
+    assert.deepEqual(retried, ['listen']);
+    assert.equal(s.service.address()!.port, blocker.port);
   });
 
   it('answers openssl ocsp as a real client (GET-less POST, with and without a nonce)', { skip: !opensslAvailable() }, async () => {
@@ -330,13 +375,45 @@ describe('stapler daemon --listen, as a separate process', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     try {
-      await waitFor('the listening line', () => /"msg":"listening"/.test(out), 30_000);
+      await waitFor('the ready line', () => /"msg":"ready: the first fetches are done"/.test(out), 30_000);
       const res = await post(`http://127.0.0.1:${port}/`, requestFor(pki.leaf));
       assert.equal(res.status, 200, out);
+      await waitFor('the staple file', () =>
+        readFile(join(dir, 'certs', 'site.pem.ocsp')).then(
+          () => true,
+          () => false,
+        ),
+      );
       assert.deepEqual(res.body, await readFile(join(dir, 'certs', 'site.pem.ocsp')));
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
+    }
+  });
+});
+
+describe('stapler daemon --listen on an address in use, as a separate process', () => {
+  it('exits 2 at once with one log line naming the address and the reason, and leaves nothing running', async () => {
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--cert', join(dir, 'certs', '*.pem'), '--listen', `127.0.0.1:${port}`];
+      const child = spawn(process.execPath, [...args, '--state', join(dir, 'state.json'), '--log-format', 'json'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 2, out);
+      const line = out.split('\n').find((l) => l.includes('"msg":"cannot start"'));
+      assert.ok(line, out);
+      assert.match(JSON.parse(line).err as string, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`));
+      assert.doesNotMatch(out, /unexpected error|at Server/, 'no stack trace');
+    } finally {
+      blocker.close();
     }
   });
 });

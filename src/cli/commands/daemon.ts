@@ -86,7 +86,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
     return EXIT.ok;
   }
   const logger = pinoLogger(config.logLevel, chooseLogFormat(config.logFormat, Boolean(process.stdout.isTTY)) === 'pretty' ? prettyDestination() : undefined);
-  // The daemon and its listener (which opens once the first fetches have settled), watched by metrics and alerts.
+  // The daemon and its listener, watched by metrics and alerts.
   const { service, alerts } = observedService(config, logger);
   const daemon = service.daemon;
   let reloading: Promise<void> = Promise.resolve();
@@ -129,7 +129,14 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
         .catch((err: unknown) => logger.error({ signal: 'SIGHUP' }, `configuration reload failed: ${String(err)}`));
     });
   });
-  await service.start();
+  try {
+    await service.start();
+  } catch (err) {
+    // The listener's address cannot be had (in use, not allowed): nothing has started yet.
+    logger.error({ err: err instanceof Error ? err.message : String(err) }, 'cannot start');
+    await service.stop();
+    return EXIT.usage;
+  }
   await stopped;
   return EXIT.ok;
 }

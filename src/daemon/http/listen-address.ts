@@ -13,6 +13,7 @@ export const DEFAULT_LISTEN_HOST = '127.0.0.1';
 /** The address, or why the text is not one (for the error that names the key). */
 export function parseListenAddress(text: string): ListenAddress | string {
   const t = text.trim();
+  if (t.includes('://')) return 'give HOST:PORT (or PORT), not a URL';
   let host = DEFAULT_LISTEN_HOST;
   let port = t;
   const bracketed = /^\[([^\]]+)\]:(\d+)$/.exec(t);

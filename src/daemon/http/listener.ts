@@ -30,9 +30,14 @@ export class HttpListener {
   private readonly fallback: HttpRoute | null;
   private readonly sockets = new Set<Socket>();
 
+  /**
+   * `open` false: every request gets 503 "starting" until open() (the daemon binds before it has
+   * read its certificate files, so that an address in use fails the start at once).
+   */
   constructor(
     routes: readonly HttpRoute[],
     private readonly log: Logger,
+    private opened = true,
   ) {
     for (const r of routes) {
       for (const p of r.paths ?? []) {
@@ -69,6 +74,11 @@ export class HttpListener {
         );
       socket.destroy();
     });
+  }
+
+  /** Answer requests from the routes (see the constructor). */
+  open(): void {
+    this.opened = true;
   }
 
   /** Bind; rejects with the address and the reason (in use, not allowed, not found). */
@@ -115,6 +125,7 @@ export class HttpListener {
     const path = requestPath(req.url ?? '/');
     const route = this.exact.get(path) ?? this.fallback;
     try {
+      if (!this.opened) return plain(res, 503, 'starting: the certificate files are being read\n', { 'Retry-After': '1', 'Cache-Control': 'no-store' });
       if (!route) return plain(res, 404, 'not found\n');
       if (!route.methods.includes(req.method ?? '')) {
         res.setHeader('Allow', route.methods.join(', '));

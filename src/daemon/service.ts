@@ -8,7 +8,6 @@
 // old one stays and the error is logged (the reload of everything else still applies).
 
 import type { Logger } from '../engine/logger.ts';
-import type { CertificateStatus } from '../engine/types.ts';
 import type { StaplerMetrics } from '../metrics/metrics.ts';
 import type { DaemonConfig } from './config.ts';
 import { Daemon, type DaemonDeps } from './daemon.ts';
@@ -113,22 +112,10 @@ export class DaemonService {
   private async firstFetches(): Promise<void> {
     const timeout = (this.config.engine.deadlineMs ?? DEFAULT_DEADLINE_MS) + FIRST_FETCH_MARGIN_MS;
     const engine = this.daemon.stapling;
-    const pending = new Set(engine.status().flatMap((s) => (s.state === 'pending' ? [s.id] : [])));
-    if (pending.size > 0) {
-      await new Promise<void>((resolve) => {
-        const seen = (s: CertificateStatus): void => {
-          if (s.state !== 'pending') pending.delete(s.id);
-          if (pending.size === 0) done();
-        };
-        const done = (): void => {
-          clearTimeout(timer);
-          engine.off('updated', seen).off('refreshFailed', seen);
-          resolve();
-        };
-        const timer = setTimeout(done, timeout);
-        engine.on('updated', seen).on('refreshFailed', seen);
-      });
-    }
+    // No fetch running or queued: every first fetch has ended (retries wait on timers, not here).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([engine.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
+    clearTimeout(timer);
     const statuses = engine.status();
     const unstapled = statuses.filter((s) => s.state === 'pending' || s.state === 'unstapled');
     if (unstapled.length > 0)

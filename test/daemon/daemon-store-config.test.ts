@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { daemonCommand } from '../../src/cli/commands/daemon.ts';
 import { buildConfig, configChanges, parseConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { captureLogger } from '../support/log-capture.ts';
@@ -63,6 +64,19 @@ describe('config key "store" as a mapping', () => {
     assert.deepEqual(configChanges(c, other), ['store'], 'a new password is a change (a new engine)');
     assert.deepEqual(configChanges(c, parseConfig(yaml, 'stapler.yaml', dir)), []);
     assert.equal(buildConfig({ certificates: ['a.pem'], store: 'redis://h:6380/2' }, dir).store!.options.url, 'redis://h:6380/2', 'a URL as before');
+  });
+
+  it('--check-config shows the store without its password', async () => {
+    const file = join(dir, 'check.yaml');
+    await writeFile(
+      file,
+      `certificates: [${dir}/*.pem]\nstateFile: ${dir}/state.json\nstore:\n  url: redis://:${SECRET}@127.0.0.1:1/0\n  keyPrefix: "fleetK:"\n`,
+    );
+    let out = '';
+    const code = await daemonCommand({ config: file, checkConfig: true }, { out: (s) => (out += s), log: (s) => (out += s) });
+    assert.equal(code, 0, out);
+    assert.match(out, /store: .* under redis redis:\/\/:\*\*\*@127\.0\.0\.1:1\/0 \(prefix fleetK:\)/);
+    assert.ok(!out.includes(SECRET), out);
   });
 
   it('reports every problem, each by key and reason, and never the password', () => {

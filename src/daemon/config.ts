@@ -9,9 +9,9 @@ import { PINO_LEVELS, type PinoLevel } from '../engine/logger.ts';
 import { combinedError, describeValue, OPTION_KEYS, OPTION_SCHEMA, optionProblems } from '../engine/options.ts';
 import type { StaplerOptions } from '../engine/types.ts';
 import { InputError } from '../ocsp/errors.ts';
-import { isRedisUrl } from '../store/redis-options.ts';
 import { defaultStateDir } from './paths.ts';
 import { templateProblem } from './template.ts';
+import { daemonStoreConfig, sameStore, type DaemonRedisStore } from './store-config.ts';
 import { parseListenAddress, type ListenAddress } from './http/listen-address.ts';
 import { DEFAULT_HOOKS, HOOK_EVENTS, type HooksConfig } from './alerts/hook-config.ts';
 
@@ -34,8 +34,8 @@ export interface DaemonConfig {
   readonly stateFile: string;
   /** The engine's store directory. */
   readonly storeDir: string;
-  /** A Redis URL a fleet shares staples through (over the local `storeDir`), or null. */
-  readonly store: string | null;
+  /** The Redis a fleet shares staples through (over the local `storeDir`), or null: a URL or the library's options, files read. */
+  readonly store: DaemonRedisStore | null;
   /** Where the HTTP listener (OCSP responder, metrics, status) binds, or null for none. */
   readonly listen: ListenAddress | null;
   /** How often certificate files are looked at for changes. */
@@ -111,12 +111,6 @@ const engineValue: Checker = (v) => v;
 /** `responderUrls` may be one URL: the table wants a list. */
 const oneOrMany: Checker = (v) => (typeof v === 'string' ? [v] : v);
 
-/** The fleet's Redis, by URL (the password in it is never shown back). */
-const redisUrl: Checker = (v, key) => {
-  if (typeof v !== 'string' || !isRedisUrl(v)) throw problem(key, typeof v === 'string' ? v.replace(/:[^@/:]*@/, ':***@') : v, 'a redis:// or rediss:// URL');
-  return v;
-};
-
 /** "PORT" (on 127.0.0.1), "HOST:PORT" or "[IPv6]:PORT". */
 const listenAddress: Checker = (v, key, errors) => {
   const parsed = typeof v === 'string' || typeof v === 'number' ? parseListenAddress(String(v)) : 'expected HOST:PORT, or PORT alone for 127.0.0.1';
@@ -165,7 +159,8 @@ const FIELDS: Readonly<Record<string, Checker>> = {
   haproxy: section({ socket: str, timeoutMs: num(100, 60_000) }),
   stateFile: str,
   storeDir: str,
-  store: redisUrl,
+  // Checked (and its files read) by daemonStoreConfig, which needs the base directory.
+  store: engineValue,
   listen: listenAddress,
   rescanMs: num(100, 86_400_000),
   logLevel: oneOf(...LOG_LEVELS),
@@ -246,6 +241,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
   }
   if (nginxInclude !== null && nginxInclude === stapleFile)
     errors.push(new InputError('config key "nginxInclude"', 'is the same template as stapleFile: each needs its own file'));
+  const store = c.store === undefined ? null : daemonStoreConfig(c.store, baseDir, errors);
   if (errors.length > 0) throw combinedError('configuration', errors);
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   const stateFile = abs((c.stateFile as string | undefined) ?? defaultStateFile());
@@ -258,7 +254,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
     haproxy: haproxy ? { socket: haproxy.socket!, timeoutMs: haproxy.timeoutMs ?? 5_000 } : null,
     stateFile,
     storeDir: c.storeDir ? abs(c.storeDir as string) : storeDirBeside(stateFile),
-    store: (c.store as string | undefined) ?? null,
+    store: store ?? null,
     listen: (c.listen as ListenAddress | undefined) ?? null,
     rescanMs: (c.rescanMs as number | undefined) ?? 10_000,
     logLevel: (c.logLevel as LogLevel | undefined) ?? 'info',
@@ -277,6 +273,8 @@ export function configChanges(a: DaemonConfig, b: DaemonConfig): string[] {
       for (const e of new Set([...Object.keys(a.engine), ...Object.keys(b.engine)])) {
         if (JSON.stringify((a.engine as Record<string, unknown>)[e]) !== JSON.stringify((b.engine as Record<string, unknown>)[e])) changed.push(`engine.${e}`);
       }
+    } else if (k === 'store') {
+      if (!sameStore(a.store, b.store)) changed.push(k);
     } else if (JSON.stringify((a as unknown as Record<string, unknown>)[k]) !== JSON.stringify((b as unknown as Record<string, unknown>)[k])) changed.push(k);
   }
   return changed;

@@ -10,5 +10,5 @@ import type { DaemonConfig } from './config.ts';
 
 export function daemonStore(config: Pick<DaemonConfig, 'storeDir' | 'store'>, logger: Logger): StapleStore {
   const local = new DirectoryStore(config.storeDir);
-  return config.store ? new TieredStore(local, new RedisStore({ url: config.store, logger })) : local;
+  return config.store ? new TieredStore(local, new RedisStore({ ...config.store.options, logger })) : local;
 }

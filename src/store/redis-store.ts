@@ -2,10 +2,11 @@
 // that expires at the staple's nextUpdate, and a lease key; both carry the certificate's id as a
 // hash tag, so that they share a Cluster slot and one script can touch both.
 
+import { ErrorReply } from 'redis';
 import { RedisConnection } from './redis-connection.ts';
 import { ChangeFeed, type FeedKeys } from './redis-feed.ts';
 import { acquireLease } from './redis-lease.ts';
-import { resolveRedisOptions, type RedisStoreOptions } from './redis-options.ts';
+import { resolveRedisOptions, type RedisStoreOptions, type StoreLogger } from './redis-options.ts';
 import { DELETE_AND_PUBLISH, LOAD_BOUNDED, runScript, SAVE_IF_NEWER } from './redis-scripts.ts';
 import { thisUpdateOf } from './staple-version.ts';
 import { StoreError } from './store-files.ts';
@@ -23,12 +24,16 @@ export class RedisStore implements StapleStore {
   private readonly keys: FeedKeys;
   private readonly feed: ChangeFeed;
   private readonly prefix: string;
+  private readonly log: StoreLogger | undefined;
+  /** Whether Redis refused the last save with an error reply (OOM, a script error): logged once each way. */
+  private refusing = false;
 
   /** `options`: a redis:// or rediss:// URL, or the options (see RedisStoreOptions). */
   constructor(options: RedisStoreOptions | string = {}) {
     const o = resolveRedisOptions(typeof options === 'string' ? { url: options } : options);
     this.description = o.description;
     this.prefix = o.keyPrefix;
+    this.log = typeof options === 'string' ? undefined : options.logger;
     this.conn = new RedisConnection(o, typeof options === 'string' ? undefined : options.logger);
     this.keys = {
       channel: `${o.keyPrefix}changes`,
@@ -83,11 +88,35 @@ export class RedisStore implements StapleStore {
       SAVE_IF_NEWER,
       [name],
       [der, String(thisUpdate), String(Math.ceil(until)), this.keys.channel, key],
-    );
+    ).catch((err: unknown) => {
+      this.refused(err);
+      throw err;
+    });
+    this.accepted();
     if (saved !== 1) return;
     this.feed.remember(key, thisUpdate);
     // A hint for the other hosts' polls; pub/sub has already told those listening.
     await this.conn.send('count a change', this.keys.generation, ['INCR', this.keys.generation]);
+  }
+
+  /**
+   * Redis answered, and said no (maxmemory reached with noeviction, a script error): the
+   * connection logs outages, this logs refusals, once when they start and once when they end.
+   */
+  private refused(err: unknown): void {
+    const reply = err instanceof ErrorReply ? err : err instanceof Error && err.cause instanceof ErrorReply ? err.cause : null;
+    if (!reply || this.refusing) return;
+    this.refusing = true;
+    this.log?.warn(
+      { store: this.description, err: reply.message },
+      'redis refuses to save staples: the fleet does not share new staples until it accepts them again',
+    );
+  }
+
+  private accepted(): void {
+    if (!this.refusing) return;
+    this.refusing = false;
+    this.log?.info({ store: this.description }, 'redis accepts saves again');
   }
 
   async delete(key: string): Promise<void> {

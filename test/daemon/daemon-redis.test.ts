@@ -101,7 +101,7 @@ describe('the daemon with a fleet store', { skip: missing ?? false }, () => {
     },
   );
 
-  it('the configuration takes only a Redis URL as store, and hides its password', () => {
+  it('the configuration refuses a store that is neither a Redis URL nor a mapping, and hides its password', () => {
     assert.throws(
       () => buildConfig({ certificates: ['a.pem'], store: 'mongodb://u:s3cret@h/' }, root),
       (err: Error) => /config key "store".*redis:\/\/ or rediss:\/\//.test(err.message) && !err.message.includes('s3cret'),

@@ -80,7 +80,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
         ...(config.nginxInclude ? [`  nginx includes: ${config.nginxInclude}`] : []),
         `  state: ${config.stateFile}`,
         ...(config.listen ? [`  listen: ${formatAddress(config.listen)}`] : []),
-        `  store: ${config.storeDir}${config.store ? ` under ${config.store.replace(/:[^@/:]*@/, ':***@')}` : ''}`,
+        `  store: ${config.storeDir}${config.store ? ` under ${config.store.description}` : ''}`,
       ].join('\n'),
     );
     return EXIT.ok;

@@ -176,7 +176,9 @@ describe('the daemon as an OCSP responder', () => {
     }
     assert.deepEqual(s.results.slice(-2), ['hash-mismatch', 'hash-mismatch']);
     assert.equal(s.route.counts['hash-mismatch'], 2);
-    const logged = lines.filter((l) => /a client asks with SHA-256 CertIDs; the staple \(from the CA\) names the certificate with SHA-1: set `hash: sha256`/.test(l.message));
+    const logged = lines.filter((l) =>
+      /a client asks with SHA-256 CertIDs; the staple \(from the CA\) names the certificate with SHA-1: set `hash: sha256`/.test(l.message),
+    );
     assert.equal(logged.length, 1, 'once per certificate and algorithm');
     assert.equal(lines.filter((l) => /does not manage/.test(l.message)).length, 0);
     // SHA-384: not indexed, said so (not "does not manage").
@@ -332,7 +334,10 @@ describe('the daemon as an OCSP responder', () => {
       assert.match(out.stdout, /leaf\.pem: good/);
       assert.match(out.stderr + out.stdout, /Response verify OK/);
     }
-    const sha256 = await openssl(['ocsp', '-sha256', '-url', `${s.base}/`, '-issuer', 'issuer.pem', '-cert', 'leaf.pem', '-CAfile', 'root.pem', '-timeout', '5'], dir);
+    const sha256 = await openssl(
+      ['ocsp', '-sha256', '-url', `${s.base}/`, '-issuer', 'issuer.pem', '-cert', 'leaf.pem', '-CAfile', 'root.pem', '-timeout', '5'],
+      dir,
+    );
     assert.match(sha256.stdout + sha256.stderr, /Responder Error: unauthorized/);
   });
 
@@ -343,7 +348,10 @@ describe('the daemon as an OCSP responder', () => {
     await writeFile(join(dir, 'issuer.pem'), pki.intermediate.pem);
     await writeFile(join(dir, 'leaf.pem'), pki.leaf.pem);
     await writeFile(join(dir, 'root.pem'), pki.root.pem);
-    const out = await openssl(['ocsp', '-sha256', '-url', `${s.base}/`, '-issuer', 'issuer.pem', '-cert', 'leaf.pem', '-CAfile', 'root.pem', '-timeout', '5'], dir);
+    const out = await openssl(
+      ['ocsp', '-sha256', '-url', `${s.base}/`, '-issuer', 'issuer.pem', '-cert', 'leaf.pem', '-CAfile', 'root.pem', '-timeout', '5'],
+      dir,
+    );
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stdout, /leaf\.pem: good/);
   });

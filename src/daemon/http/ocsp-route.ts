@@ -29,15 +29,7 @@ import { UnknownCertIds } from './ocsp-unknown.ts';
 import type { HttpRoute } from './route.ts';
 
 /** What became of one request, for counters and metrics. */
-export type OcspResult =
-  | 'stapled'
-  | 'not-modified'
-  | 'unavailable'
-  | 'unauthorized'
-  | 'hash-mismatch'
-  | 'malformed'
-  | 'too-large'
-  | 'unsupported-media-type';
+export type OcspResult = 'stapled' | 'not-modified' | 'unavailable' | 'unauthorized' | 'hash-mismatch' | 'malformed' | 'too-large' | 'unsupported-media-type';
 export const OCSP_RESULTS: readonly OcspResult[] = [
   'stapled',
   'not-modified',

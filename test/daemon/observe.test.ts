@@ -125,7 +125,9 @@ describe('the daemon, observed', () => {
     assert.equal(sample(samples, 'stapler_build_info', { version: '0.1.0' }), 1);
     assert.equal(sample(samples, 'stapler_store_lease_contention_total'), 0);
     // Every metric is there from the first scrape (no reason needs to happen first).
-    for (const name of METRIC_NAMES) assert.ok(res.body.includes(`# TYPE ${name} `), name);
+    for (const name of METRIC_NAMES.filter((n) => n !== 'stapler_handshakes_total')) assert.ok(res.body.includes(`# TYPE ${name} `), name);
+    assert.ok(!res.body.includes('stapler_handshakes_total'), 'the daemon sees no handshakes: no handshake counter');
+    assert.equal(sample(samples, 'stapler_ocsp_responder_requests_total', { result: 'hash-mismatch' }), 0);
     for (const reason of FAILURE_REASONS) assert.equal(sample(samples, 'stapler_refresh_failures_total', { reason }), 0, reason);
   });
 

@@ -13,6 +13,7 @@ import { observedService } from '../../src/cli/commands/daemon.ts';
 import { buildConfig } from '../../src/daemon/config.ts';
 import type { Daemon } from '../../src/daemon/daemon.ts';
 import { METRIC_NAMES } from '../../src/metrics/metrics.ts';
+import { buildRequest, certIdFor } from '../../src/ocsp/request.ts';
 import { FAILURE_REASONS } from '../../src/fetch/staple-fetcher.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { captureLogger } from '../support/log-capture.ts';
@@ -145,7 +146,24 @@ describe('the daemon, observed', () => {
     const state = JSON.parse(json.body) as { files: { file: string; nextUpdate: string }[] };
     assert.equal(state.files.length, 2);
     for (const f of state.files) assert.match(f.nextUpdate, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    // The responder's counts and the unmanaged CertIDs asked about.
+    const unmanaged = await request(`${r.url}/`, {
+      method: 'POST',
+      body: buildRequest(certIdFor(pki.rsaLeaf.cert, pki.intermediate.cert)),
+      headers: { 'content-type': 'application/ocsp-request' },
+    });
+    await unmanaged.body.arrayBuffer();
+    const withOcsp = JSON.parse((await get(`${r.url}/status.json`)).body) as {
+      ocspResponder: { counts: Record<string, number>; unmanaged: { hash: string; issuerKeyHash: string; serial: string; count: number }[] };
+    };
+    assert.equal(withOcsp.ocspResponder.counts.unauthorized, 1);
+    assert.deepEqual(
+      withOcsp.ocspResponder.unmanaged.map((u) => [u.hash, u.issuerKeyHash, u.serial, u.count]),
+      [['sha1', pki.intermediate.cert.keyHash('sha1').toString('hex'), pki.rsaLeaf.cert.serialHex, 1]],
+    );
     const page = await get(`${r.url}/status`);
+    assert.ok(page.body.includes(`serial ${pki.rsaLeaf.cert.serialHex}: 1 request(s)`), 'the page lists the unmanaged CertID');
+    assert.match(page.body, /OCSP responder requests: stapled \d+, [^<]*unauthorized 1/);
     assert.match(page.type, /^text\/html/);
     assert.ok(page.body.includes('must &#60;b&#62;&#38;.pem'), 'the file name is escaped');
     assert.ok(!page.body.includes('<b>&'), 'nothing unescaped');

@@ -6,6 +6,7 @@
 import { readFileCapped } from '../io/files.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { readCertificates } from '../ocsp/pem.ts';
+import { checkHookPrograms } from './alerts/hook-programs.ts';
 import type { DaemonConfig } from './config.ts';
 import { CERT_FILE_LIMIT, holdsCertificate, matchCertificates, outputConflict, outputsOf } from './inputs.ts';
 
@@ -26,6 +27,7 @@ export async function checkConfigFiles(config: DaemonConfig): Promise<ConfigRepo
       errors.push(err instanceof InputError ? new InputError(`config key "issuer"`, err.message) : new InputError('config key "issuer"', String(err)));
     }
   }
+  errors.push(...(await checkHookPrograms(config.hooks)));
   const { inputs, empty } = await matchCertificates(config, () => false, holdsCertificate);
   for (const glob of empty) warnings.push(`certificate glob ${glob} matches no file (yet)`);
   const owners = new Map<string, string>();

@@ -157,18 +157,6 @@ export class StaplerMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15],
       registers,
     });
-    const handshakes: Counter<'outcome'> = new Counter({
-      name: 'stapler_handshakes_total',
-      help: 'TLS handshakes that asked for a staple, by outcome (stapled, unstapled). Library only.',
-      labelNames: ['outcome'],
-      registers,
-      collect: () => {
-        handshakes.reset();
-        const h = this.handshakes?.() ?? { stapled: 0, unstapled: 0 };
-        handshakes.inc({ outcome: 'stapled' }, h.stapled);
-        handshakes.inc({ outcome: 'unstapled' }, h.unstapled);
-      },
-    });
     this.storeErrors = new Counter({
       name: 'stapler_store_errors_total',
       help: 'Store operations that failed, by operation.',
@@ -210,12 +198,35 @@ export class StaplerMetrics {
    */
   observe(engine: StaplingEngine, handshakes?: () => HandshakeCounts): this {
     this.engine = engine;
-    if (handshakes) this.handshakes = handshakes;
+    if (handshakes) this.countHandshakes(handshakes);
     engine.on('updated', (s) => this.refreshes.inc({ result: s.source === 'store' ? 'store' : 'success' }));
     engine.on('refreshFailed', (s) => {
       this.refreshes.inc({ result: 'failure' });
       this.failures.inc({ reason: s.lastError?.reason ?? 'internal' });
     });
+    return this;
+  }
+
+  /**
+   * Export stapler_handshakes_total from `read` (the library's counts). Registered only here: the
+   * daemon sees no handshakes, and a counter stuck at 0 there would say it stapled none.
+   */
+  countHandshakes(read: () => HandshakeCounts): this {
+    if (!this.handshakes) {
+      const handshakes: Counter<'outcome'> = new Counter({
+        name: 'stapler_handshakes_total',
+        help: 'TLS handshakes that asked for a staple, by outcome (stapled, unstapled). Library only.',
+        labelNames: ['outcome'],
+        registers: [this.registry],
+        collect: () => {
+          handshakes.reset();
+          const h = this.handshakes?.() ?? { stapled: 0, unstapled: 0 };
+          handshakes.inc({ outcome: 'stapled' }, h.stapled);
+          handshakes.inc({ outcome: 'unstapled' }, h.unstapled);
+        },
+      });
+    }
+    this.handshakes = read;
     return this;
   }
 

@@ -41,6 +41,7 @@ after(async () => {
 beforeEach(async () => {
   lines.length = 0;
   responder.behaviour = 'good';
+  responder.certIdHash = 'sha1';
   responder.now = () => Date.now();
   dir = await mkdtemp(join(tmpdir(), 'stapler-responder-'));
   await mkdir(join(dir, 'certs'));
@@ -85,7 +86,7 @@ const stapleFile = (leaf: Issued): Promise<Buffer> => readFile(join(dir, 'certs'
 const waitStapled = (s: Served, leaf: Issued = pki.leaf): Promise<void> =>
   waitFor('a staple', () => s.daemon.stapling.status().some((c) => c.serial === leaf.cert.serialHex && c.state === 'stapled'));
 
-function requestFor(leaf: Issued, hash: 'sha1' | 'sha256' = 'sha1', nonce?: Uint8Array): Buffer {
+function requestFor(leaf: Issued, hash: 'sha1' | 'sha256' | 'sha384' = 'sha1', nonce?: Uint8Array): Buffer {
   return buildRequest(certIdFor(leaf.cert, pki.intermediate.cert, hash), nonce ? { nonce } : {});
 }
 
@@ -99,7 +100,7 @@ async function get(url: string, headers: Record<string, string> = {}) {
 }
 
 describe('the daemon as an OCSP responder', () => {
-  it('answers POST and GET with the verified staple, for SHA-1 and SHA-256 CertIDs, with RFC 5019 caching headers', async () => {
+  it('answers POST and GET with the verified staple, with RFC 5019 caching headers', async () => {
     const s = await serve();
     await waitStapled(s);
     const staple = await waitFor('the staple file', () =>
@@ -108,7 +109,7 @@ describe('the daemon as an OCSP responder', () => {
         () => false,
       ),
     ).then(() => stapleFile(pki.leaf));
-    for (const hash of ['sha1', 'sha256'] as const) {
+    for (const hash of ['sha1'] as const) {
       const byPost = await post(`${s.base}/`, requestFor(pki.leaf, hash));
       assert.equal(byPost.status, 200);
       assert.equal(byPost.headers['content-type'], 'application/ocsp-response');
@@ -164,11 +165,44 @@ describe('the daemon as an OCSP responder', () => {
     assert.deepEqual(proxy.body, staple);
   });
 
+  it('never serves a staple whose CertID hash differs from the request\'s: "unauthorized", counted as hash-mismatch, logged once with the fix', async () => {
+    const s = await serve();
+    await waitStapled(s);
+    lines.length = 0;
+    for (let i = 0; i < 2; i++) {
+      const res = await post(`${s.base}/`, requestFor(pki.leaf, 'sha256'));
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['cache-control'], 'no-store');
+      assert.deepEqual(res.body, UNAUTHORIZED);
+    }
+    assert.deepEqual(s.results.slice(-2), ['hash-mismatch', 'hash-mismatch']);
+    assert.equal(s.route.counts['hash-mismatch'], 2);
+    const logged = lines.filter((l) =>
+      /a client asks with SHA-256 CertIDs; the staple \(from the CA\) names the certificate with SHA-1: set `hash: sha256`/.test(l.message),
+    );
+    assert.equal(logged.length, 1, 'once per certificate and algorithm');
+    assert.equal(lines.filter((l) => /does not manage/.test(l.message)).length, 0);
+    // SHA-384: not indexed, said so (not "does not manage").
+    assert.deepEqual((await post(`${s.base}/`, requestFor(pki.leaf, 'sha384'))).body, UNAUTHORIZED);
+    assert.equal(lines.filter((l) => /sha384 CertID: not indexed/.test(l.message)).length, 1);
+  });
+
+  it('with `hash: sha256` it fetches SHA-256 staples and serves SHA-256 requests', async () => {
+    responder.certIdHash = 'sha256';
+    const s = await serve({ settings: { hash: 'sha256' } });
+    await waitStapled(s);
+    const res = await post(`${s.base}/`, requestFor(pki.leaf, 'sha256'));
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, await stapleFile(pki.leaf));
+    assert.deepEqual((await post(`${s.base}/`, requestFor(pki.leaf, 'sha1'))).body, UNAUTHORIZED);
+    assert.deepEqual(s.results.slice(-2), ['stapled', 'hash-mismatch']);
+  });
+
   it('answers a request with a nonce from the cache: the staple as is', async () => {
     const s = await serve();
     await waitStapled(s);
     const staple = s.daemon.stapling.stapleById(s.daemon.stapling.status()[0]!.id)!;
-    const res = await post(`${s.base}/`, requestFor(pki.leaf, 'sha256', Buffer.alloc(32, 5)));
+    const res = await post(`${s.base}/`, requestFor(pki.leaf, 'sha1', Buffer.alloc(32, 5)));
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, staple);
   });
@@ -345,6 +379,26 @@ describe('the daemon as an OCSP responder', () => {
       assert.match(out.stdout, /leaf\.pem: good/);
       assert.match(out.stderr + out.stdout, /Response verify OK/);
     }
+    const sha256 = await openssl(
+      ['ocsp', '-sha256', '-url', `${s.base}/`, '-issuer', 'issuer.pem', '-cert', 'leaf.pem', '-CAfile', 'root.pem', '-timeout', '5'],
+      dir,
+    );
+    assert.match(sha256.stdout + sha256.stderr, /Responder Error: unauthorized/);
+  });
+
+  it('answers openssl ocsp -sha256 when configured with `hash: sha256`', { skip: !opensslAvailable() }, async () => {
+    responder.certIdHash = 'sha256';
+    const s = await serve({ settings: { hash: 'sha256' } });
+    await waitStapled(s);
+    await writeFile(join(dir, 'issuer.pem'), pki.intermediate.pem);
+    await writeFile(join(dir, 'leaf.pem'), pki.leaf.pem);
+    await writeFile(join(dir, 'root.pem'), pki.root.pem);
+    const out = await openssl(
+      ['ocsp', '-sha256', '-url', `${s.base}/`, '-issuer', 'issuer.pem', '-cert', 'leaf.pem', '-CAfile', 'root.pem', '-timeout', '5'],
+      dir,
+    );
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /leaf\.pem: good/);
   });
 });
 

@@ -149,6 +149,9 @@ export class TestResponder {
     res.writeHead(200, { 'content-type': 'application/ocsp-response', 'content-length': der.length, ...this.headers }).end(der);
   }
 
+  /** The CertID hash of the responses (a CA answers with its own choice, not always the request's). */
+  certIdHash: 'sha1' | 'sha256' = 'sha1';
+
   /** A response for `serialHex` shaped by the current behaviour. */
   async makeResponse(serialHex: string, nonce: Buffer | null = null): Promise<Buffer> {
     const pki = this.pki;
@@ -166,6 +169,7 @@ export class TestResponder {
       thisUpdate: new Date(now - 60_000),
       nextUpdate: b === 'no-next-update' ? null : new Date(now - 60_000 + this.validityMs),
       ...(nonce ? { nonce } : {}),
+      certIdHash: this.certIdHash,
     };
     switch (b) {
       case 'wrong-serial':

@@ -7,6 +7,7 @@ import type { CertificateStatus } from '../../engine/types.ts';
 import { judgeHealth, subjectSerial } from '../../metrics/certificate-risk.ts';
 import type { StaplerMetrics } from '../../metrics/metrics.ts';
 import type { Daemon } from '../daemon.ts';
+import type { OcspRoute } from './ocsp-route.ts';
 import type { HttpRoute } from './route.ts';
 import { renderStatusPage, type StatusRow } from './status-page.ts';
 
@@ -51,6 +52,28 @@ export interface ObserveRouteOptions {
   readonly now?: () => number;
   /** Seconds between reloads of /status (default 30). */
   readonly pageRefreshSeconds?: number;
+  /** The OCSP responder route, whose counts and unmanaged CertIDs /status.json and /status show. */
+  readonly ocsp?: OcspRoute;
+}
+
+/** Unmanaged CertIDs listed on /status (all of them, up to 1,024, are in /status.json). */
+const PAGE_UNKNOWN_ROWS = 20;
+
+/** The OCSP responder's counts by result, and the unmanaged CertIDs asked about (bounded by the route). */
+export function responderSummary(ocsp: OcspRoute): { counts: Record<string, number>; unmanaged: object[]; unmanagedUntracked: number } {
+  return { counts: { ...ocsp.counts }, unmanaged: ocsp.unknown.list().map((u) => ({ ...u })), unmanagedUntracked: ocsp.unknown.untracked };
+}
+
+function responderFacts(ocsp: OcspRoute): string[] {
+  const counts = Object.entries(ocsp.counts)
+    .map(([r, n]) => `${r} ${n}`)
+    .join(', ');
+  const unknown = ocsp.unknown.list();
+  const facts = [`OCSP responder requests: ${counts}`];
+  if (unknown.length > 0) facts.push(`unmanaged CertIDs asked about: ${unknown.length + (ocsp.unknown.untracked > 0 ? '+' : '')}`);
+  for (const u of unknown.slice(0, PAGE_UNKNOWN_ROWS))
+    facts.push(`unmanaged: ${u.hash} issuer name hash ${u.issuerNameHash}, issuer key hash ${u.issuerKeyHash}, serial ${u.serial}: ${u.count} request(s)`);
+  return facts;
 }
 
 export function observeRoutes(daemon: Daemon, metrics: StaplerMetrics, opts: ObserveRouteOptions = {}): HttpRoute[] {
@@ -77,7 +100,10 @@ export function observeRoutes(daemon: Daemon, metrics: StaplerMetrics, opts: Obs
       name: 'status.json',
       paths: ['/status.json'],
       methods,
-      handle: (req, res) => send(req, res, 200, 'application/json; charset=utf-8', `${JSON.stringify(daemon.state(), null, 2)}\n`),
+      handle: (req, res) => {
+        const body = opts.ocsp ? { ...daemon.state(), ocspResponder: responderSummary(opts.ocsp) } : daemon.state();
+        send(req, res, 200, 'application/json; charset=utf-8', `${JSON.stringify(body, null, 2)}\n`);
+      },
     },
     {
       name: 'status',
@@ -85,7 +111,11 @@ export function observeRoutes(daemon: Daemon, metrics: StaplerMetrics, opts: Obs
       methods,
       handle: (req, res) => {
         const state = daemon.state();
-        const facts = [`daemon pid ${state.pid}, started ${state.startedAt}`, `${state.certificates} certificate(s), ${state.unusable} unusable file(s)`];
+        const facts = [
+          `daemon pid ${state.pid}, started ${state.startedAt}`,
+          `${state.certificates} certificate(s), ${state.unusable} unusable file(s)`,
+          ...(opts.ocsp ? responderFacts(opts.ocsp) : []),
+        ];
         const html = renderStatusPage({ title: 'Stapler', facts, rows: statusRows(daemon), refreshSeconds: opts.pageRefreshSeconds ?? 30 }, now());
         send(req, res, 200, 'text/html; charset=utf-8', html);
       },

@@ -5,6 +5,8 @@
 // - a managed certificate without one: 503 with Retry-After (not a tryLater: Apache and others
 //   would staple a made-up tryLater, and an HTTP error is what makes them keep their last good one);
 // - a CertID it does not manage: OCSP "unauthorized" (RFC 6960 §2.3), logged once per CertID;
+// - a managed certificate asked with another CertID hash than the staple's: "unauthorized" too,
+//   never the staple (mod_ssl, the JDK and openssl compare the CertID and reject a mismatch);
 // - a malformed request: OCSP "malformedRequest" with HTTP 200. RFC 6960 §2.3 makes errors OCSP
 //   responses, and OpenSSL, Boulder and EJBCA answer them with 200: clients read the OCSP status.
 // - several CertIDs in one request: malformedRequest. RFC 5019 §2.1.1 allows one; a staple is one
@@ -19,6 +21,7 @@ import type { CertIdLookup } from '../../engine/types.ts';
 import { DerError } from '../../ocsp/der.ts';
 import { parseRequest, REQUEST_CAPS } from '../../ocsp/request-parse.ts';
 import type { CertId } from '../../ocsp/request.ts';
+import { StapleHashes } from './staple-hashes.ts';
 import { plain } from './listener.ts';
 import { requestFromPath, type GetOutcome } from './ocsp-get.ts';
 import { RequestMemo } from './request-memo.ts';
@@ -26,12 +29,13 @@ import { UnknownCertIds } from './ocsp-unknown.ts';
 import type { HttpRoute } from './route.ts';
 
 /** What became of one request, for counters and metrics. */
-export type OcspResult = 'stapled' | 'not-modified' | 'unavailable' | 'unauthorized' | 'malformed' | 'too-large' | 'unsupported-media-type';
+export type OcspResult = 'stapled' | 'not-modified' | 'unavailable' | 'unauthorized' | 'hash-mismatch' | 'malformed' | 'too-large' | 'unsupported-media-type';
 export const OCSP_RESULTS: readonly OcspResult[] = [
   'stapled',
   'not-modified',
   'unavailable',
   'unauthorized',
+  'hash-mismatch',
   'malformed',
   'too-large',
   'unsupported-media-type',
@@ -70,11 +74,13 @@ export class OcspRoute implements HttpRoute {
   /** Set or replace the observer after construction (the metrics are wired later). */
   observer: OcspObserver | undefined;
   private readonly fixed = new WeakMap<Buffer, Record<string, string>>();
+  private readonly hashes: StapleHashes;
   /** Requests already parsed (only well-formed ones are kept): GET paths, and POST bodies as latin1 text. */
   readonly parsed = new RequestMemo<GetOutcome>();
 
   constructor(private readonly options: OcspRouteOptions) {
     this.unknown = new UnknownCertIds(options.log);
+    this.hashes = new StapleHashes(options.log);
     this.observer = options.observer;
   }
 
@@ -139,6 +145,10 @@ export class OcspRoute implements HttpRoute {
         'Cache-Control': 'no-store',
       });
       return 'unavailable';
+    }
+    if (!this.hashes.matches(staple, id.hash, status)) {
+      ocsp(res, 200, UNAUTHORIZED, { 'Cache-Control': 'no-store' });
+      return 'hash-mismatch';
     }
     const validUntil = status.validUntil ?? now;
     // Not past the next refresh (a cache then asks again and gets the newer staple), never past validity.

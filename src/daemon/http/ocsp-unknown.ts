@@ -5,6 +5,7 @@
 import type { Logger } from '../../engine/logger.ts';
 import type { CertId } from '../../ocsp/request.ts';
 import type { HashName } from '../../ocsp/signature.ts';
+import { INDEXED_HASHES } from '../../engine/cert-id-index.ts';
 
 export const MAX_TRACKED_UNKNOWN = 1024;
 
@@ -49,10 +50,13 @@ export class UnknownCertIds {
       return;
     }
     this.seen.set(key, entry);
-    this.log.warn(
-      { hash: entry.hash, issuerNameHash: entry.issuerNameHash, issuerKeyHash: entry.issuerKeyHash, serial: entry.serial },
-      'OCSP request for a certificate this daemon does not manage: answered "unauthorized" (add the certificate to staple it)',
-    );
+    const fields = { hash: entry.hash, issuerNameHash: entry.issuerNameHash, issuerKeyHash: entry.issuerKeyHash, serial: entry.serial };
+    if (!INDEXED_HASHES.includes(id.hash))
+      this.log.warn(
+        fields,
+        `OCSP request with a ${id.hash} CertID: not indexed (the responder finds certificates by ${INDEXED_HASHES.join(' and ')} CertIDs only): answered "unauthorized"`,
+      );
+    else this.log.warn(fields, 'OCSP request for a certificate this daemon does not manage: answered "unauthorized" (add the certificate to staple it)');
   }
 
   /** Every unmanaged CertID asked about, with its count. */

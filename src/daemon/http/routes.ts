@@ -15,7 +15,8 @@ export interface DaemonRouteOptions extends ObserveRouteOptions {
 }
 
 export function daemonRoutes(daemon: Daemon, log: Logger, options: DaemonRouteOptions = {}): HttpRoute[] {
-  return [...(options.metrics ? observeRoutes(daemon, options.metrics, options) : []), ocspRouteFor(daemon, log, options.ocspObserver)];
+  const ocsp = ocspRouteFor(daemon, log, options.ocspObserver);
+  return [...(options.metrics ? observeRoutes(daemon, options.metrics, { ...options, ocsp }) : []), ocsp];
 }
 
 /** The OCSP responder over the daemon's current engine (every path not owned by another route). */

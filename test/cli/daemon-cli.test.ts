@@ -105,6 +105,31 @@ describe('stapler daemon (command line)', () => {
     assert.match(proto.stderr, /config key "constructor": is not a known key/);
   });
 
+  it('logs a hook that cannot run at start, and starts anyway', async () => {
+    const config = join(dir, 'hooks.yaml');
+    await writeFile(
+      config,
+      `certificates: [${dir}/certs/*.pem]\nstateFile: ${dir}/hooks-state.json\nstoreDir: ${dir}/store\nhooks:\n  revoked: /no/such/page-oncall\n`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', config, '--log-format', 'json'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor('the start logged', () => /daemon started/.test(out), 20_000);
+      const line = out.split('\n').find((l) => l.includes('alert hook cannot run'));
+      assert.ok(line, out);
+      assert.match(line, /hooks\.revoked/);
+      assert.match(line, /\/no\/such\/page-oncall does not exist/);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+
   it('reloads its configuration on SIGHUP, keeps the old one when the new one is bad, and logs ISO times', async () => {
     const config = join(dir, 'stapler.yaml');
     const state = join(dir, 'state.json');

@@ -9,6 +9,7 @@ import { readFileCapped } from '../../io/files.ts';
 import { InputError } from '../../ocsp/errors.ts';
 import { isRedisUrl } from '../../store/redis-options.ts';
 import { EXIT } from '../exit-codes.ts';
+import { checkHookPrograms } from '../../daemon/alerts/hook-programs.ts';
 import { formatAddress } from '../../daemon/http/listen-address.ts';
 import { fileLabels } from '../../daemon/http/observe-routes.ts';
 import { OCSP_RESULTS } from '../../daemon/http/ocsp-route.ts';
@@ -101,6 +102,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
       return;
     }
     alerts.configure(next.hooks ?? DEFAULT_HOOKS);
+    await logUnrunnableHooks(next, log);
     const changes = await service.reconfigure(next);
     logger.level = next.logLevel;
     log.info(
@@ -129,6 +131,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
         .catch((err: unknown) => logger.error({ signal: 'SIGHUP' }, `configuration reload failed: ${String(err)}`));
     });
   });
+  await logUnrunnableHooks(config, logger);
   try {
     await service.start();
   } catch (err) {
@@ -179,4 +182,9 @@ function packageVersion(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** A hook that cannot run is found now, not when the alert it is for fires (the daemon still starts). */
+async function logUnrunnableHooks(config: DaemonConfig, log: Logger): Promise<void> {
+  for (const problem of await checkHookPrograms(config.hooks)) log.error({ key: problem.item }, `alert hook cannot run: ${problem.reason}`);
 }

@@ -7,6 +7,7 @@
 //      worst case for the output), so that the metrics layer is what is measured.
 //
 //   npm run bench:metrics
+//   npm run bench:metrics -- --quick      (a smoke run: CI runs this)
 
 import { EventEmitter } from 'node:events';
 import type { Server as TlsServer } from 'node:tls';
@@ -23,7 +24,8 @@ import { ScriptedFetcher, success } from '../test/support/scripted-fetcher.ts';
 const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-console.log(`bench/metrics: Node ${process.version}\n`);
+const quick = process.argv.includes('--quick');
+console.log(`bench/metrics: Node ${process.version}${quick ? ' (--quick: a smoke run, not figures)' : ''}\n`);
 
 // ---- 1. the handshake path
 const pki = await makePki({ ocspUrl: 'http://127.0.0.1:9/ocsp' });
@@ -44,7 +46,7 @@ attach(stapler, counted as unknown as TlsServer, silentLogger, counts);
 const cert = Buffer.from(pki.leaf.cert.der);
 let stapled = 0;
 const callback = (_e: Error | null, r?: Buffer): void => void (r && stapled++);
-const N = 1_000_000;
+const N = quick ? 10_000 : 1_000_000;
 const round = (server: EventEmitter): number => {
   const t = process.hrtime.bigint();
   for (let i = 0; i < N; i++) server.emit('OCSPRequest', cert, null, callback);
@@ -55,7 +57,7 @@ round(counted);
 const without: number[] = [];
 const withCounts: number[] = [];
 const ratios: number[] = [];
-for (let r = 0; r < 7; r++) {
+for (let r = 0; r < (quick ? 2 : 7); r++) {
   const a = round(plain);
   const b = round(counted);
   without.push(a);
@@ -99,7 +101,7 @@ console.log(
   '| certificates | per scrape, median of 15 (ms) | p90 (ms) | longest event-loop block, median (ms) | bytes | samples | ms per 1,000 certificates |',
 );
 console.log('|---|---|---|---|---|---|---|');
-for (const count of [1_000, 10_000]) {
+for (const count of quick ? [100] : [1_000, 10_000]) {
   const list = statuses(count);
   const source = Object.assign(new EventEmitter(), { status: () => list }) as unknown as StaplingEngine;
   const metrics = new StaplerMetrics({ version: 'bench', certLabels: () => (s) => `/etc/ssl/private/${s.subject.slice(3)}.pem` }).observe(source);
@@ -107,7 +109,7 @@ for (const count of [1_000, 10_000]) {
   const times: number[] = [];
   const blocks: number[] = [];
   let text = '';
-  for (let i = 0; i < 15; i++) {
+  for (let i = 0; i < (quick ? 2 : 15); i++) {
     // The longest time the event loop could not run anything else (an OCSP request, say) during the scrape.
     let last = performance.now();
     let longest = 0;

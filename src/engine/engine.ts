@@ -191,11 +191,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   lookupCertId(certId: CertId): CertIdLookup | null {
     const m = this.registry.byCertId(certId);
     if (!m) return null;
-    const now = this.clock.now();
-    const s = m.life.staple && now < m.life.staple.verdict.validUntil ? m.life.staple : null;
-    const v = s?.verdict;
-    const base = { id: m.id, serial: m.cert.serialHex, state: m.state(), staple: s?.der ?? null, nextRefreshAt: m.life.nextRefresh?.at ?? null, now };
-    return { ...base, thisUpdate: v?.thisUpdate ?? null, nextUpdate: v ? v.nextUpdate : null, validUntil: v?.validUntil ?? null };
+    return m.lookup(this.clock.now());
   }
 
   /** One certificate's status, by id. */

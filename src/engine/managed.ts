@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Certificate } from '../ocsp/certificate.ts';
 import type { TimerHandle } from './clock.ts';
 import { INITIAL_LIFECYCLE, type Lifecycle } from './lifecycle.ts';
-import type { CertificateState, CertificateStatus } from './types.ts';
+import type { CertIdLookup, CertificateState, CertificateStatus } from './types.ts';
 
 /** A certificate's identity in stores, status and the daemon's state: SHA-256 of its DER, hex. */
 export function certificateId(der: Uint8Array): string {
@@ -71,6 +71,24 @@ export class ManagedCertificate {
     const { staple, failures, attempted } = this.life;
     if (staple) return failures > 0 ? 'stapled-refresh-failing' : 'stapled';
     return attempted ? 'unstapled' : 'pending';
+  }
+
+  /** What the daemon's responder needs, cheaply: the staple still valid at `now`, its times and CertID hashes. */
+  lookup(now: number): CertIdLookup {
+    const s = this.life.staple && now < this.life.staple.verdict.validUntil ? this.life.staple : null;
+    const v = s?.verdict;
+    return {
+      id: this.id,
+      serial: this.cert.serialHex,
+      state: this.state(),
+      staple: s?.der ?? null,
+      certIdHashes: v?.certIdHashes ?? [],
+      thisUpdate: v?.thisUpdate ?? null,
+      nextUpdate: v ? v.nextUpdate : null,
+      validUntil: v?.validUntil ?? null,
+      nextRefreshAt: this.life.nextRefresh?.at ?? null,
+      now,
+    };
   }
 
   status(): CertificateStatus {

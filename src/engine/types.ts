@@ -106,6 +106,8 @@ export interface CertIdLookup {
   readonly state: CertificateState;
   /** The acceptable staple (DER, as fetched), or null: none yet, or it expired. */
   readonly staple: Buffer | null;
+  /** The hash algorithms of the staple's CertIDs for this certificate (empty without a staple). */
+  readonly certIdHashes: readonly HashName[];
   /** Of the staple held (null without one). */
   readonly thisUpdate: number | null;
   readonly nextUpdate: number | null;

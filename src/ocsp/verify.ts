@@ -15,7 +15,7 @@ import {
   type OcspResponse,
   type SingleResponse,
 } from './response.ts';
-import { checkSignature } from './signature.ts';
+import { checkSignature, type HashName } from './signature.ts';
 import { bytesEqual } from './bytes.ts';
 
 export interface VerifySettings {
@@ -82,6 +82,8 @@ export interface Acceptable extends ResponseFacts {
   readonly signer: 'issuer' | 'delegated';
   /** notAfter of the certificate that signed the response (the issuer or the delegated responder). */
   readonly signerNotAfter: number;
+  /** The hash algorithms of the CertIDs that name the certificate: a client asking by another one cannot use this response. */
+  readonly certIdHashes: readonly HashName[];
 }
 
 export interface Rejected extends ResponseFacts {
@@ -201,6 +203,7 @@ export function verifyResponse(der: Uint8Array, input: VerifyInput): Verdict {
     validUntil,
     signer: signer.cert === input.issuer ? 'issuer' : 'delegated',
     signerNotAfter: signer.cert.notAfter,
+    certIdHashes: basic.responses.flatMap((r) => (namesCertificate(r, input.certificate, input.issuer) ? [r.certId.hash!] : [])),
   };
 }
 
@@ -230,19 +233,18 @@ function rejectWith(facts: ResponseFacts, reason: RejectReason, message: string)
 /** The first SingleResponse whose full CertID (hash algorithm, name hash, key hash, serial) names our certificate. */
 function findSingleResponse(basic: BasicResponse, cert: Certificate, issuer: Certificate): SingleResponse | undefined {
   if (!bytesEqual(cert.issuerName, issuer.subjectName)) return undefined;
-  const serial = cert.serial;
-  for (const r of basic.responses) {
-    const id = r.certId;
-    if (
-      id.hash !== undefined &&
-      bytesEqual(serial, id.serial) &&
-      bytesEqual(issuer.keyHash(id.hash), id.issuerKeyHash) &&
-      bytesEqual(issuer.subjectNameHash(id.hash), id.issuerNameHash)
-    ) {
-      return r;
-    }
-  }
-  return undefined;
+  return basic.responses.find((r) => namesCertificate(r, cert, issuer));
+}
+
+/** Whether a SingleResponse's CertID names `cert` (issued by `issuer`), by any hash algorithm we know. */
+function namesCertificate(r: SingleResponse, cert: Certificate, issuer: Certificate): boolean {
+  const id = r.certId;
+  return (
+    id.hash !== undefined &&
+    bytesEqual(cert.serial, id.serial) &&
+    bytesEqual(issuer.keyHash(id.hash), id.issuerKeyHash) &&
+    bytesEqual(issuer.subjectNameHash(id.hash), id.issuerNameHash)
+  );
 }
 
 function unknownCritical(extensions: readonly Extension[]): string | undefined {

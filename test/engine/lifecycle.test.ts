@@ -27,6 +27,7 @@ function staple(over: Partial<Acceptable> & { tag?: string; source?: 'fetch' | '
     validUntil,
     signer: 'issuer',
     signerNotAfter: NOW + 365 * DAY,
+    certIdHashes: ['sha1'],
     ...over,
   };
   // Distinct bytes per distinct response: what the rules compare for "the same response".

@@ -37,6 +37,27 @@ describe('verifyResponse on the vector catalogue', () => {
 });
 
 describe('verdict details', () => {
+  it('names the hash algorithms of the CertIDs that name the certificate (not of other certificates in the response)', () => {
+    const { pki, now } = set;
+    const window = { thisUpdate: new Date(now - HOUR), nextUpdate: new Date(now + HOUR) };
+    const hashesOf = (der: Buffer): readonly string[] => {
+      const v = verifyResponse(der, { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now });
+      assert.ok(v.ok, v.ok ? '' : v.message);
+      return v.certIdHashes;
+    };
+    assert.deepEqual(hashesOf(buildResponse({ cert: pki.leaf, issuer: pki.intermediate, ...window })), ['sha1']);
+    assert.deepEqual(hashesOf(buildResponse({ cert: pki.leaf, issuer: pki.intermediate, certIdHash: 'sha256', ...window })), ['sha256']);
+    const both = buildResponse({
+      cert: pki.leaf,
+      issuer: pki.intermediate,
+      ...window,
+      extraSingles: [
+        { cert: pki.leaf, issuer: pki.intermediate, certIdHash: 'sha256', ...window },
+        { cert: pki.rsaLeaf, issuer: pki.intermediate, certIdHash: 'sha512', ...window },
+      ],
+    });
+    assert.deepEqual(hashesOf(both), ['sha1', 'sha256']);
+  });
   it('reports the window, the signer and the revocation', async () => {
     const { pki, now } = set;
     const der = buildResponse({

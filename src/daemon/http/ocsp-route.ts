@@ -21,7 +21,7 @@ import type { CertIdLookup } from '../../engine/types.ts';
 import { DerError } from '../../ocsp/der.ts';
 import { parseRequest, REQUEST_CAPS } from '../../ocsp/request-parse.ts';
 import type { CertId } from '../../ocsp/request.ts';
-import { StapleHashes } from './staple-hashes.ts';
+import type { HashName } from '../../ocsp/signature.ts';
 import { plain } from './listener.ts';
 import { requestFromPath, type GetOutcome } from './ocsp-get.ts';
 import { RequestMemo } from './request-memo.ts';
@@ -29,8 +29,7 @@ import { UnknownCertIds } from './ocsp-unknown.ts';
 import type { HttpRoute } from './route.ts';
 
 /** What became of one request, for counters and metrics. */
-export type OcspResult = 'stapled' | 'not-modified' | 'unavailable' | 'unauthorized' | 'hash-mismatch' | 'malformed' | 'too-large' | 'unsupported-media-type';
-export const OCSP_RESULTS: readonly OcspResult[] = [
+export const OCSP_RESULTS = [
   'stapled',
   'not-modified',
   'unavailable',
@@ -39,7 +38,8 @@ export const OCSP_RESULTS: readonly OcspResult[] = [
   'malformed',
   'too-large',
   'unsupported-media-type',
-];
+] as const;
+export type OcspResult = (typeof OCSP_RESULTS)[number];
 
 /** Called once per answered request with its result and the time it took (ms). Must not throw. */
 export type OcspObserver = (result: OcspResult, ms: number) => void;
@@ -74,13 +74,13 @@ export class OcspRoute implements HttpRoute {
   /** Set or replace the observer after construction (the metrics are wired later). */
   observer: OcspObserver | undefined;
   private readonly fixed = new WeakMap<Buffer, Record<string, string>>();
-  private readonly hashes: StapleHashes;
+  /** "certificate id, hash algorithm" pairs whose mismatch was logged: one line each, not one per request. */
+  private readonly mismatchLogged = new Set<string>();
   /** Requests already parsed (only well-formed ones are kept): GET paths, and POST bodies as latin1 text. */
   readonly parsed = new RequestMemo<GetOutcome>();
 
   constructor(private readonly options: OcspRouteOptions) {
     this.unknown = new UnknownCertIds(options.log);
-    this.hashes = new StapleHashes(options.log);
     this.observer = options.observer;
   }
 
@@ -129,14 +129,13 @@ export class OcspRoute implements HttpRoute {
       return 'malformed';
     }
     const id = parsed.request.certIds[0]!;
-    const found = this.options.lookup(id);
-    if (!found) {
+    const status = this.options.lookup(id);
+    if (!status) {
       this.unknown.record(id);
       ocsp(res, 200, UNAUTHORIZED, { 'Cache-Control': 'no-store' });
       return 'unauthorized';
     }
-    const { staple, now } = found;
-    const status = found;
+    const { staple, now } = status;
     if (!staple) {
       const retryAt = status.nextRefreshAt ?? now;
       const retryAfter = Math.min(OCSP_LIMITS.maxRetryAfterS, Math.max(OCSP_LIMITS.minRetryAfterS, Math.ceil((retryAt - now) / 1000)));
@@ -146,7 +145,8 @@ export class OcspRoute implements HttpRoute {
       });
       return 'unavailable';
     }
-    if (!this.hashes.matches(staple, id.hash, status)) {
+    if (!status.certIdHashes.includes(id.hash)) {
+      this.warnHashMismatch(status, id.hash);
       ocsp(res, 200, UNAUTHORIZED, { 'Cache-Control': 'no-store' });
       return 'hash-mismatch';
     }
@@ -164,6 +164,19 @@ export class OcspRoute implements HttpRoute {
     }
     ocsp(res, 200, staple, headers);
     return 'stapled';
+  }
+
+  /** The staple names the certificate by other CertID hashes than the client's: clients compare the whole CertID, so it cannot be served. */
+  private warnHashMismatch(found: CertIdLookup, hash: HashName): void {
+    const key = `${found.id}\u0000${hash}`;
+    if (this.mismatchLogged.has(key)) return;
+    this.mismatchLogged.add(key);
+    const name = (h: HashName): string => h.toUpperCase().replace('SHA', 'SHA-');
+    this.options.log.warn(
+      { serial: found.serial, requestHash: hash, stapleHash: found.certIdHashes },
+      `a client asks with ${name(hash)} CertIDs; the staple (from the CA) names the certificate with ${found.certIdHashes.map(name).join(', ')}: ` +
+        `set \`hash: ${hash}\` in the daemon's configuration to fetch with ${name(hash)} CertIDs (answered "unauthorized")`,
+    );
   }
 
   /** ETag, Last-Modified (thisUpdate) and Expires (nextUpdate): fixed by the staple's bytes, so made once per staple. */

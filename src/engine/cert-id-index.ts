@@ -1,9 +1,9 @@
 // The managed certificates by OCSP CertID (hash algorithm, issuer name hash, issuer key hash,
-// serial), for the daemon's responder. Keyed per issuer, then by serial: the issuer's hashes are
-// computed once per CA, and each certificate costs one map entry per hash algorithm (its serial
-// string is the one the certificate already keeps).
+// serial), for the daemon's responder. Keyed per issuer, then by the serial's bytes: the issuer's
+// hashes are computed once per CA, and each certificate costs one map entry per hash algorithm.
+// Keys are the exact bytes (latin1: one char per byte), so a hit is an exact match: DER integers
+// have one encoding.
 
-import { bytesEqual } from '../ocsp/bytes.ts';
 import type { Certificate } from '../ocsp/certificate.ts';
 import type { CertId } from '../ocsp/request.ts';
 import type { HashName } from '../ocsp/signature.ts';
@@ -13,7 +13,7 @@ import type { ManagedCertificate } from './managed.ts';
 export const INDEXED_HASHES: readonly HashName[] = ['sha1', 'sha256'];
 
 export class CertIdIndex {
-  /** issuer key (hash algorithm + name hash + key hash) → serial hex → certificate. */
+  /** issuer key (hash algorithm + name hash + key hash) → serial bytes → certificate. */
   private readonly byIssuer = new Map<string, Map<string, ManagedCertificate>>();
   /** The issuer keys of each CA certificate seen, computed once. */
   private readonly issuerKeys = new WeakMap<Certificate, readonly string[]>();
@@ -24,7 +24,7 @@ export class CertIdIndex {
     for (const key of this.keysOf(m.issuer)) {
       let serials = this.byIssuer.get(key);
       if (!serials) this.byIssuer.set(key, (serials = new Map<string, ManagedCertificate>()));
-      serials.set(m.cert.serialHex, m);
+      serials.set(latin1(m.cert.serial), m);
     }
   }
 
@@ -32,19 +32,16 @@ export class CertIdIndex {
     if (!m.issuer) return;
     for (const key of this.keysOf(m.issuer)) {
       const serials = this.byIssuer.get(key);
-      if (serials?.get(m.cert.serialHex) !== m) continue;
-      serials.delete(m.cert.serialHex);
+      const serial = latin1(m.cert.serial);
+      if (serials?.get(serial) !== m) continue;
+      serials.delete(serial);
       if (serials.size === 0) this.byIssuer.delete(key);
     }
   }
 
   /** The certificate a CertID names exactly, or undefined. */
   find(id: CertId): ManagedCertificate | undefined {
-    const serials = this.byIssuer.get(issuerKey(id.hash, id.issuerNameHash, id.issuerKeyHash));
-    if (!serials) return undefined;
-    const m = serials.get(serialHexOf(id.serial));
-    // serialHex drops a sign byte: compare the exact bytes.
-    return m && bytesEqual(m.cert.serial, id.serial) ? m : undefined;
+    return this.byIssuer.get(issuerKey(id.hash, id.issuerNameHash, id.issuerKeyHash))?.get(latin1(id.serial));
   }
 
   private keysOf(issuer: Certificate): readonly string[] {
@@ -62,16 +59,6 @@ function issuerKey(hash: HashName, nameHash: Uint8Array, keyHash: Uint8Array): s
   return `${hash}:${latin1(nameHash)}${latin1(keyHash)}`;
 }
 
-/** As Certificate.serialHex writes it: upper case, without a sign-padding zero byte. */
-function serialHexOf(serial: Uint8Array): string {
-  const s = serial.length > 1 && serial[0] === 0 ? serial.subarray(1) : serial;
-  return hex(s).toUpperCase();
-}
-
 function latin1(b: Uint8Array): string {
   return (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString('latin1');
-}
-
-function hex(b: Uint8Array): string {
-  return (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString('hex');
 }

@@ -23,3 +23,9 @@ export function ownedCopy(b: Uint8Array): Buffer {
   copy.set(b);
   return copy;
 }
+
+/** A serial number as openssl prints it: hex, upper case, without the sign-padding zero byte. */
+export function serialHex(serial: Uint8Array): string {
+  const s = serial.length > 1 && serial[0] === 0 ? serial.subarray(1) : serial;
+  return Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('hex').toUpperCase();
+}

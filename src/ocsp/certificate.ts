@@ -1,7 +1,7 @@
 // Certificate facts: what stapling needs to know about a certificate, read with our DER reader.
 
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { bytesEqual } from './bytes.ts';
+import { bytesEqual, serialHex } from './bytes.ts';
 import { NO_EXTENSIONS, readAlgorithmIdentifier, readEkuList, readExtensions } from './certificate-extensions.ts';
 import { DerError, DerReader, TAG, ctx, ctxPrim } from './der.ts';
 import { InputError } from './errors.ts';
@@ -197,11 +197,7 @@ export class Certificate {
 
   /** Serial number in hex, upper case, without the sign-padding zero byte (as openssl prints it). */
   get serialHex(): string {
-    if (this.serialHexCache === undefined) {
-      const serial = this.serial;
-      const s = serial.length > 1 && serial[0] === 0 ? serial.subarray(1) : serial;
-      this.serialHexCache = Buffer.from(s.buffer, s.byteOffset, s.length).toString('hex').toUpperCase();
-    }
+    this.serialHexCache ??= serialHex(this.serial);
     return this.serialHexCache;
   }
 

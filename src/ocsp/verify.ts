@@ -16,7 +16,7 @@ import {
   type SingleResponse,
 } from './response.ts';
 import { checkSignature, type HashName } from './signature.ts';
-import { bytesEqual } from './bytes.ts';
+import { bytesEqual, serialHex } from './bytes.ts';
 
 export interface VerifySettings {
   /** How far thisUpdate may lie in the future (clock skew between us and the responder). */
@@ -220,7 +220,7 @@ function checkSettings(settings: VerifySettings): VerifySettings {
 
 /** The serials a response covers, for a message: the first few only (a response may carry hundreds). */
 function coveredSerials(basic: BasicResponse): string {
-  const shown = basic.responses.slice(0, 5).map((r) => Buffer.from(r.certId.serial).toString('hex').toUpperCase());
+  const shown = basic.responses.slice(0, 5).map((r) => serialHex(r.certId.serial));
   if (shown.length === 0) return 'nothing';
   const more = basic.responses.length - shown.length;
   return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');

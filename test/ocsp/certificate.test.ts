@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { Certificate } from '../../src/ocsp/certificate.ts';
+import { serialHex } from '../../src/ocsp/bytes.ts';
 import { InputError } from '../../src/ocsp/errors.ts';
 import { findIssuer, readCertificates, readChain } from '../../src/ocsp/pem.ts';
 import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
@@ -104,5 +105,13 @@ describe('finding the issuer', () => {
   });
   it('reports no issuer when the chain lacks it', () => {
     assert.equal(readChain(Buffer.from(pki.leaf.pem), 'leaf.pem').issuer, undefined);
+  });
+});
+
+describe('serial numbers in hex', () => {
+  it('are written as openssl prints them: upper case, without the sign-padding zero byte', () => {
+    assert.equal(serialHex(Uint8Array.of(0x00, 0x9f, 0x0a)), '9F0A');
+    assert.equal(serialHex(Uint8Array.of(0x10, 0x03)), '1003');
+    assert.equal(serialHex(Uint8Array.of(0x00)), '00');
   });
 });

@@ -6,6 +6,7 @@ import type { Logger } from '../../engine/logger.ts';
 import type { CertId } from '../../ocsp/request.ts';
 import type { HashName } from '../../ocsp/signature.ts';
 import { INDEXED_HASHES } from '../../engine/cert-id-index.ts';
+import { serialHex } from '../../ocsp/bytes.ts';
 
 export const MAX_TRACKED_UNKNOWN = 1024;
 
@@ -15,7 +16,7 @@ export interface UnknownCertId {
   readonly issuerNameHash: string;
   /** Hex. */
   readonly issuerKeyHash: string;
-  /** Hex, upper case (as openssl prints serials). */
+  /** Hex, upper case, as openssl prints serials (and as the certificates' `serial` everywhere else). */
   readonly serial: string;
   count: number;
 }
@@ -32,7 +33,7 @@ export class UnknownCertIds {
       hash: id.hash,
       issuerNameHash: hex(id.issuerNameHash),
       issuerKeyHash: hex(id.issuerKeyHash),
-      serial: hex(id.serial).toUpperCase(),
+      serial: serialHex(id.serial),
       count: 1,
     };
     const key = `${entry.hash}:${entry.issuerNameHash}:${entry.issuerKeyHash}:${entry.serial}`;

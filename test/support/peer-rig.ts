@@ -2,6 +2,7 @@
 // OCSP on 127.0.0.1 (`listen`), in a private temp dir, on the real clock (the peers read the
 // real clock too). Everything started is stopped by `close()`.
 
+import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,7 +125,27 @@ export async function waitStapled(port: number, what: string, timeoutMs = 15_000
 }
 
 /**
- * Daemon settings for a CA that fails from the start: the daemon listens once its first fetches
- * settle, at most deadlineMs + 2 s, so keep that short.
+ * Probe until the server stops stapling (its staple reached nextUpdate during an outage), and fail
+ * if any handshake on the way stapled a response past its nextUpdate. openssl prints whole seconds,
+ * and Apache runs with SSLStaplingResponseTimeSkew 1: 2 s of grace.
+ */
+export async function waitUntilUnstapledAtExpiry(port: number, server: string): Promise<void> {
+  let stapledAfterExpiry = 0;
+  await waitFor(
+    `${server} to stop stapling`,
+    async () => {
+      const s = await opensslStatus(port);
+      const nextUpdate = /Next Update: (.+)/.exec(s.output)?.[1];
+      if (s.stapled && nextUpdate && Date.now() > Date.parse(nextUpdate) + 2 * SECOND) stapledAfterExpiry++;
+      return !s.stapled;
+    },
+    30 * SECOND,
+  );
+  assert.equal(stapledAfterExpiry, 0, `${server} stapled a response past its nextUpdate`);
+}
+
+/**
+ * Daemon settings for a CA that fails from the start: the daemon's start() waits for its first
+ * fetches to end, at most deadlineMs + 2 s, so keep that short.
  */
 export const QUICK_FAILURES = { timeoutMs: 1_000, deadlineMs: 2_000 } as const;

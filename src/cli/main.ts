@@ -73,7 +73,9 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('check')
-    .description("check a live server's stapling as a strict client would (exit 0 valid staple, 1 missing or invalid, 2 connection error)")
+    .description(
+      "check a live server's stapling as a strict client would (exit 0 valid staple, 1 missing, invalid or revoked, 2 connection, TLS or usage error, 3 no staple and no OCSP responder to staple from)",
+    )
     .argument('<host:port>', 'the server')
     .option('--servername <name>', 'SNI name and the name to verify (default: the host)')
     .option('--ca <pem>', 'trust these CA certificates instead of the system store')

@@ -145,6 +145,13 @@ describe('stapler check', () => {
       assert.match(run.stderr, reason);
     }
   });
+  it('--help names every exit code it can return, 3 (no OCSP responder) included', async () => {
+    const help = await stapler(['check', '--help']);
+    assert.equal(help.code, 0);
+    const text = help.stdout.replace(/\s+/g, ' ');
+    for (const code of [/exit 0 valid staple/, /1 missing, invalid or revoked/, /2 connection, TLS or usage error/, /3 no staple and no OCSP responder/])
+      assert.match(text, code);
+  });
   it('usage errors: exit 2', async () => {
     assert.equal((await stapler(['check', 'host:99999'])).code, 2);
     assert.equal((await stapler(['check', '127.0.0.1:443', '--tls1.2', '--tls1.3'])).code, 2);

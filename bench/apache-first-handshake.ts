@@ -2,7 +2,7 @@
 // it staples (a) from the CA's responder directly and (b) through Stapler's daemon, with the CA's
 // responder healthy and hanging. Apache fetches inside that first handshake, so a hanging CA
 // makes the client wait SSLStaplingResponderTimeout; the daemon answers from memory.
-// Rounds are interleaved; every round starts a fresh Apache (the README's directives).
+// Rounds are interleaved; every round starts a fresh Apache (the directives of docs/servers/apache.md).
 //
 //   npm run bench:apache             (~30 s)
 //   npm run bench:apache -- --quick

@@ -96,7 +96,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('daemon')
     .description('keep staple files fresh for nginx, HAProxy and other servers (runs until SIGTERM or SIGINT)')
-    .option('--config <file>', 'YAML configuration (see the README); flags override it')
+    .option('--config <file>', 'YAML configuration (docs/daemon.md); flags override it')
     .option('--check-config', 'only check the configuration, then exit')
     .option('--cert <glob>', 'certificate files, e.g. "/etc/haproxy/certs/*.pem" (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--issuer <pem>', 'issuer certificate for files whose chain lacks it')

@@ -1,5 +1,5 @@
-// Apache httpd 2.4 (mod_ssl) stapling through the daemon's OCSP responder, with the README's
-// directives (SSLStaplingForceURL and friends). Probed with `openssl s_client -status` and
+// Apache httpd 2.4 (mod_ssl) stapling through the daemon's OCSP responder, with the directives of
+// docs/servers/apache.md (SSLStaplingForceURL and friends). Probed with `openssl s_client -status` and
 // `stapler check`. Apache fetches inside the handshake, from whatever SSLStaplingForceURL names:
 // here, always the daemon, which answers from memory.
 
@@ -13,6 +13,7 @@ import type { Behaviour } from '../support/responder.ts';
 import { noApache, startApache, staplingDirectives, type Apache } from '../support/apache.ts';
 import { freePort, PeerRig, QUICK_FAILURES, sleep, stapledSerial, timedHandshake, SECOND, waitUntilUnstapledAtExpiry } from '../support/peer-rig.ts';
 import { opensslStatus } from '../support/tls.ts';
+import { example } from '../support/doc-examples.ts';
 
 if (noApache) console.log(`# skipping Apache: ${noApache}`);
 
@@ -20,7 +21,7 @@ const rig = new PeerRig();
 before(() => rig.open());
 after(() => rig.closeAll());
 
-/** Apache with the README's directives, short cache timeouts so that the test sees it re-ask. */
+/** Apache with the directives of docs/servers/apache.md, short cache timeouts so that the test sees it re-ask. */
 async function apache(
   dir: string,
   certFile: string,
@@ -71,7 +72,7 @@ describe('Apache httpd through the daemon', { skip: noApache }, () => {
     const { dir, certFile } = await rig.site('apache-expiry');
     rig.responder.validityMs = 60 * SECOND + 8 * SECOND; // thisUpdate is a minute back: nextUpdate in 8 s
     const { url } = await rig.readyDaemon(dir, { skewMs: 0 });
-    // The README's cache timeouts (60 s, longer than the window): what stops the staple is
+    // The page's cache timeouts (60 s, longer than the window): what stops the staple is
     // Apache's own check of nextUpdate with SSLStaplingResponseTimeSkew 1, then the daemon's 503.
     const { port } = await apache(dir, certFile, url, undefined, {});
     await stapledGood(port, dir);
@@ -95,6 +96,12 @@ describe('Apache httpd through the daemon', { skip: noApache }, () => {
         assert.equal(s.stapled, false, `${b}: ${s.output}`);
       }
       await sleep(1.2 * SECOND); // past Apache's error cache: it asks the daemon again
+    }
+    // The daemon had no staple to give (503) all along: Apache logs what docs/servers/apache.md says.
+    const log = await server.log();
+    for (const line of example('apache-log', 'docs/servers/apache.md').code.trim().split('\n')) {
+      const pattern = line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\\\.\\\.\\\./g, '.*');
+      assert.match(log, new RegExp(pattern), `Apache's error log has: ${line}\n${log}`);
     }
     // The control: once the CA answers well, the same Apache staples.
     rig.responder.behaviour = 'good';
@@ -148,7 +155,7 @@ describe('Apache httpd through the daemon', { skip: noApache }, () => {
     rig.responder.behaviour = 'reset';
     await server.stop();
     await rig.stopDaemon(first.daemon);
-    // The README's order: the daemon first, then Apache.
+    // The order docs/daemon.md gives: the daemon first, then Apache.
     await rig.daemon(dir, first.port);
     await apache(dir, certFile, first.url, port);
     await stapledGood(port, dir);

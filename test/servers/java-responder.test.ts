@@ -15,7 +15,7 @@ const rig = new PeerRig();
 before(() => rig.open());
 after(() => rig.closeAll());
 
-/** The server with the README's properties, and a 1 s cache so that the test sees it re-ask. */
+/** The server with the properties of docs/servers/java.md, and a 1 s cache so that the test sees it re-ask. */
 async function java(dir: string, responderUrl: string): Promise<number> {
   const port = await freePort();
   const keystore = await makeKeystore(dir, rig.pki.leaf, [rig.pki.intermediate]);

@@ -1,5 +1,5 @@
-// nginx in responder mode: `ssl_stapling_responder` pointed at the daemon's OCSP responder (the
-// README still recommends staple files for nginx; this is for those who want nginx to fetch).
+// nginx in responder mode: `ssl_stapling_responder` pointed at the daemon's OCSP responder (its
+// nginx page, docs/servers/nginx.md, still recommends staple files for nginx; this is for those who want nginx to fetch).
 // nginx fetches lazily, per worker: the first handshake after start triggers the fetch and goes
 // unstapled; the next ones are stapled.
 

@@ -18,8 +18,8 @@ export const noApache: string | false =
     : 'apache2 (with mod_ssl) or openssl is not installed (scripts/install-peers.sh installs them)';
 
 /**
- * The stapling directives the README gives for Apache with Stapler's responder. The test runs
- * exactly these (with short cache timeouts where it says so), so the README cannot drift.
+ * The stapling directives docs/servers/apache.md gives for Apache with Stapler's responder. The test runs
+ * exactly these (with short cache timeouts where it says so), and docs-peers.test.ts checks the page's.
  */
 export function staplingDirectives(opts: {
   responderUrl: string;

@@ -18,7 +18,7 @@ export const noJava: string | false =
     : 'javac, java or openssl is not installed (scripts/install-peers.sh installs openjdk-17-jdk-headless)';
 
 /**
- * The JDK system properties the README gives for stapling through Stapler's responder. The
+ * The JDK system properties docs/servers/java.md gives for stapling through Stapler's responder. The
  * tests run exactly these.
  */
 export function jdkStaplingProperties(responderUrl: string, opts: { cacheLifetimeSeconds?: number; responseTimeoutMs?: number } = {}): string[] {

@@ -7,7 +7,7 @@ import { runs, startServer, type ServerProcess } from './server-process.ts';
 export const noNginx: string | false =
   runs('nginx', ['-v']) && runs('openssl', ['version']) ? false : 'nginx or openssl is not installed (scripts/install-peers.sh installs them)';
 
-/** The stapling directives the README gives for nginx with Stapler's responder; the tests run these. */
+/** The stapling directives docs/servers/nginx.md gives for nginx with Stapler's responder; the tests run these. */
 export function nginxResponderDirectives(responderUrl: string, trustedCertificate: string): string {
   return `ssl_stapling on;
 ssl_stapling_responder ${responderUrl};

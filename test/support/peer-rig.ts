@@ -82,7 +82,7 @@ export class PeerRig {
 
   /**
    * A daemon that has fetched its first staple, or (when the CA answers badly) asked the CA at
-   * least once: the README's start order, the daemon first.
+   * least once: the start order of docs/daemon.md, the daemon first.
    */
   async readyDaemon(dir: string, settings: Record<string, unknown> = {}, port?: number): Promise<{ daemon: Daemon; port: number; url: string }> {
     const p = port ?? (await freePort());

@@ -1,4 +1,5 @@
-// The README's quick start, step for step, through the package's entry point.
+// The library quick start (README.md, docs/library.md), step for step, in the test process
+// through the package's entry point. docs-library-process.test.ts runs the example's own text.
 
 import assert from 'node:assert/strict';
 import { createServer } from 'node:https';
@@ -20,11 +21,11 @@ after(async () => {
   if (storeDir) await rm(storeDir, { recursive: true, force: true });
 });
 
-describe('the README quick start', () => {
+describe('the library quick start', () => {
   it('staples the first handshake of an https server, with the default store', async () => {
     const pki = await makePki({ ocspUrl: await responder.listen() });
     responder.serve(pki);
-    storeDir = await mkdtemp(join(tmpdir(), 'stapler-readme-'));
+    storeDir = await mkdtemp(join(tmpdir(), 'stapler-docs-quick-start-'));
     process.env.STAPLER_STORE_DIR = storeDir;
     const cert = fullchain(pki.leaf, pki.intermediate);
     const key = pki.leaf.keyPem;

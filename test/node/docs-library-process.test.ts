@@ -1,11 +1,12 @@
-// The README's library example, run the way a user runs it: as its own Node process, with the
-// responder healthy, down, answering garbage, hanging, and busy with another process's fetch.
+// The library's quick start (README.md and docs/library.md, tagged library-quick-start), run the
+// way a user runs it: as its own Node process, with the responder healthy, down, answering
+// garbage, hanging, and busy with another process's fetch.
 // Only a separate process shows whether Node exits on an unsettled top-level await (exit 13):
 // inside the test runner something else always keeps the event loop alive.
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,30 +14,32 @@ import { after, before, describe, it } from 'node:test';
 import { fullchain, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
 import { handshake } from '../support/tls.ts';
+import { examples, where } from '../support/doc-examples.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const README_TIMEOUT = 'await stapler.ready({ timeout: 10_000 });';
-const README_LISTEN = 'server.listen(443);';
+const DOC_TIMEOUT = 'await stapler.ready({ timeout: 10_000 });';
+const DOC_LISTEN = 'server.listen(443);';
 
 let dir = '';
 let example = '';
 let refusedUrl = '';
 const responder = new TestResponder();
 
-/** The README's example, with only its paths, its port and its timeout changed for the test. */
-async function readmeExample(): Promise<string> {
-  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Stapling in a Node server'));
-  const code = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
-  for (const needle of ["from 'stapler'", "'/etc/tls/fullchain.pem'", "'/etc/tls/privkey.pem'", README_TIMEOUT, README_LISTEN]) {
-    assert.ok(code.includes(needle), `the README example has ${needle}`);
+/** The docs' example, with only its paths, its port and its timeout changed for the test. */
+async function docsExample(): Promise<string> {
+  const blocks = examples('library-quick-start');
+  assert.ok(blocks.length >= 2, 'the README and docs/library.md both have the quick start');
+  for (const b of blocks) assert.equal(b.code, blocks[0]!.code, `${where(b)} is the same example as ${where(blocks[0]!)}`);
+  const code = blocks[0]!.code;
+  for (const needle of ["from 'stapler'", "'/etc/tls/fullchain.pem'", "'/etc/tls/privkey.pem'", DOC_TIMEOUT, DOC_LISTEN]) {
+    assert.ok(code.includes(needle), `the example has ${needle}`);
   }
   return code
     .replace("from 'stapler'", `from ${JSON.stringify(join(ROOT, 'src/index.ts'))}`)
     .replace("'/etc/tls/fullchain.pem'", 'process.env.CERT_FILE')
     .replace("'/etc/tls/privkey.pem'", 'process.env.KEY_FILE')
-    .replace(README_TIMEOUT, 'await stapler.ready({ timeout: 2_000 });')
-    .replace(README_LISTEN, "server.listen(0, '127.0.0.1', () => console.log(`LISTENING ${(server.address() as { port: number }).port}`));");
+    .replace(DOC_TIMEOUT, 'await stapler.ready({ timeout: 2_000 });')
+    .replace(DOC_LISTEN, "server.listen(0, '127.0.0.1', () => console.log(`LISTENING ${(server.address() as { port: number }).port}`));");
 }
 
 interface Run {
@@ -87,8 +90,8 @@ let pki: TestPki;
 let downPki: TestPki;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'stapler-readme-process-'));
-  example = await readmeExample();
+  dir = await mkdtemp(join(tmpdir(), 'stapler-docs-process-'));
+  example = await docsExample();
   await writeFile(join(dir, 'example.mts'), example);
   pki = await makePki({ ocspUrl: await responder.listen() });
   responder.serve(pki);
@@ -115,7 +118,7 @@ async function freshStore(): Promise<string> {
   return mkdtemp(join(dir, 'store-'));
 }
 
-describe('the README example as its own process', () => {
+describe('the library quick start as its own process', () => {
   it('healthy responder: listens, and the first handshake is stapled', async () => {
     responder.behaviour = 'good';
     const run = runExample(pki.leaf, await freshStore());

@@ -36,7 +36,7 @@ describe('npm pack', { skip }, () => {
       const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
       assert.equal(name, `${pkg.name}-${pkg.version}.tgz`);
       const listing = execFileSync('tar', ['-tzf', join(dir, name)], { encoding: 'utf8' });
-      for (const f of ['package/LICENSE', 'package/bin/stapler.js', 'package/dist/cli/main.js', 'package/README.md'])
+      for (const f of ['package/LICENSE', 'package/bin/stapler.js', 'package/dist/cli/main.js', 'package/README.md', 'package/docs/daemon.md'])
         assert.ok(listing.includes(f), `${f} is in the tarball`);
       assert.match(readFileSync(join(ROOT, 'LICENSE'), 'utf8'), /Apache License\s+Version 2\.0/);
 

@@ -3,18 +3,7 @@
 // examples that need no server are checked here: the set-up and install commands, the source
 // layout, the `stapler` command lines, the systemd unit, `stapler verify`'s output.
 //
-// Which test reads which tag (each test file looks its blocks up with examples('TAG')):
-//   setup, setup-tests, install, install-global, install-prom-client, cli, source-layout,
-//     systemd-unit, verify-output                  this file
-//   daemon-config, lighttpd-daemon, lighttpd-conf  test/daemon/docs-config.test.ts
-//   prometheus-scrape, prometheus-rules            test/metrics/docs-metrics.test.ts
-//   library-quick-start                            test/node/docs-library-process.test.ts (runs it as a process)
-//   typecheck, library-metrics                     test/docs/typescript-examples.test.ts
-//   peers-apache, peers-nginx-responder, peers-java test/servers/docs-peers.test.ts
-//   nginx-file-mode, haproxy-cfg                   test/servers/docs-server-configs.test.ts
-//   responder-curl                                 test/daemon/docs-responder-curl.test.ts
-//   java-build                                     test/servers/docs-java-build.test.ts
-//   apache-log                                     test/servers/apache-responder.test.ts
+// Which test reads which tag: the table in docs/contributing.md ("The docs examples").
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -106,6 +95,12 @@ describe('the docs', () => {
     const tags = new Set(allExamples().flatMap((e) => e.tags));
     const unread = [...tags].filter((t) => !sources.includes(`examples('${t}')`) && !sources.includes(`example('${t}'`));
     assert.deepEqual(unread, [], 'tags that no test reads with examples(TAG) or example(TAG, file)');
+    const table = read('docs/contributing.md');
+    assert.deepEqual(
+      [...tags].filter((t) => !table.includes(`\`${t}\``)),
+      [],
+      "tags missing from docs/contributing.md's table of which test reads which tag",
+    );
   });
 
   it('link only to files in the repository, and to headings that exist', () => {

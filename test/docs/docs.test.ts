@@ -191,6 +191,7 @@ function help(sub: string): string {
   if (!helps.has(sub)) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), sub, '--help'], { cwd: ROOT, encoding: 'utf8' });
     assert.equal(r.status, 0, `stapler ${sub} --help: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^Usage: stapler ${sub} `), `stapler ${sub} is a command`);
     helps.set(sub, r.stdout);
   }
   return helps.get(sub)!;
@@ -216,6 +217,15 @@ describe('the stapler command lines', () => {
     for (const e of [...examples('cli'), ...examples('systemd-unit'), ...examples('responder-curl')])
       n += checkStaplerCommands(e.code.replace(/^ExecStart=\S+ /m, ''), where(e));
     assert.ok(n >= 8, `${n} stapler commands checked`);
+  });
+
+  it('in the text (`stapler …` in backquotes) use subcommands and flags that exist too', () => {
+    let n = 0;
+    for (const page of docPages()) {
+      const text = read(page).replace(/^```[\s\S]*?^```/gm, '');
+      for (const m of text.replace(/\n/g, ' ').matchAll(/`(stapler [a-z]+(?: [^`]*)?)`/g)) n += checkStaplerCommands(m[1]!, page);
+    }
+    assert.ok(n >= 20, `${n} stapler commands checked`);
   });
 
   it("give each command's exit codes as its --help does, where --help gives them", () => {

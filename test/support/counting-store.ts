@@ -6,6 +6,9 @@ import type { Lease, StapleStore, StoredCopies } from '../../src/store/store.ts'
 export class CountingStore implements StapleStore {
   readonly loads = new Map<string, number>();
   active = 0;
+  /** The most loads of one key that ever ran at once. */
+  maxActiveOfOneKey = 0;
+  private readonly activeByKey = new Map<string, number>();
 
   constructor(readonly inner: StapleStore) {}
 
@@ -20,10 +23,14 @@ export class CountingStore implements StapleStore {
   private async counted<T>(key: string, work: () => Promise<T>): Promise<T> {
     this.loads.set(key, this.loadsOf(key) + 1);
     this.active++;
+    const mine = (this.activeByKey.get(key) ?? 0) + 1;
+    this.activeByKey.set(key, mine);
+    this.maxActiveOfOneKey = Math.max(this.maxActiveOfOneKey, mine);
     try {
       return await work();
     } finally {
       this.active--;
+      this.activeByKey.set(key, (this.activeByKey.get(key) ?? 1) - 1);
     }
   }
 

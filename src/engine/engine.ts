@@ -23,6 +23,7 @@ import { FetchQueue } from './queue.ts';
 import { CertificateRegistry } from './registry.ts';
 import { waitUntilReady } from './ready.ts';
 import { Refresher } from './refresher.ts';
+import { StoreChanges } from './store-changes.ts';
 import { StoreHealth } from './store-health.ts';
 import type { CertIdLookup, CertificateStatus, ReadyReport, StaplerEvents, StaplerOptions } from './types.ts';
 
@@ -60,6 +61,8 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   private readonly refresher: Refresher;
   private readonly registry: CertificateRegistry;
   private readonly changes: ChangeSignal;
+  /** Loads after the store says a staple changed: coalesced per certificate, bounded in all. */
+  private readonly storeChanges: StoreChanges<ManagedCertificate>;
   private readonly abort = new AbortController();
   private readonly unwatch: () => void;
   private pruneTimer: TimerHandle | null = null;
@@ -93,6 +96,10 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       changed: () => this.notifyChange(),
       isClosed: () => this.closed,
     });
+    this.storeChanges = new StoreChanges(
+      (m) => (this.registry.isRegistered(m) ? this.refresher.adoptFromStore(m).then(() => this.notifyChange()) : Promise.resolve()),
+      (m) => m.inflight,
+    );
     this.unwatch = this.store.watch((id) => this.onStoreChange(id));
     this.prune();
   }
@@ -154,6 +161,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     const m = this.registry.remove(id);
     if (!m) return false;
     m.cancelTimers();
+    this.storeChanges.forget(m);
     this.notifyChange();
     return true;
   }
@@ -290,10 +298,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   private onStoreChange(id: string): void {
     const m = this.registry.get(id);
     if (!m || this.closed || !m.fetchable) return;
-    const adopt = (): void => void this.refresher.adoptFromStore(m).then(() => this.notifyChange());
-    // Another process saved while we were busy with this certificate: look once we are done.
-    if (m.inflight) void m.inflight.then(adopt);
-    else adopt();
+    this.storeChanges.changed(m);
   }
 
   /** Ask the store to drop expired staples and stale locks, now and then every hour. */
@@ -355,6 +360,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     this.closed = true;
     this.abort.abort();
     this.unwatch();
+    this.storeChanges.close();
     this.pruneTimer?.cancel();
     for (const m of this.registry.all()) m.cancelTimers();
     await this.idle();

@@ -135,6 +135,14 @@ export function replacementRefused(current: Staple | null, next: Staple): 'same'
   return null;
 }
 
+/**
+ * Whether `a` is strictly better than `b`, both acceptable: the rule above for a stored copy (a
+ * tie keeps `b`). Which stored copy to adopt, and which stored copy a staple may replace.
+ */
+export function supersedes(a: Staple, b: Staple): boolean {
+  return replacementRefused(b, a.source === 'store' ? a : { ...a, source: 'store' }) === null;
+}
+
 function offered(state: Lifecycle, next: Staple, fetched: boolean, ctx: StepContext): Step {
   const refused = replacementRefused(state.staple, next);
   // A fetch that returned an acceptable answer is a success, even when that answer is not used.

@@ -34,8 +34,11 @@ export class ManagedCertificate {
   refreshTimer: TimerHandle | null = null;
   expiryTimer: TimerHandle | null = null;
   inflight: Promise<void> | null = null;
-  /** The stored bytes last found unacceptable (so that they are not checked and logged again). */
-  rejectedStored: Buffer | null = null;
+  /**
+   * Digests of the stored copies last found unacceptable (a few: one per tier, and what came
+   * before), so that they are neither checked nor logged again, and not fought over.
+   */
+  rejectedStored: readonly string[] = [];
   /** Its responder URLs were given for it alone (not derived from AIA and the overrides). */
   urlOverride = false;
   stapledHandshakes = 0;

@@ -3,17 +3,24 @@
 // store make one request per refresh between them. A store that fails never stops fetching.
 // What it finds goes to the lifecycle through `apply`; it decides nothing itself.
 
+import { createHash } from 'node:crypto';
 import type { FetchRequest, StapleFetcher } from '../fetch/staple-fetcher.ts';
 import { ownedCopy } from '../ocsp/bytes.ts';
 import { verifyResponse, type Verdict, type VerifySettings } from '../ocsp/verify.ts';
-import type { Lease, StapleStore } from '../store/store.ts';
+import type { Lease, StapleStore, StoredCopies } from '../store/store.ts';
 import type { Clock, TimerHandle } from './clock.ts';
-import { isDue, type LifecycleEvent } from './lifecycle.ts';
+import { isDue, supersedes, type LifecycleEvent, type Staple } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 import type { ManagedCertificate } from './managed.ts';
 import type { RefreshSettings } from './policy.ts';
 import type { FetchQueue } from './queue.ts';
 import type { StoreHealth } from './store-health.ts';
+
+/** Stored copies found unacceptable, remembered per certificate (digests): one per tier, and what came before. */
+const MAX_REJECTED_REMEMBERED = 4;
+
+/** A store without tiers: its one copy, and nothing to put back. */
+const oneUnsettled = (der: Buffer | null): StoredCopies => ({ copies: der ? [der] : [], settle: () => Promise.resolve() });
 
 export interface RefresherParts {
   readonly clock: Clock;
@@ -56,27 +63,47 @@ export class Refresher {
   }
 
   /**
-   * Install this certificate's stored staple if it verifies and is newer than ours. Returns true
-   * when the certificate's staple is not yet due for refresh: then there is nothing to fetch.
+   * Verify each stored copy (one per tier), install the newest acceptable one if it is newer than
+   * ours, and put what we hold back on the tiers that held nothing, an older copy or a copy just
+   * found unacceptable. Nothing unverified is installed or written. Returns true when the
+   * certificate's staple is not yet due for refresh: then there is nothing to fetch.
    */
   async adoptFromStore(m: ManagedCertificate): Promise<boolean> {
     const { store, storeHealth, clock } = this.p;
-    const der = await storeHealth.attempt('load', () => store.load(m.id), null);
+    const found = await storeHealth.attempt('load', () => (store.loadCopies ? store.loadCopies(m.id) : store.load(m.id).then(oneUnsettled)), null);
     if (this.p.isClosed()) return false;
-    const known = der && (m.life.staple?.der.equals(der) || m.rejectedStored?.equals(der));
-    if (der && !known) {
-      const verdict = this.verify(m, der);
-      if (verdict.ok) {
-        // When it was fetched is unknown: producedAt is the best bound (and never blocks an overdue refresh).
-        const staple = { der: ownedCopy(der), verdict, fetchedAt: Math.min(verdict.producedAt, clock.now()), maxAgeSeconds: null, source: 'store' as const };
-        await this.p.apply(m, { type: 'loaded', staple });
-      } else {
-        // The same bad file is seen on every retry during an outage: logged once.
-        m.rejectedStored = ownedCopy(der);
-        this.p.log.warn({ ...m.who, store: store.description, reason: verdict.reason }, `stored staple is not acceptable, ignoring it: ${verdict.message}`);
-      }
-    }
+    if (found) await this.adoptBest(m, found);
     return !isDue(m.life, clock.now(), this.p.refreshSettings);
+  }
+
+  private async adoptBest(m: ManagedCertificate, found: StoredCopies): Promise<void> {
+    const { store, storeHealth, clock } = this.p;
+    const replaceable: Buffer[] = [];
+    const acceptable: Staple[] = [];
+    let best: Staple | null = null;
+    for (const der of found.copies) {
+      if (m.life.staple?.der.equals(der)) continue;
+      const digest = createHash('sha256').update(der).digest('hex');
+      // Refused before and back again (someone keeps writing it): not checked, logged or fought over again.
+      if (m.rejectedStored.includes(digest)) continue;
+      const verdict = this.verify(m, der);
+      if (!verdict.ok) {
+        m.rejectedStored = [digest, ...m.rejectedStored].slice(0, MAX_REJECTED_REMEMBERED);
+        replaceable.push(der);
+        this.p.log.warn({ ...m.who, store: store.description, reason: verdict.reason }, `stored staple is not acceptable, ignoring it: ${verdict.message}`);
+        continue;
+      }
+      // When it was fetched is unknown: producedAt is the best bound (and never blocks an overdue refresh).
+      const staple: Staple = { der: ownedCopy(der), verdict, fetchedAt: Math.min(verdict.producedAt, clock.now()), maxAgeSeconds: null, source: 'store' };
+      acceptable.push(staple);
+      if (!best || supersedes(staple, best)) best = staple;
+    }
+    if (best) await this.p.apply(m, { type: 'loaded', staple: best });
+    const held = m.life.staple;
+    if (!held || clock.now() >= held.verdict.validUntil || this.p.isClosed()) return;
+    for (const s of acceptable) if (supersedes(held, s)) replaceable.push(s.der);
+    const goes = (copy: Buffer): boolean => replaceable.some((r) => r.equals(copy));
+    await storeHealth.attempt('put a staple back', () => found.settle(held.der, held.verdict.validUntil, goes), undefined);
   }
 
   private async refreshUnderLease(m: ManagedCertificate, force: boolean): Promise<void> {

@@ -1,7 +1,7 @@
 // A StapleStore decorator that counts failed operations and contended leases, passing every
 // call and every error through unchanged (the engine's StoreHealth still decides what to do).
 
-import type { Lease, StapleStore } from '../store/store.ts';
+import { copiesOf, type Lease, type StapleStore, type StoredCopies } from '../store/store.ts';
 
 export interface StoreObserver {
   error(operation: string): void;
@@ -20,6 +20,12 @@ export class InstrumentedStore implements StapleStore {
 
   load(key: string): Promise<Buffer | null> {
     return this.counted('load', () => this.inner.load(key));
+  }
+
+  /** Each tier's copy, for the engine to verify (a store without tiers: its one copy). */
+  async loadCopies(key: string): Promise<StoredCopies> {
+    const found = await this.counted('load', () => copiesOf(this.inner, key));
+    return { copies: found.copies, settle: (chosen, expiresAt, replaceable) => this.counted('save', () => found.settle(chosen, expiresAt, replaceable)) };
   }
 
   save(key: string, der: Buffer, expiresAt: number): Promise<void> {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/files.ts';
 import { LOCK_SUFFIX, LockFiles } from './directory-lock.ts';
 import { isCode, readRegular, StoreError, storeError, StoreTimeout, tooLarge, withDeadline } from './store-files.ts';
-import { keptUntil, UNKNOWN_EXPIRY_MS, type Lease, type StapleStore } from './store.ts';
+import { keptUntil, oneCopy, UNKNOWN_EXPIRY_MS, type Lease, type StapleStore, type StoredCopies } from './store.ts';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
 const FILE_SUFFIX = '.der';
@@ -87,6 +87,11 @@ export class DirectoryStore implements StapleStore {
 
   load(key: string): Promise<Buffer | null> {
     return this.bounded(this.loadNow(key), `load ${key}`);
+  }
+
+  /** The one copy; settle writes where the file was missing or held a copy the caller lets go. */
+  async loadCopies(key: string): Promise<StoredCopies> {
+    return oneCopy(await this.load(key), (chosen, expiresAt) => this.save(key, chosen, expiresAt));
   }
 
   save(key: string, der: Buffer, expiresAt: number): Promise<void> {

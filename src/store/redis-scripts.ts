@@ -14,26 +14,43 @@ function script(text: string): Script {
 }
 
 /**
- * Save a staple unless the stored one is newer. KEYS[1] the staple hash; ARGV der, thisUpdate
- * (ms), expiry (ms since the epoch, PEXPIREAT), channel, key. Returns 1 saved, 0 kept the newer.
+ * Put a staple, replacing the whole hash. KEYS[1] the staple hash; ARGV der, expiry (ms since the
+ * epoch, PEXPIREAT), channel, key, expected, size limit. `expected` is '*' (whatever is there:
+ * a save after a verified fetch), '' (nothing is there) or the SHA-1 of the DER the caller read
+ * and judged: Redis compares nothing else. Nothing in the hash (anyone may write it) decides
+ * what is newer: the engine does, on what it verified. `v` (the DER's SHA-1, computed here) is
+ * the version the change feed's poll compares. Returns 1 written, 0 the key changed meanwhile.
  */
-export const SAVE_IF_NEWER = script(`
-local current = redis.call('HGET', KEYS[1], 'tu')
-if current and tonumber(current) > tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'der', ARGV[1], 'tu', ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+export const PUT_STAPLE = script(`
+if ARGV[5] ~= '*' then
+  local seen = ''
+  local kind = redis.call('TYPE', KEYS[1]).ok
+  if kind == 'hash' and redis.call('HSTRLEN', KEYS[1], 'der') <= tonumber(ARGV[6]) then
+    local der = redis.call('HGET', KEYS[1], 'der')
+    if der then seen = redis.sha1hex(der) end
+  elseif kind ~= 'none' then
+    seen = '-'
+  end
+  if seen ~= ARGV[5] then return 0 end
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'der', ARGV[1], 'v', redis.sha1hex(ARGV[1]))
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 `);
 
 /**
- * The staple's DER, or -1 when it is larger than ARGV[1] bytes (never read unbounded). Flagged
- * no-writes (Redis >= 7) so that it still runs when Redis is out of memory.
+ * The staple's DER and version [der, v], nil when there is none, -1 when the DER is larger than
+ * ARGV[1] bytes (never read unbounded), -2 when the key is not a hash (not written by a store).
+ * Flagged no-writes (Redis >= 7) so that it still runs when Redis is out of memory.
  */
 export const LOAD_BOUNDED = script(`#!lua flags=no-writes
-local size = redis.call('HSTRLEN', KEYS[1], 'der')
-if size > tonumber(ARGV[1]) then return -1 end
-return redis.call('HGET', KEYS[1], 'der')
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'none' then return nil end
+if kind ~= 'hash' then return -2 end
+if redis.call('HSTRLEN', KEYS[1], 'der') > tonumber(ARGV[1]) then return -1 end
+return redis.call('HMGET', KEYS[1], 'der', 'v')
 `);
 
 /** Delete and announce. KEYS[1] the staple hash; ARGV channel, key. */

@@ -1,20 +1,24 @@
-// Staples shared by a fleet through Redis. Each certificate has a hash (its DER and thisUpdate)
-// that expires at the staple's nextUpdate, and a lease key; both carry the certificate's id as a
-// hash tag, so that they share a Cluster slot and one script can touch both.
+// Staples shared by a fleet through Redis. Each certificate has a hash (its DER and the DER's
+// SHA-1, its version) that expires at the staple's nextUpdate, and a lease key; both carry the
+// certificate's id as a hash tag, so that they share a Cluster slot and one script can touch both.
+// Anyone with access to this Redis can write anything here: nothing read is trusted (the engine
+// verifies every copy), and nothing read decides what a save may replace (see PUT_STAPLE).
 
+import { createHash } from 'node:crypto';
 import { ErrorReply } from 'redis';
 import { RedisConnection } from './redis-connection.ts';
-import { ChangeFeed, type FeedKeys } from './redis-feed.ts';
+import { ChangeFeed, type FeedCounts, type FeedKeys } from './redis-feed.ts';
 import { acquireLease } from './redis-lease.ts';
 import { resolveRedisOptions, type RedisStoreOptions, type StoreLogger } from './redis-options.ts';
-import { DELETE_AND_PUBLISH, LOAD_BOUNDED, runScript, SAVE_IF_NEWER } from './redis-scripts.ts';
-import { thisUpdateOf } from './staple-version.ts';
+import { DELETE_AND_PUBLISH, LOAD_BOUNDED, PUT_STAPLE, runScript } from './redis-scripts.ts';
 import { StoreError } from './store-files.ts';
-import { keptUntil, type Lease, type StapleStore } from './store.ts';
+import { keptUntil, oneCopy, type Lease, type StapleStore, type StoredCopies } from './store.ts';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
-/** A staple larger than this is neither saved nor read (responses are at most 64 KiB). */
-const MAX_STAPLE_BYTES = 1024 * 1024;
+/** A staple larger than this is neither saved nor read (responses are at most 64 KiB by default, 1 MiB at most). */
+export const MAX_STAPLE_BYTES = 1024 * 1024;
+
+const sha1 = (der: Buffer): string => createHash('sha1').update(der).digest('hex');
 
 export type { RedisStoreOptions } from './redis-options.ts';
 
@@ -41,7 +45,7 @@ export class RedisStore implements StapleStore {
       stapleKey: (key) => this.stapleKey(key),
       isKey: (key) => KEY_PATTERN.test(key),
     };
-    this.feed = new ChangeFeed(this.conn, this.keys, o.pollMs);
+    this.feed = new ChangeFeed(this.conn, this.keys, o.pollMs, this.log);
   }
 
   private checked(key: string): string {
@@ -66,37 +70,54 @@ export class RedisStore implements StapleStore {
       throw err;
     });
     if (reply === -1) throw new StoreError(`${this.description}: could not load ${name}: it is larger than ${MAX_STAPLE_BYTES} bytes`);
-    if (reply === null || reply === undefined) {
+    if (reply === -2) throw new StoreError(`${this.description}: could not load ${name}: it is not a hash (not a staple written by stapler)`);
+    const [der, version] = Array.isArray(reply) ? (reply as unknown[]) : [reply === null || reply === undefined ? null : reply, null];
+    if (der === null || der === undefined) {
       this.feed.remember(key, null);
       return null;
     }
-    if (!Buffer.isBuffer(reply)) throw new StoreError(`${this.description}: could not load ${name}: unexpected reply from redis`);
-    this.feed.remember(key, thisUpdateOf(reply));
-    return reply;
+    if (!Buffer.isBuffer(der)) throw new StoreError(`${this.description}: could not load ${name}: unexpected reply from redis`);
+    this.feed.remember(key, Buffer.isBuffer(version) ? version.toString() : Number.NaN);
+    return der;
   }
 
-  /** Saved unless Redis holds a newer response (compared there, atomically); expires at `expiresAt`. */
+  /** The one copy, and a settle that replaces it only if Redis still holds what was read. */
+  async loadCopies(key: string): Promise<StoredCopies> {
+    const read = await this.load(key);
+    return oneCopy(read, (chosen, expiresAt) => this.put(key, chosen, expiresAt, read ? sha1(read) : ''));
+  }
+
+  /**
+   * Saved whatever Redis holds: the engine saves only a staple it verified and found newer than
+   * what it holds, and a host that holds a newer one puts it back when it next loads (settle).
+   * No field of the stored hash can refuse a save.
+   */
   async save(key: string, der: Buffer, expiresAt: number): Promise<void> {
+    await this.put(key, der, expiresAt, '*');
+  }
+
+  /** Write the staple if Redis holds `expected` ('*': anything); returns whether it was written. */
+  private async put(key: string, der: Buffer, expiresAt: number, expected: string): Promise<boolean> {
     const name = this.stapleKey(key);
     if (der.length === 0 || der.length > MAX_STAPLE_BYTES)
       throw new StoreError(`${this.description}: could not save ${name}: ${der.length} bytes is not a staple's size`);
-    const thisUpdate = thisUpdateOf(der);
     const until = keptUntil(expiresAt, Date.now());
-    const saved = await runScript(
+    const written = await runScript(
       this.conn,
       `save ${name}`,
-      SAVE_IF_NEWER,
+      PUT_STAPLE,
       [name],
-      [der, String(thisUpdate), String(Math.ceil(until)), this.keys.channel, key],
+      [der, String(Math.ceil(until)), this.keys.channel, key, expected, String(MAX_STAPLE_BYTES)],
     ).catch((err: unknown) => {
       this.refused(err);
       throw err;
     });
     this.accepted();
-    if (saved !== 1) return;
-    this.feed.remember(key, thisUpdate);
+    if (written !== 1) return false;
+    this.feed.remember(key, sha1(der));
     // A hint for the other hosts' polls; pub/sub has already told those listening.
     await this.conn.send('count a change', this.keys.generation, ['INCR', this.keys.generation]);
+    return true;
   }
 
   /**
@@ -137,6 +158,11 @@ export class RedisStore implements StapleStore {
 
   watch(onChange: (key: string) => void): () => void {
     return this.feed.watch(onChange);
+  }
+
+  /** What the change feed was told: notifications, coalesced, dropped, floods. */
+  get changeCounts(): FeedCounts {
+    return this.feed.counts;
   }
 
   /** Look for changes pub/sub lost, now (the poll does it every `pollMs`). */

@@ -1,5 +1,7 @@
 // Where staples live beyond one process's memory. The engine verifies everything it loads
-// from a store again before serving it: a store is a cache, never a source of trust.
+// from a store again before serving it: a store is a cache, never a source of trust. A store
+// with tiers (a host's directory under the fleet's Redis) shows the engine every tier's copy, and
+// writes one back only once the engine has verified it and chosen it (loadCopies).
 
 /** A lease on one certificate's refresh: whoever holds it fetches; the others wait for its result. */
 export interface Lease {
@@ -12,6 +14,18 @@ export interface Lease {
   release(): Promise<void>;
 }
 
+/** What a store holds for one key, for the caller (who knows the certificate) to verify and choose from. */
+export interface StoredCopies {
+  /** The distinct copies found: one per tier that holds one, the host's own tier first. */
+  readonly copies: readonly Buffer[];
+  /**
+   * Put `chosen` (a staple the caller verified) on each tier that held nothing or a copy that
+   * `replaceable` says may go (one the caller found older, or unacceptable), unless that tier
+   * changed since it was read. Nothing the caller did not choose is ever written.
+   */
+  settle(chosen: Buffer, expiresAt: number, replaceable: (copy: Buffer) => boolean): Promise<void>;
+}
+
 export interface StapleStore {
   /** A short name for logs and status ("memory", "directory /var/lib/stapler", "redis …"). */
   readonly description: string;
@@ -21,6 +35,11 @@ export interface StapleStore {
    * names the store, the item and the reason.
    */
   load(key: string): Promise<Buffer | null>;
+  /**
+   * Every tier's copy, unjudged (see StoredCopies). Optional: the engine reads a store without it
+   * through `load`. A tier that fails is left out while another answers; a store that fails throws.
+   */
+  loadCopies?(key: string): Promise<StoredCopies>;
   /**
    * Save atomically. The store drops the staple by itself once `expiresAt` (ms since the epoch)
    * has passed; an `expiresAt` that is not a positive number means "unknown", and the staple is
@@ -57,3 +76,21 @@ export function keptUntil(expiresAt: number | undefined, now: number): number {
  * (a clock set years ahead, a corrupt file): it is treated as stale.
  */
 export const MAX_LEASE_TTLS_AHEAD = 10;
+
+/** A single tier's copy: settle writes `chosen` where it held nothing, or a copy the caller lets go. */
+export function oneCopy(read: Buffer | null, write: (chosen: Buffer, expiresAt: number) => Promise<unknown>): StoredCopies {
+  return {
+    copies: read ? [read] : [],
+    settle: async (chosen, expiresAt, replaceable) => {
+      if (read && (read.equals(chosen) || !replaceable(read))) return;
+      await write(chosen, expiresAt);
+    },
+  };
+}
+
+/** `store`'s copies: through loadCopies, or `load` for a store without tiers (nothing to settle). */
+export async function copiesOf(store: StapleStore, key: string): Promise<StoredCopies> {
+  if (store.loadCopies) return store.loadCopies(key);
+  const der = await store.load(key);
+  return { copies: der ? [der] : [], settle: () => Promise.resolve() };
+}

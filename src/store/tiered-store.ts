@@ -1,13 +1,15 @@
-// Two tiers: the host's own directory and the fleet's shared store (Redis). Reads take the newer
-// of the two, so that a host restarted while Redis is down still staples from its disk at once;
-// writes go to both. The lease is the shared one, or the directory's while the shared store
-// fails, so that the workers of one host still make one request between them. When the shared
-// store holds nothing or an older staple than the directory (Redis restarted empty, flushed, or a
-// replica promoted with stale data), a load puts this host's newer staple back.
+// Two tiers: the host's own directory and the fleet's shared store (Redis), so that a host
+// restarted while Redis is down still staples from its disk at once; writes go to both. The
+// lease is the shared one, or the directory's while the shared store fails, so that the workers of
+// one host still make one request between them.
+// The store does not know the certificate, so it judges no copy: loadCopies shows the engine both
+// tiers' copies; the engine verifies each and chooses the newest acceptable one, and only that
+// one is written back, to a tier that held nothing, an older copy or an unacceptable one (Redis
+// restarted empty, flushed, a replica promoted with stale data, a bad value from a fleet member).
+// Nothing Redis holds can replace or hide the host's own acceptable staple.
 
-import { nextUpdateOf, thisUpdateOf } from './staple-version.ts';
 import { StoreError } from './store-files.ts';
-import type { Lease, StapleStore } from './store.ts';
+import { copiesOf, type Lease, type StapleStore, type StoredCopies } from './store.ts';
 
 export class TieredStore implements StapleStore {
   readonly description: string;
@@ -19,24 +21,31 @@ export class TieredStore implements StapleStore {
     this.description = `${shared.description}, over ${local.description}`;
   }
 
+  /** The host's own copy, else the shared one, unjudged and written nowhere (the engine uses loadCopies). */
   async load(key: string): Promise<Buffer | null> {
-    const [local, shared] = await Promise.allSettled([this.local.load(key), this.shared.load(key)]);
-    const a = local.status === 'fulfilled' ? local.value : null;
-    const b = shared.status === 'fulfilled' ? shared.value : null;
-    if (a === null && b === null) {
+    const { copies } = await this.loadCopies(key);
+    return copies[0] ?? null;
+  }
+
+  async loadCopies(key: string): Promise<StoredCopies> {
+    const [local, shared] = await Promise.allSettled([copiesOf(this.local, key), copiesOf(this.shared, key)]);
+    const tiers = [local, shared].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const copies: Buffer[] = [];
+    for (const der of tiers.flatMap((t) => t.copies)) if (!copies.some((c) => c.equals(der))) copies.push(der);
+    if (copies.length === 0) {
       const failed = [local, shared].find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
-      return null;
     }
-    if (b !== null && a !== null && b.equals(a)) return a;
-    // The engine verifies whichever it gets; the newer one is the one worth verifying.
-    const newer = a === null || (b !== null && thisUpdateOf(b) > thisUpdateOf(a)) ? b : a;
-    // Only our own directory's staple goes back up (the shared store's save keeps whatever is
-    // newer still, atomically); one from Redis is kept on disk for a restart while Redis is down
-    // (the engine verifies it when it loads it, as anything it loads).
-    if (newer === a && a !== null && shared.status === 'fulfilled') await this.shared.save(key, a, nextUpdateOf(a)).catch(() => undefined);
-    if (newer === b && b !== null && thisUpdateOf(b) > 0 && local.status === 'fulfilled') await this.local.save(key, b, nextUpdateOf(b)).catch(() => undefined);
-    return newer;
+    return {
+      copies,
+      // A tier that failed to answer is left alone: what it holds is unknown.
+      settle: (chosen, expiresAt, replaceable) =>
+        localFirst(
+          'put a staple back',
+          local.status === 'fulfilled' ? local.value.settle(chosen, expiresAt, replaceable) : Promise.resolve(),
+          shared.status === 'fulfilled' ? shared.value.settle(chosen, expiresAt, replaceable) : Promise.resolve(),
+        ),
+    };
   }
 
   /** Saved on both; a shared store that fails logs its own outage, and a later load puts the staple back. */

@@ -1,5 +1,5 @@
-// RedisStore against a real redis-server: the StapleStore contract, "a save never replaces a
-// newer response", expiry at nextUpdate, the change feed, and each fault a fleet meets.
+// RedisStore against a real redis-server: the StapleStore contract, "a save replaces whatever is
+// there, a put-back only what was read", expiry at nextUpdate, the change feed, and each fault a fleet meets.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -67,21 +67,42 @@ describe('RedisStore', { skip: missing ?? false }, () => {
     await assert.rejects(a.acquire(KEY, 0), /lease TTL must be a positive number/);
   });
 
-  it('never replaces a newer response with an older one, and expires a staple at its expiresAt', async () => {
+  it('a save replaces whatever Redis holds (no stored field can refuse it), and expires the staple at its expiresAt', async () => {
     const a = store();
     const now = Date.now();
     const older = response(now - 2 * HOUR);
     const newer = response(now - HOUR);
     await a.save(KEY, newer, now + 10 * HOUR);
-    await a.save(KEY, older, now + 10 * HOUR);
-    assert.deepEqual(await a.load(KEY), newer, 'the older save was refused');
-    const newest = response(now);
-    await a.save(KEY, newest, now + 20 * HOUR);
-    assert.deepEqual(await a.load(KEY), newest, 'a newer save replaces it');
+    server.cli('HSET', a.stapleKey(KEY), 'tu', '4102444800000'); // what the old SAVE_IF_NEWER trusted
+    await a.save(KEY, older, now + 20 * HOUR);
+    assert.deepEqual(await a.load(KEY), older, 'the engine decides what is newer, not Redis');
+    assert.equal(server.cli('HEXISTS', a.stapleKey(KEY), 'tu'), '0', 'the whole hash is replaced');
     const ttl = Number(server.cli('PTTL', a.stapleKey(KEY)));
     assert.ok(Math.abs(ttl - 20 * HOUR) < 60_000, `expires at expiresAt (PTTL ${ttl})`);
     await a.delete(KEY);
     assert.equal(await a.load(KEY), null);
+  });
+
+  it('settle puts the chosen staple back only where Redis still holds what was read, and only over a copy let go', async () => {
+    const a = store();
+    const b = store();
+    const now = Date.now();
+    const older = response(now - 2 * HOUR);
+    const newer = response(now - HOUR);
+    const empty = await a.loadCopies(KEY);
+    assert.deepEqual(empty.copies, []);
+    await empty.settle(newer, now + HOUR, () => false);
+    assert.deepEqual(await a.load(KEY), newer, 'put where there was nothing');
+    const read = await a.loadCopies(KEY);
+    await read.settle(older, now + HOUR, () => false);
+    assert.deepEqual(await a.load(KEY), newer, 'not over a copy the caller keeps');
+    await b.save(KEY, older, now + HOUR); // another host, between the read and the put-back
+    await read.settle(response(now), now + HOUR, () => true);
+    assert.deepEqual(await a.load(KEY), older, 'not over a copy it did not read');
+    const again = await a.loadCopies(KEY);
+    await again.settle(newer, now + HOUR, (copy) => copy.equals(older));
+    assert.deepEqual(await a.load(KEY), newer, 'over the copy it read and let go');
+    await a.delete(KEY);
   });
 
   it('keys of one certificate share a Cluster hash slot', () => {
@@ -110,10 +131,10 @@ describe('RedisStore', { skip: missing ?? false }, () => {
     await a.save(OTHER, response(Date.now() + 1000), Date.now() + HOUR);
     polled.length = 0;
     // Drop what pub/sub may have delivered, then write behind its back as a lost message would.
-    server.cli('HSET', a.stapleKey(OTHER), 'tu', String(Date.now() + 5000));
+    server.cli('HSET', a.stapleKey(OTHER), 'v', 'changed');
     server.cli('INCR', 'stapler:generation');
     await c.pollNow();
-    assert.ok(polled.includes(OTHER), 'the poll reported the change');
+    await waitFor('the poll reports the change', () => polled.includes(OTHER));
   });
 
   it('refuses a key that is not a certificate id, naming it', async () => {

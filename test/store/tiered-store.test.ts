@@ -1,5 +1,5 @@
-// Two tiers (a host's directory under Redis): reads take the newer staple of the two; while
-// Redis is down, reads come from the directory and its lease keeps one fetch per host.
+// Two tiers (a host's directory under Redis): reads show both copies for the engine to judge;
+// while Redis is down, reads come from the directory and its lease keeps one fetch per host.
 
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -42,17 +42,25 @@ describe('TieredStore', { skip: missing ?? false }, () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  it('loads the newer of the two tiers, whichever holds it', async () => {
-    const t = tiered('newer');
+  it("shows both tiers' copies, judges none, and puts the chosen one back only where it may go", async () => {
+    const t = tiered('copies');
     const old = response(Date.now() - 2 * HOUR);
     const recent = response(Date.now() - HOUR);
     await t.local.save(KEY, old, Date.now() + HOUR);
     await t.shared.save(KEY, recent, Date.now() + HOUR);
-    assert.deepEqual(await t.load(KEY), recent, 'Redis is newer');
+    const found = await t.loadCopies(KEY);
+    assert.deepEqual(found.copies, [old, recent], "the host's own copy first");
+    assert.deepEqual(await t.local.load(KEY), old, 'loading writes nothing');
+    await found.settle(recent, Date.now() + HOUR, (copy) => copy.equals(old));
+    assert.deepEqual(await t.local.load(KEY), recent, 'the chosen copy replaces the one let go');
     await t.shared.delete(KEY);
+    assert.deepEqual((await t.loadCopies(KEY)).copies, [recent], 'one copy when both tiers hold the same');
+    await (await t.loadCopies(KEY)).settle(recent, Date.now() + HOUR, () => false);
+    assert.deepEqual(await t.shared.load(KEY), recent, 'and put back where Redis held nothing');
     await t.shared.save(KEY, old, Date.now() + HOUR);
-    await t.local.save(KEY, recent, Date.now() + HOUR);
-    assert.deepEqual(await t.load(KEY), recent, 'the directory is newer');
+    await (await t.loadCopies(KEY)).settle(recent, Date.now() + HOUR, () => false);
+    assert.deepEqual(await t.shared.load(KEY), old, 'never over a copy the caller did not let go');
+    assert.deepEqual(await t.load(KEY), recent, "load: the host's own copy");
     await t.save(KEY, response(Date.now()), Date.now() + HOUR);
     assert.deepEqual(await t.local.load(KEY), await t.shared.load(KEY), 'a save goes to both');
   });

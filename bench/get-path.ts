@@ -51,6 +51,7 @@ if (process.env.STAPLER_BASELINE) trees.unshift(await tree(`baseline (${process.
 const fill = (unit: string): string => unit.repeat(Math.floor(7_900 / unit.length));
 const paths = [
   { name: 'valid GET (URL-encoded base64)', path: `/${encodeURIComponent(buildRequest(certIdFor(pki.leaf.cert, pki.intermediate.cert)).toString('base64'))}` },
+  { name: '`/x` x 3,950 (nothing to decode: the 8 KiB request line alone)', path: fill('/x') },
   { name: "`/%41` x 1,975 (the issue's)", path: fill('/%41') },
   { name: '`/%4D` x 1,975 (each suffix base64)', path: fill('/%4D') },
   { name: '`/M` x 3,950 (each suffix base64, no %)', path: fill('/M') },

@@ -17,10 +17,11 @@ export const GET_PATH_LIMITS = {
   candidates: 32,
   /**
    * Path characters decoded (percent-decoding, base64 check, base64 decoding) per request, over
-   * all candidates: twice the listener's header limit, so a path of any length allowed can be
-   * read in full after a prefix that was itself read in full.
+   * all candidates: the listener's header limit, so any path it lets through can be read in full
+   * once (a real request is a few hundred characters, read twice at most: after a prefix that
+   * looks like base64, and alone).
    */
-  decodedChars: 16 * 1024,
+  decodedChars: 8 * 1024,
   /** Candidates parsed as DER (their header declares their length, and yet the parse failed). */
   parsed: 4,
 } as const;

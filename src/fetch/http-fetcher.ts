@@ -1,6 +1,7 @@
 // The engine's default fetcher: responders in AIA order (or an override) over HTTP, each answer
 // verified, the first acceptable one wins.
 
+import { printable } from '../ocsp/printable.ts';
 import type { HashName } from '../ocsp/signature.ts';
 import type { VerifySettings } from '../ocsp/verify.ts';
 import { fetchStaple, type Attempt } from './fetch-staple.ts';
@@ -41,7 +42,9 @@ export class HttpFetcher implements StapleFetcher {
       return { ok: true, der, url: response.url, maxAgeSeconds: response.maxAgeSeconds };
     }
     // Report the last failure's reason; each attempt's reason is in the message.
-    const parts = result.attempts.map((a) => (a.ok ? `${a.url}: ${a.verdict.ok ? 'ok' : `${a.verdict.reason}: ${a.verdict.message}`}` : a.error.message));
+    const parts = result.attempts.map((a) =>
+      a.ok ? `${printable(a.url)}: ${a.verdict.ok ? 'ok' : `${a.verdict.reason}: ${a.verdict.message}`}` : a.error.message,
+    );
     return { ok: false, reason: reasonOf(result.attempts[result.attempts.length - 1]), message: parts.join('; ') || 'no responder was asked' };
   }
 

@@ -3,6 +3,7 @@
 
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { getUrlIfShort } from '../ocsp/request.ts';
+import { printable } from '../ocsp/printable.ts';
 import { proxyUrlProblem, responderUrlProblem } from './url.ts';
 
 export { responderUrlProblem };
@@ -17,7 +18,8 @@ export class FetchError extends Error {
     readonly url: string,
     detail: string,
   ) {
-    super(`${url}: ${detail}`);
+    // The URL comes from a certificate: shown escaped.
+    super(`${printable(url)}: ${detail}`);
   }
 }
 

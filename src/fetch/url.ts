@@ -1,4 +1,7 @@
-// Checking responder and proxy URLs: pure, so that option checking loads no HTTP client.
+// Checking responder and proxy URLs: pure, so that option checking loads no HTTP client. A URL
+// may come from a certificate: messages show it escaped.
+
+import { printable } from '../ocsp/printable.ts';
 
 /** What is wrong with a responder (or proxy) URL, or null: absolute http(s), no credentials. */
 export function responderUrlProblem(raw: string): string | null {
@@ -6,10 +9,10 @@ export function responderUrlProblem(raw: string): string | null {
   try {
     parsed = new URL(raw);
   } catch {
-    return `"${raw}" is not a valid URL`;
+    return `"${printable(raw)}" is not a valid URL`;
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `"${raw}" must be an http:// or https:// URL`;
-  if (parsed.username || parsed.password) return `"${raw}" must not carry credentials`;
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `"${printable(raw)}" must be an http:// or https:// URL`;
+  if (parsed.username || parsed.password) return `"${printable(raw)}" must not carry credentials`;
   return null;
 }
 
@@ -21,5 +24,5 @@ export function responderUrlProblem(raw: string): string | null {
 export function proxyUrlProblem(raw: string): string | null {
   const problem = responderUrlProblem(raw);
   if (problem) return problem;
-  return new URL(raw).protocol === 'http:' ? null : `"${raw}" must be a plain http:// proxy URL (https: proxies are not supported)`;
+  return new URL(raw).protocol === 'http:' ? null : `"${printable(raw)}" must be a plain http:// proxy URL (https: proxies are not supported)`;
 }

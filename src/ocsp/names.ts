@@ -44,8 +44,13 @@ function escapeNameValue(v: string): string {
     v
       .replace(/[,+"\\<>;=]/g, (c) => `\\${c}`)
       .replace(/^[ #]|[ ]$/g, (c) => `\\${c}`)
+      // Control characters (C0, DEL, C1) and the Unicode ones that disguise text (line
+      // separators, bidirectional overrides) as RFC 4514 hex pairs of their UTF-8 bytes: a
+      // subject is shown in logs, terminals and hook environments.
       // eslint-disable-next-line no-control-regex -- escaping control characters is the point
-      .replace(/[\x00-\x1f\x7f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+      .replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) =>
+        [...Buffer.from(c, 'utf8')].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join(''),
+      )
   );
 }
 

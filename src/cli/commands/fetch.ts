@@ -4,6 +4,7 @@ import { FetchError, OcspHttpClient, responderUrlProblem } from '../../fetch/htt
 import { proxyUrlProblem } from '../../fetch/url.ts';
 import { fetchStaple, NoResponderError, type Attempt } from '../../fetch/fetch-staple.ts';
 import { InputError } from '../../ocsp/errors.ts';
+import { printable } from '../../ocsp/printable.ts';
 import { writeFileAtomic, describeFsError, readFileCapped } from '../../io/files.ts';
 import { readCertificates } from '../../ocsp/pem.ts';
 import { verdictJson, type VerdictJson } from '../describe.ts';
@@ -86,7 +87,7 @@ export async function fetchCommand(opts: FetchOptions, io: FetchIo): Promise<num
 function describeAttempt(a: Attempt): string {
   if (!a.ok) return `stapler: ${a.error.message}`;
   const v = a.verdict;
-  return `stapler: ${a.response.method} ${a.url}: ${v.ok ? `acceptable (${v.certStatus})` : `rejected: ${v.reason}: ${v.message}`}`;
+  return `stapler: ${a.response.method} ${printable(a.url)}: ${v.ok ? `acceptable (${v.certStatus})` : `rejected: ${v.reason}: ${v.message}`}`;
 }
 
 function lastFailure(attempts: readonly Attempt[], serial: string): VerdictJson & { url: string | null } {

@@ -1,7 +1,14 @@
-// An alert's details: what hooks get in their environment and the webhook as JSON.
+// An alert's details: what hooks get in their environment and the webhook as JSON. Every text
+// is made safe here, once, for all three (env, argv, JSON): control characters escaped and the
+// length bounded. A certificate's subject or an error naming its URL is the certificate
+// author's text; a NUL in it made execFile throw, and the daemon exit (issue 16).
 
 import type { CertificateStatus } from '../../engine/types.ts';
+import { printable } from '../../ocsp/printable.ts';
 import type { HookEvent } from './hook-config.ts';
+
+/** The longest text field of an alert (characters before escaping; the rest is cut with a note). */
+export const ALERT_FIELD_MAX_CHARS = 1024;
 
 export interface AlertDetails {
   readonly event: HookEvent;
@@ -22,14 +29,16 @@ export interface AlertDetails {
   readonly time: string;
 }
 
-const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+/** ISO 8601, or null for no time or one a Date cannot show (toISOString would throw). */
+const iso = (t: number | null): string | null => (t === null || !Number.isFinite(new Date(t).getTime()) ? null : new Date(t).toISOString());
+const safe = (text: string): string => printable(text, ALERT_FIELD_MAX_CHARS);
 
 export function alertDetails(event: HookEvent, cert: string, s: CertificateStatus, now: number): AlertDetails {
   return {
     event,
-    cert,
-    subject: s.subject,
-    serial: s.serial,
+    cert: safe(cert),
+    subject: safe(s.subject),
+    serial: safe(s.serial),
     state: s.state,
     certStatus: s.certStatus,
     mustStaple: s.mustStaple,
@@ -37,8 +46,8 @@ export function alertDetails(event: HookEvent, cert: string, s: CertificateStatu
     nextUpdate: iso(s.nextUpdate),
     validUntil: iso(s.validUntil),
     nextRefreshAt: iso(s.nextRefreshAt),
-    lastError: s.lastError ? `${s.lastError.reason}: ${s.lastError.message}` : null,
+    lastError: s.lastError ? safe(`${s.lastError.reason}: ${s.lastError.message}`) : null,
     consecutiveFailures: s.consecutiveFailures,
-    time: new Date(now).toISOString(),
+    time: iso(now) ?? '',
   };
 }

@@ -8,8 +8,9 @@ import type { CertificateStatus } from '../../engine/types.ts';
 import type { EngineObserver } from '../engine-observer.ts';
 import { alertDetails, type AlertDetails } from './alert.ts';
 import type { HookEvent, HooksConfig } from './hook-config.ts';
-import { HookRunner } from './hook-runner.ts';
-import { postWebhook } from './webhook.ts';
+import { HookRunner, MAX_QUEUED_HOOKS } from './hook-runner.ts';
+import { TaskQueue } from './task-queue.ts';
+import { postWebhook, WEBHOOK_CONCURRENCY, WEBHOOK_TIMEOUT_MS } from './webhook.ts';
 
 /** Alerts remembered as raised; far more than any managed set has at once. */
 const MAX_RAISED = 100_000;
@@ -25,6 +26,8 @@ export class Alerts implements EngineObserver {
   /** `${event} ${certificate id}` for every alert raised and not yet cleared. */
   private readonly raised = new Set<string>();
   private readonly runner: HookRunner;
+  /** Webhook posts: a few at once, a bounded number waiting (an alert storm opens no more sockets). */
+  private readonly webhookQueue: TaskQueue;
   private readonly webhooks = new Set<Promise<unknown>>();
 
   constructor(
@@ -32,6 +35,7 @@ export class Alerts implements EngineObserver {
     private readonly opts: AlertsOptions,
   ) {
     this.runner = new HookRunner(opts.logger, config);
+    this.webhookQueue = new TaskQueue('alert webhook', opts.logger, WEBHOOK_CONCURRENCY, MAX_QUEUED_HOOKS);
   }
 
   /** A new configuration (SIGHUP): alerts already raised stay raised. */
@@ -60,7 +64,16 @@ export class Alerts implements EngineObserver {
     while (this.webhooks.size > 0) await Promise.allSettled([...this.webhooks]);
   }
 
+  /** Called from the engine's events: nothing here may throw into the engine. */
   private raise(event: HookEvent, s: CertificateStatus): void {
+    try {
+      this.raiseOnce(event, s);
+    } catch (err) {
+      this.opts.logger.error({ event, err: err instanceof Error ? err.message : String(err) }, 'alert failed unexpectedly');
+    }
+  }
+
+  private raiseOnce(event: HookEvent, s: CertificateStatus): void {
     const key = `${event} ${s.id}`;
     if (this.raised.has(key)) return;
     this.raised.add(key);
@@ -74,8 +87,11 @@ export class Alerts implements EngineObserver {
   private send(alert: AlertDetails): void {
     const argv = this.config.commands[alert.event];
     if (argv) void this.runner.run(argv, alert);
-    if (this.config.webhook) {
-      const p = postWebhook(this.config.webhook, alert, this.opts.logger, Math.min(this.config.timeoutMs, 10_000));
+    const url = this.config.webhook;
+    if (url) {
+      const timeoutMs = Math.min(this.config.timeoutMs, WEBHOOK_TIMEOUT_MS);
+      const p = this.webhookQueue.run(() => postWebhook(url, alert, this.opts.logger, timeoutMs), { event: alert.event, cert: alert.cert });
+      if (!p) return;
       this.webhooks.add(p);
       void p.finally(() => this.webhooks.delete(p));
     }

@@ -2,9 +2,11 @@
 // bounded run time (SIGKILL after the timeout), bounded concurrency and queue, and the output
 // captured (truncated) to the log. A hook that fails is logged; nothing it does reaches the daemon.
 
-import { execFile } from 'node:child_process';
+import { execFile, type ExecFileException } from 'node:child_process';
 import type { Logger } from '../../engine/logger.ts';
+import { printable } from '../../ocsp/printable.ts';
 import type { AlertDetails } from './alert.ts';
+import { TaskQueue } from './task-queue.ts';
 
 /** Hooks waiting for a slot beyond this are dropped (and logged): an alert storm cannot grow memory. */
 export const MAX_QUEUED_HOOKS = 256;
@@ -43,26 +45,25 @@ export function hookEnvironment(a: AlertDetails): Record<string, string> {
 }
 
 export class HookRunner {
-  private running = 0;
-  private readonly queue: (() => void)[] = [];
-  private readonly inflight = new Set<Promise<HookResult>>();
+  private readonly queue: TaskQueue;
+  private readonly inflight = new Set<Promise<HookResult | null>>();
 
   constructor(
     private readonly log: Logger,
     private limits: { timeoutMs: number; concurrency: number },
-  ) {}
+  ) {
+    this.queue = new TaskQueue('alert hook', log, limits.concurrency, MAX_QUEUED_HOOKS);
+  }
 
   configure(limits: { timeoutMs: number; concurrency: number }): void {
     this.limits = limits;
+    this.queue.configure(limits.concurrency);
   }
 
-  /** Run `argv` for an alert; resolves when it has run (or been dropped: null). */
+  /** Run `argv` for an alert; resolves when it has run (or been dropped, or could not start: null). Never rejects. */
   run(argv: readonly string[], alert: AlertDetails): Promise<HookResult | null> {
-    if (this.running >= this.limits.concurrency && this.queue.length >= MAX_QUEUED_HOOKS) {
-      this.log.error({ event: alert.event, cert: alert.cert, hook: argv[0] }, `alert hook dropped: ${MAX_QUEUED_HOOKS} hooks are already waiting`);
-      return Promise.resolve(null);
-    }
-    const p = this.slot().then(() => this.exec(argv, alert).finally(() => this.release()));
+    const p = this.queue.run(() => this.exec(argv, alert), { event: alert.event, cert: alert.cert, hook: argv[0] });
+    if (!p) return Promise.resolve(null);
     this.inflight.add(p);
     void p.finally(() => this.inflight.delete(p));
     return p;
@@ -73,54 +74,56 @@ export class HookRunner {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
-  private slot(): Promise<void> {
-    if (this.running < this.limits.concurrency) {
-      this.running++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.queue.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.queue.shift();
-    if (next) next();
-    else this.running--;
-  }
-
-  private exec(argv: readonly string[], alert: AlertDetails): Promise<HookResult> {
+  private exec(argv: readonly string[], alert: AlertDetails): Promise<HookResult | null> {
     const [program, ...args] = argv;
     const fullArgs = [...args, alert.event, alert.cert];
+    const fields = { event: alert.event, cert: alert.cert, hook: program };
     return new Promise((resolve) => {
-      execFile(
-        program!,
-        fullArgs,
-        {
-          env: { ...process.env, ...hookEnvironment(alert) },
-          timeout: this.limits.timeoutMs,
-          killSignal: 'SIGKILL',
-          maxBuffer: HOOK_OUTPUT_MAX_BYTES,
-          windowsHide: true,
-        },
-        (err, stdout, stderr) => {
-          const e = err as (NodeJS.ErrnoException & { killed?: boolean; signal?: string | null; code?: number | string }) | null;
-          const timedOut = Boolean(e?.killed && e.signal === 'SIGKILL');
-          const result: HookResult = {
-            argv: [program!, ...fullArgs],
-            code: typeof e?.code === 'number' ? e.code : e ? null : 0,
-            signal: e?.signal ?? null,
-            timedOut,
-            stdout: truncate(String(stdout)),
-            stderr: truncate(String(stderr)),
-          };
-          const fields = { event: alert.event, cert: alert.cert, hook: program, stdout: result.stdout, stderr: result.stderr };
-          if (!e) this.log.info({ ...fields, code: 0 }, 'alert hook ran');
-          else if (timedOut) this.log.error(fields, `alert hook killed: still running after ${this.limits.timeoutMs} ms`);
-          else if (typeof e.code === 'string') this.log.error(fields, `alert hook could not run: ${e.message}`);
-          else this.log.error({ ...fields, code: result.code, signal: result.signal }, `alert hook failed: ${e.message.split('\n')[0]}`);
-          resolve(result);
-        },
-      ).stdin?.end();
+      try {
+        execFile(
+          program!,
+          fullArgs,
+          {
+            env: { ...process.env, ...hookEnvironment(alert) },
+            timeout: this.limits.timeoutMs,
+            killSignal: 'SIGKILL',
+            maxBuffer: HOOK_OUTPUT_MAX_BYTES,
+            windowsHide: true,
+          },
+          (err, stdout, stderr) => resolve(this.finished(program!, fullArgs, fields, err, stdout, stderr)),
+        ).stdin?.end();
+      } catch (err) {
+        // execFile throws at once for arguments it refuses (a NUL byte, a value too long): the
+        // alert's values are made safe before this, so this is a hook configured so.
+        this.log.error({ ...fields, err: printable(err instanceof Error ? err.message : String(err)) }, 'alert hook could not run');
+        resolve(null);
+      }
     });
+  }
+
+  private finished(
+    program: string,
+    fullArgs: readonly string[],
+    fields: Record<string, unknown>,
+    e: ExecFileException | null,
+    stdout: string | Buffer,
+    stderr: string | Buffer,
+  ): HookResult {
+    const timedOut = Boolean(e?.killed && e.signal === 'SIGKILL');
+    const result: HookResult = {
+      argv: [program, ...fullArgs],
+      code: typeof e?.code === 'number' ? e.code : e ? null : 0,
+      signal: e?.signal ?? null,
+      timedOut,
+      stdout: truncate(String(stdout)),
+      stderr: truncate(String(stderr)),
+    };
+    const logged = { ...fields, stdout: result.stdout, stderr: result.stderr };
+    if (!e) this.log.info({ ...logged, code: 0 }, 'alert hook ran');
+    else if (timedOut) this.log.error(logged, `alert hook killed: still running after ${this.limits.timeoutMs} ms`);
+    else if (typeof e.code === 'string') this.log.error(logged, `alert hook could not run: ${e.message}`);
+    else this.log.error({ ...logged, code: result.code, signal: result.signal }, `alert hook failed: ${e.message.split('\n')[0]}`);
+    return result;
   }
 }
 

@@ -18,7 +18,12 @@ export const LISTENER_LIMITS = {
   requestTimeoutMs: 10_000,
   /** An idle kept-alive connection. */
   keepAliveTimeoutMs: 5_000,
-  /** Open connections; more are refused until some close. */
+  /**
+   * Open connections. At the cap a new connection evicts the oldest one that has not sent a
+   * complete request yet (slowloris holds slots that way), else the oldest idle kept-alive one;
+   * only when every connection has a request in flight is the new one refused. No per-IP limit:
+   * Apache and an attacker on the same host share 127.0.0.1.
+   */
   maxConnections: 512,
   /** How long a stop waits for requests in flight before closing their connections. */
   stopGraceMs: 2_000,
@@ -29,6 +34,15 @@ export class HttpListener {
   private readonly exact = new Map<string, HttpRoute>();
   private readonly fallback: HttpRoute | null;
   private readonly sockets = new Set<Socket>();
+  /** Connections that have not sent a complete request yet, oldest first. */
+  private readonly waiting = new Set<Socket>();
+  /** Kept-alive connections between requests, longest idle first. */
+  private readonly idle = new Set<Socket>();
+  /** Connections evicted or refused at the cap since the listener started. */
+  evicted = 0;
+  refused = 0;
+  /** Whether the cap is being hit (logged on the transitions, not per connection). */
+  private atCap = false;
 
   /**
    * `open` false: every request gets 503 "starting" until open() (the daemon binds before it has
@@ -59,10 +73,14 @@ export class HttpListener {
       },
       (req, res) => void this.dispatch(req, res),
     );
-    this.server.maxConnections = LISTENER_LIMITS.maxConnections;
-    this.server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
+    this.server.on('connection', (s: Socket) => this.admit(s));
+    this.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      const s = req.socket;
+      this.waiting.delete(s);
+      this.idle.delete(s);
+      res.once('finish', () => {
+        if (this.sockets.has(s) && !s.destroyed) this.idle.add(s);
+      });
     });
     // A malformed request line, headers over the limit, a timeout: answer if the socket still
     // can, then drop it.
@@ -74,6 +92,40 @@ export class HttpListener {
         );
       socket.destroy();
     });
+  }
+
+  /** Take a new connection, making room at the cap (see LISTENER_LIMITS.maxConnections). */
+  private admit(s: Socket): void {
+    if (this.sockets.size >= LISTENER_LIMITS.maxConnections) {
+      const victim = first(this.waiting) ?? first(this.idle);
+      if (!this.atCap) {
+        this.atCap = true;
+        this.log.warn(
+          { maxConnections: LISTENER_LIMITS.maxConnections },
+          'HTTP listener at its connection cap: evicting the oldest connections that have not sent a complete request (a slowloris attack, or too many clients)',
+        );
+      }
+      if (!victim) {
+        this.refused++;
+        s.destroy();
+        return;
+      }
+      this.evicted++;
+      this.forget(victim);
+      victim.destroy();
+    } else if (this.atCap && this.sockets.size < LISTENER_LIMITS.maxConnections / 2) {
+      this.atCap = false;
+      this.log.info({ evicted: this.evicted, refused: this.refused }, 'HTTP listener below its connection cap again');
+    }
+    this.sockets.add(s);
+    this.waiting.add(s);
+    s.once('close', () => this.forget(s));
+  }
+
+  private forget(s: Socket): void {
+    this.sockets.delete(s);
+    this.waiting.delete(s);
+    this.idle.delete(s);
   }
 
   /** Answer requests from the routes (see the constructor). */
@@ -139,6 +191,8 @@ export class HttpListener {
     }
   }
 }
+
+const first = (set: Set<Socket>): Socket | undefined => set.values().next().value;
 
 /** The path of a request target: origin-form as is, absolute-form without scheme and authority, no query. */
 export function requestPath(target: string): string {

@@ -1,6 +1,8 @@
 // CertIDs the responder was asked about and does not manage: one log line per distinct CertID
 // (not one per request) and a count for each, so the operator can add the certificate. Bounded:
-// past MAX_TRACKED distinct CertIDs, the rest are counted together and logged once.
+// the first MAX_LOGGED_UNKNOWN distinct CertIDs are logged, the rest only listed (one line says
+// so: a flood of 10,000 distinct CertIDs a second wrote a thousand lines); past
+// MAX_TRACKED_UNKNOWN distinct CertIDs, the rest are counted together and logged once.
 
 import type { Logger } from '../../engine/logger.ts';
 import type { CertId } from '../../ocsp/request.ts';
@@ -9,6 +11,8 @@ import { INDEXED_HASHES } from '../../engine/cert-id-index.ts';
 import { serialHex } from '../../ocsp/bytes.ts';
 
 export const MAX_TRACKED_UNKNOWN = 1024;
+/** Distinct unmanaged CertIDs logged one line each; the rest are in the list (status page, /status.json). */
+export const MAX_LOGGED_UNKNOWN = 16;
 
 export interface UnknownCertId {
   readonly hash: HashName;
@@ -51,6 +55,14 @@ export class UnknownCertIds {
       return;
     }
     this.seen.set(key, entry);
+    if (this.seen.size > MAX_LOGGED_UNKNOWN) {
+      if (this.seen.size === MAX_LOGGED_UNKNOWN + 1)
+        this.log.warn(
+          { logged: MAX_LOGGED_UNKNOWN },
+          `OCSP requests for more than ${MAX_LOGGED_UNKNOWN} distinct unmanaged certificates: the rest are listed on the status page, not logged`,
+        );
+      return;
+    }
     const fields = { hash: entry.hash, issuerNameHash: entry.issuerNameHash, issuerKeyHash: entry.issuerKeyHash, serial: entry.serial };
     if (!INDEXED_HASHES.includes(id.hash))
       this.log.warn(

@@ -1,0 +1,113 @@
+// bench/get-path: what a hostile GET path costs the daemon's OCSP responder (issue 16 item 7),
+// against a valid GET, through the real listener and route, side by side with another checkout
+// (the baseline) in one run. The figure is the servers' process CPU time per request, with the
+// load generator in a forked process (its CPU does not count). Target: the worst path within the
+// header limit costs at most 3x a valid GET.
+//
+//   npm run bench:get-path
+//   npm run bench:get-path -- --quick                      (a smoke run: CI runs this)
+//   STAPLER_BASELINE=/work/main npm run bench:get-path     (also the baseline's route, same run)
+
+import { fork } from 'node:child_process';
+import type * as ListenerModule from '../src/daemon/http/listener.ts';
+import type * as RouteModule from '../src/daemon/http/ocsp-route.ts';
+import { silentLogger } from '../src/engine/logger.ts';
+import { Stapler } from '../src/node/stapler.ts';
+import { buildRequest, certIdFor } from '../src/ocsp/request.ts';
+import { fullchain, makePki } from '../test/support/pki.ts';
+import { TestResponder } from '../test/support/responder.ts';
+import { percentile } from './support/client.ts';
+import type { LoadJob, LoadResult } from './support/ocsp-load.ts';
+
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 1 : 5;
+const ROUND_MS = quick ? 300 : 1_500;
+const CONNECTIONS = 4;
+
+const ca = new TestResponder();
+const pki = await makePki({ ocspUrl: await ca.listen() });
+ca.serve(pki);
+const stapler = new Stapler({ store: 'memory', logger: silentLogger });
+await stapler.add(fullchain(pki.leaf, pki.intermediate));
+await stapler.ready({ timeout: 10_000 });
+
+interface Tree {
+  readonly name: string;
+  readonly listener: ListenerModule.HttpListener;
+  readonly origin: string;
+}
+async function tree(name: string, root: URL): Promise<Tree> {
+  const { HttpListener } = (await import(new URL('src/daemon/http/listener.ts', root).href)) as typeof ListenerModule;
+  const { OcspRoute } = (await import(new URL('src/daemon/http/ocsp-route.ts', root).href)) as typeof RouteModule;
+  const route: RouteModule.OcspRoute = new OcspRoute({ lookup: (id) => stapler.lookupCertId(id), log: silentLogger });
+  const listener = new HttpListener([route], silentLogger);
+  const { port } = await listener.listen({ host: '127.0.0.1', port: 0 });
+  return { name, listener, origin: `http://127.0.0.1:${port}` };
+}
+const trees = [await tree('this checkout', new URL('../', import.meta.url))];
+if (process.env.STAPLER_BASELINE) trees.unshift(await tree(`baseline (${process.env.STAPLER_BASELINE})`, new URL(`file://${process.env.STAPLER_BASELINE}/`)));
+
+// Paths within the listener's 8 KiB header limit (the request line and a few headers).
+const fill = (unit: string): string => unit.repeat(Math.floor(7_900 / unit.length));
+const paths = [
+  { name: 'valid GET (URL-encoded base64)', path: `/${encodeURIComponent(buildRequest(certIdFor(pki.leaf.cert, pki.intermediate.cert)).toString('base64'))}` },
+  { name: '`/x` x 3,950 (nothing to decode: the 8 KiB request line alone)', path: fill('/x') },
+  { name: "`/%41` x 1,975 (the issue's)", path: fill('/%41') },
+  { name: '`/%4D` x 1,975 (each suffix base64)', path: fill('/%4D') },
+  { name: '`/M` x 3,950 (each suffix base64, no %)', path: fill('/M') },
+  { name: '`/M` + 2,500 x `%41`, then `/M` x 30', path: `/M${'%41'.repeat(2_500)}${'/M'.repeat(30)}` },
+  { name: '32 suffixes, each a DER header declaring its length', path: lengthDeclaring(32) },
+];
+
+/** Segments built from the end: each starts with SEQUENCE and the decoded length of the suffix it starts, so every one is parsed (and fails). */
+function lengthDeclaring(n: number): string {
+  let path = '';
+  for (let k = 0; k < n; k++) {
+    const declared = Math.floor(((8 + path.length) * 3) / 4) - 4;
+    path = `/${Buffer.from([0x30, 0x82, declared >> 8, declared & 0xff, 0x41, 0x41]).toString('base64')}${path}`;
+  }
+  return path;
+}
+
+const load = fork(new URL('./support/ocsp-load.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+function run(job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve) => {
+    load.once('message', (r: LoadResult) => resolve(r));
+    load.send(job);
+  });
+}
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+console.log(
+  `bench/get-path: Node ${process.version}, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms per path and tree, ${CONNECTIONS} connections, load from a forked process\n`,
+);
+// Warm-up (JIT, connections), not counted.
+for (const t of trees) for (const p of paths) await run({ kind: 'throughput', origin: t.origin, path: p.path, durationMs: 200, connections: CONNECTIONS });
+/** Server CPU µs per request, per tree and path. */
+const cpu = trees.map(() => paths.map(() => [] as number[]));
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [ti, t] of trees.entries()) {
+    for (const [pi, p] of paths.entries()) {
+      const before = process.cpuUsage();
+      const res = await run({ kind: 'throughput', origin: t.origin, path: p.path, durationMs: ROUND_MS, connections: CONNECTIONS });
+      const used = process.cpuUsage(before);
+      if (res.kind !== 'throughput' || res.failed > 0) throw new Error(`bench/get-path: ${t.name}, ${p.name}: failed requests`);
+      cpu[ti]![pi]!.push((used.user + used.system) / res.done);
+    }
+  }
+}
+const median = (xs: number[]): number => percentile(xs, 50);
+console.log(`| path | ${trees.map((t) => `${t.name}: CPU per request (µs) | × valid GET`).join(' | ')} |`);
+console.log(`|---|${trees.map(() => '---:|---:').join('|')}|`);
+for (const [pi, p] of paths.entries()) {
+  const cells = trees.map((_, ti) => {
+    const us = median(cpu[ti]![pi]!);
+    return `${fmt(us, 1)} | ${fmt(us / median(cpu[ti]![0]!), 2)}`;
+  });
+  console.log(`| ${p.name} | ${cells.join(' | ')} |`);
+}
+
+load.kill();
+for (const t of trees) await t.listener.close();
+await stapler.close();
+await ca.close();

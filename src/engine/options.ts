@@ -74,7 +74,16 @@ export const OPTION_SCHEMA: readonly OptionSpec[] = [
   { key: 'maxResponseBytes', type: 'integer', min: 1024, max: MAX_RESPONSE_BYTES_LIMIT, default: 65_536, doc: 'largest response accepted' },
   { key: 'allowSha1Signatures', type: 'boolean', default: false, doc: 'accept SHA-1 signatures' },
   { key: 'hash', type: 'enum', values: ['sha1', 'sha256', 'sha384', 'sha512'], default: 'sha1', doc: 'CertID hash' },
-  { key: 'concurrency', type: 'integer', min: 1, max: 1024, default: 8, doc: 'fetches running at once, across all certificates' },
+  { key: 'concurrency', type: 'integer', min: 1, max: 1024, default: 64, doc: 'fetches running at once, across all certificates and responders' },
+  { key: 'responderConcurrency', type: 'integer', min: 1, max: 1024, default: 8, doc: 'fetches running at once to one responder origin' },
+  {
+    key: 'responderRatePerSecond',
+    type: 'number',
+    min: 0,
+    max: 100_000,
+    default: 200,
+    doc: 'fetches started per second to one responder origin, evenly spaced (0: no rate limit)',
+  },
   { key: 'leaseTtlMs', ...MS, default: 30_000, doc: "how long one process may hold a certificate's refresh lease in a shared store" },
 ];
 

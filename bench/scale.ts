@@ -84,7 +84,7 @@ function startDaemon(): ChildProcess {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let errors = '';
-  child.stderr!.on('data', (c: Buffer) => (errors = (errors + c.toString()).slice(-4000)));
+  child.stderr.on('data', (c: Buffer) => (errors = (errors + c.toString()).slice(-4000)));
   child.on('exit', (code, signal) => {
     if (code !== 0 && signal !== 'SIGTERM') console.error(`daemon exited ${code ?? signal}: ${errors}`);
   });

@@ -9,6 +9,7 @@ import type { StapleFetcher } from '../fetch/staple-fetcher.ts';
 import type { Logger } from '../engine/logger.ts';
 import { certificateId } from '../engine/managed.ts';
 import { StaplingEngine } from '../engine/engine.ts';
+import { eachLimited } from '../io/each-limited.ts';
 import { describeFsError, readFileCapped } from '../io/files.ts';
 import { readCertificates } from '../ocsp/pem.ts';
 import type { StapleStore } from '../store/store.ts';
@@ -112,7 +113,8 @@ export class Daemon {
       this.log.warn({ glob }, 'certificate glob matches no file');
     }
     this.log.debug({ files: inputs.size }, 'rescan');
-    for (const path of inputs) {
+    // 64 files at a time: one after the other, 100,000 of them took minutes.
+    await eachLimited(inputs, 64, async (path) => {
       try {
         await this.look(path, inputs);
       } catch (err) {
@@ -122,7 +124,7 @@ export class Daemon {
         if (f) await this.unusable(f, `unexpected error: ${reason}`).catch(() => undefined);
         else this.log.error({ file: path }, `cannot use this certificate file: unexpected error: ${reason}`);
       }
-    }
+    });
     for (const [path, f] of this.files) {
       if (!inputs.has(path)) await this.forget(f, 'the certificate file is gone (or no glob matches it now)');
     }

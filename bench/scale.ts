@@ -79,7 +79,9 @@ const configLines = [
 await writeFile(config, `${configLines.join('\n')}\n`);
 
 function startDaemon(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', config], {
+  // STAPLER_BENCH_PROFILE=dir: the daemon writes a CPU profile there (node --cpu-prof).
+  const profile = process.env.STAPLER_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.STAPLER_BENCH_PROFILE] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', config], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -122,6 +124,8 @@ interface Run {
   probeMax: number;
   rssPeak: number;
   rssEnd: number;
+  /** Staple files present when the watch ended. */
+  files: number;
 }
 
 /** Start the daemon and watch it until every staple file is there (and the last CertID answered). */
@@ -147,7 +151,8 @@ async function watch(daemon: ChildProcess): Promise<Run> {
   }
   probing = false;
   await prober;
-  return { allFilesMs, lastServedMs, probeP99: percentile(probes, 99), probeMax: Math.max(0, ...probes), rssPeak, rssEnd: await rssOf(daemon.pid!) };
+  const end = { rssEnd: await rssOf(daemon.pid!), files: await stapleFiles() };
+  return { allFilesMs, lastServedMs, probeP99: percentile(probes, 99), probeMax: Math.max(0, ...probes), rssPeak, ...end };
 }
 
 async function stop(daemon: ChildProcess): Promise<void> {
@@ -190,7 +195,7 @@ console.log(`| cold start: requests to the CA | ${caRequests} |`);
 console.log(`| cold start: responder probe every 50 ms, p99 / max | ${cold.probeP99.toFixed(1)} ms / ${cold.probeMax.toFixed(1)} ms |`);
 console.log(`| cold start: RSS per certificate, peak / at the end | ${perCert(cold.rssPeak)} / ${perCert(cold.rssEnd)} |`);
 console.log(`| warm start (CA down): responder answers 200 for the last file's CertID | ${s(warm.lastServedMs)} |`);
-console.log(`| warm start: every staple file present | ${s(warm.allFilesMs)} |`);
+console.log(`| warm start: every staple file present | ${s(warm.allFilesMs)}${warm.allFilesMs ? '' : ` (${warm.files} present)`} |`);
 console.log(`| warm start: connections to the CA | ${caConnections} |`);
 console.log(`| warm start: responder probe, p99 / max | ${warm.probeP99.toFixed(1)} ms / ${warm.probeMax.toFixed(1)} ms |`);
 console.log(`| warm start: RSS per certificate, peak / at the end | ${perCert(warm.rssPeak)} / ${perCert(warm.rssEnd)} |`);

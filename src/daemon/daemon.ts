@@ -45,6 +45,7 @@ export class Daemon {
   private readonly startedAt = new Date().toISOString();
   private rescanTimer: NodeJS.Timeout | null = null;
   private stateTimer: NodeJS.Timeout | null = null;
+  private stateSaveMs = 0;
   private scanning: Promise<void> | null = null;
   private stopped = false;
   private readonly warnedEmpty = new Set<string>();
@@ -348,10 +349,15 @@ export class Daemon {
 
   private scheduleState(): void {
     if (this.stateTimer || this.stopped) return;
-    this.stateTimer = setTimeout(() => {
-      this.stateTimer = null;
-      void this.saveState();
-    }, 200);
+    // At least 10 times as long as the last save took: with 100,000 files each save is
+    // O(files), and every 200 ms it took all of the daemon's CPU.
+    this.stateTimer = setTimeout(
+      () => {
+        this.stateTimer = null;
+        void this.saveState();
+      },
+      Math.max(200, 10 * this.stateSaveMs),
+    );
   }
 
   state(): DaemonState {
@@ -372,8 +378,10 @@ export class Daemon {
   }
 
   async saveState(): Promise<void> {
+    const started = performance.now();
     try {
       await writeState(this.config.stateFile, this.state());
+      this.stateSaveMs = performance.now() - started;
     } catch (err) {
       this.log.warn({ file: this.config.stateFile, err: describeFsError(err) }, 'cannot write the state file');
     }

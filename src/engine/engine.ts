@@ -85,7 +85,10 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       store: this.store,
       storeHealth: this.storeHealth,
       fetcher: options.fetcher,
-      queue: new FetchQueue(options.concurrency ?? 8),
+      queue: new FetchQueue(
+        { limit: options.concurrency ?? 64, perOrigin: options.responderConcurrency ?? 8, ratePerSecond: options.responderRatePerSecond ?? 200 },
+        this.clock,
+      ),
       log: this.log,
       refreshSettings: this.refreshSettings,
       verifySettings: verifySettingsOf(options),

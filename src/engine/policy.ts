@@ -17,6 +17,12 @@ export interface RefreshSettings {
   readonly triesBeforeExpiry: number;
   /** No two fetches for one certificate closer than this, whatever else the rules say. */
   readonly floorMs: number;
+  /**
+   * A refresh already overdue when planned (staples loaded after a restart, or many that share
+   * one nextUpdate) is spread at random over up to this long, so that they never reach the CA
+   * at once; never more than (time left) / triesBeforeExpiry, so that retries still fit.
+   */
+  readonly overdueSpreadMs: number;
 }
 
 export const DEFAULT_REFRESH_SETTINGS: RefreshSettings = {
@@ -28,6 +34,7 @@ export const DEFAULT_REFRESH_SETTINGS: RefreshSettings = {
   backoffJitter: 0.2,
   triesBeforeExpiry: 4,
   floorMs: 10_000,
+  overdueSpreadMs: 15 * 60_000,
 };
 
 export interface CurrentResponse {
@@ -76,7 +83,11 @@ export function nextRefresh(r: CurrentResponse, now: number, s: RefreshSettings,
       rule = 'expires before the minimum interval';
     }
   }
-  return { at: Math.max(at, now + s.floorMs), rule };
+  if (at > now + s.floorMs) return { at, rule };
+  // Overdue: spread, but leave room for the retries before the staple ends.
+  const room = (end - now) / s.triesBeforeExpiry - s.floorMs;
+  const spread = Math.max(0, Math.min(s.overdueSpreadMs, room));
+  return { at: now + s.floorMs + random * spread, rule: spread > 0 ? `${rule}, overdue: spread` : rule };
 }
 
 /**

@@ -28,13 +28,20 @@ export async function waitUntilReady(source: ReadySource, timeout: number): Prom
     if (m.fetchable && !m.life.staple) waiting.add(m);
   };
   for (const m of source.certificates()) consider(m);
+  const done = (m: ManagedCertificate): boolean => m.life.staple !== null || !source.isRegistered(m);
   const unsubscribe = source.onRegister(consider);
   try {
     for (;;) {
       if (hopeless.length > 0) throw mustStapleError('no-responder', hopeless, 'cannot be stapled: no OCSP responder, or no known issuer');
-      for (const m of waiting) if (m.life.staple || !source.isRegistered(m)) waiting.delete(m);
+      // Up to the first one still waiting: a wake-up per completed fetch must not rescan 100,000
+      // (that was quadratic); each certificate leaves the set once.
+      for (const m of waiting) {
+        if (!done(m)) break;
+        waiting.delete(m);
+      }
       const over = source.isClosed() || source.now() >= deadline;
       if (waiting.size === 0 || over) {
+        for (const m of waiting) if (done(m)) waiting.delete(m);
         const must = [...waiting].filter((m) => m.mustStaple);
         if (must.length > 0) throw mustStapleError('timeout', must, `could not be stapled within ${timeout} ms`);
         const all = [...source.certificates()];

@@ -42,7 +42,23 @@ export interface RefresherParts {
 }
 
 export class Refresher {
+  /** Each responder URL's origin (the queue's lanes), worked out once: thousands of certificates share a few. */
+  private readonly origins = new Map<string, string>();
+
   constructor(private readonly p: RefresherParts) {}
+
+  private originOf(url: string): string {
+    let origin = this.origins.get(url);
+    if (origin === undefined) {
+      try {
+        origin = new URL(url).origin;
+      } catch {
+        origin = url;
+      }
+      this.origins.set(url, origin);
+    }
+    return origin;
+  }
 
   /** Refresh one certificate (single flight). `force`: fetch even if the store holds a response not yet due. */
   refresh(m: ManagedCertificate, force = false): Promise<void> {
@@ -51,7 +67,7 @@ export class Refresher {
     m.refreshTimer?.cancel();
     m.refreshTimer = null;
     m.inflight = this.p.queue
-      .run(m.mustStaple, () => this.refreshUnderLease(m, force))
+      .run(this.originOf(m.urls[0]!), m.mustStaple, () => this.refreshUnderLease(m, force))
       .catch((err: unknown) => this.p.apply(m, { type: 'fetch-failed', reason: 'internal', message: err instanceof Error ? err.message : String(err) }))
       .finally(() => {
         m.inflight = null;

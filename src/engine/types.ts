@@ -31,8 +31,12 @@ export interface StaplerOptions {
   readonly allowSha1Signatures?: boolean;
   /** CertID hash (default SHA-1: what responders and clients expect). */
   readonly hash?: HashName;
-  /** Fetches running at once, across all certificates (default 8). */
+  /** Fetches running at once, across all certificates and responders (default 64). */
   readonly concurrency?: number;
+  /** Fetches running at once to one responder origin (default 8): a hung responder holds these slots only. */
+  readonly responderConcurrency?: number;
+  /** Fetches started per second to one responder origin, evenly spaced (default 200; 0: no limit). */
+  readonly responderRatePerSecond?: number;
   /** How long one process may hold a certificate's refresh lease in a shared store (default 30 s). */
   readonly leaseTtlMs?: number;
   // ---- injected for tests ----

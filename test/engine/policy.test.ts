@@ -59,6 +59,24 @@ describe('nextRefresh', () => {
     const d = nextRefresh(response(), T0 + 3 * DAY, S, 0);
     assert.equal(d.at, T0 + 3 * DAY + S.floorMs);
   });
+  it('an overdue refresh (after a restart) is spread at random over overdueSpreadMs, not all at once', () => {
+    const now = T0 + 3 * DAY;
+    const at = [0, 0.25, 0.5, 0.999].map((r) => nextRefresh(response(), now, S, r).at);
+    assert.deepEqual(
+      at.map((a) => Math.round((a - now - S.floorMs) / 1000)),
+      [0, 0.25, 0.5, 0.999].map((r) => Math.round((r * S.overdueSpreadMs) / 1000)),
+    );
+    assert.match(nextRefresh(response(), now, S, 0.5).rule, /overdue: spread/);
+  });
+  it('but never so late that the retries no longer fit before expiry', () => {
+    // One hour left: the spread shrinks to (time left) / triesBeforeExpiry - floor.
+    const now = T0 + 4 * DAY - HOUR;
+    const latest = nextRefresh(response(), now, S, 0.999_999).at;
+    assert.ok(latest <= now + HOUR / S.triesBeforeExpiry, `${(latest - now) / MIN} min`);
+    assert.ok(latest > now + S.floorMs);
+    // Past the point where any spread fits: as soon as the floor allows.
+    assert.equal(nextRefresh(response(), T0 + 4 * DAY - 30_000, S, 0.9).at, T0 + 4 * DAY - 30_000 + S.floorMs);
+  });
 });
 
 describe('nextRetry', () => {

@@ -47,6 +47,7 @@ export function makeRig<S extends StapleStore = MemoryStore>(
   const bySerial = (serial: string): Issued => (Object.values(pki) as Issued[]).find((c) => c.cert.serialHex === serial)!;
   const fetcher = new ScriptedFetcher((req) => success(respond(bySerial(req.certificate.serialHex))));
   const theStore = store ?? (new MemoryStore({ now: () => clock.now() }) as unknown as S);
-  const stapler = new StaplingEngine({ clock, fetcher, store: theStore, logger, random: () => 0.5, ...options });
+  // No rate limit unless a test asks: its spacing timers would need the fake clock moved between fetches.
+  const stapler = new StaplingEngine({ clock, fetcher, store: theStore, logger, random: () => 0.5, responderRatePerSecond: 0, ...options });
   return { clock, fetcher, store: theStore, stapler, lines, respond };
 }

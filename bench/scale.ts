@@ -1,0 +1,203 @@
+// bench/scale: the daemon as its own process (`stapler daemon` through the CLI) with N certificate
+// files, against a fast pre-signed responder in another process (so that Stapler is the
+// bottleneck), then a warm restart with the CA down and every staple in the store.
+//   cold start: time until every staple file is written, certificates/s, RSS per certificate,
+//               and the daemon's responder latency (p99 / max) probed every 50 ms throughout:
+//               a probe that waits is an event loop that is blocked;
+//   warm start: staple files removed, CA down (a listener that counts connections and closes
+//               them): time until the responder answers for the last file's CertID, until every
+//               staple file is back, and how many requests the CA got (must be 0).
+//
+//   npm run bench:scale                          (100,000 certificates: slow on a shared machine)
+//   npm run bench:scale -- --count 5000          (what CI runs)
+//   npm run bench:scale -- --count 5000 --root /work/main   (the same against another checkout)
+//   --rate N: responderRatePerSecond for the daemon (default 0: no limit, Stapler's own ceiling).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { buildRequest, certIdFor } from '../src/ocsp/request.ts';
+import { Certificate } from '../src/ocsp/certificate.ts';
+import { percentile } from './support/client.ts';
+import { makeMassPki, pemOf } from './support/mass-pki.ts';
+import { startPresignedResponder, writeResponses } from './support/presigned-responder.ts';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const COUNT = Number(arg('--count') ?? 100_000);
+const ROOT = resolve(arg('--root') ?? new URL('..', import.meta.url).pathname);
+const RATE = Number(arg('--rate') ?? 0);
+const OURS = ROOT === resolve(new URL('..', import.meta.url).pathname);
+const LIMIT_MS = Number(arg('--limit-s') ?? 1800) * 1000;
+
+const dir = await mkdtemp(join(tmpdir(), 'stapler-scale-'));
+const certDir = join(dir, 'certs');
+await mkdir(certDir);
+const caPort = 20_000 + Math.floor(Math.random() * 20_000);
+const listenPort = caPort + 1;
+const t0 = performance.now();
+const pki = await makeMassPki(`http://127.0.0.1:${caPort}/`);
+const thisUpdate = new Date(Date.now() - 3_600_000);
+const nextUpdate = new Date(Date.now() + 7 * 86_400_000);
+const responses: Buffer[] = [];
+const names: string[] = [];
+for (let start = 0; start < COUNT; start += 1000) {
+  const writes: Promise<void>[] = [];
+  for (let i = start; i < Math.min(COUNT, start + 1000); i++) {
+    const name = `${pki.hostName(i)}.pem`;
+    names.push(name);
+    writes.push(writeFile(join(certDir, name), pemOf(pki.leafDer(i)) + pki.intermediate.pem));
+    responses.push(pki.responseDer(i, thisUpdate, nextUpdate));
+  }
+  await Promise.all(writes);
+}
+await writeResponses(join(dir, 'responses.bin'), responses);
+responses.length = 0;
+console.error(`bench/scale: generated ${COUNT} certificates and responses in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+// A CertID names the issuer and the serial only: a leaf signed again names the same one.
+const pathFor = (i: number): string =>
+  `/${encodeURIComponent(buildRequest(certIdFor(new Certificate(pki.leafDer(i), `leaf ${i}`), pki.intermediate.cert)).toString('base64'))}`;
+const lastPath = pathFor(COUNT - 1);
+const firstPath = pathFor(0);
+
+const config = join(dir, 'stapler.yaml');
+const configLines = [
+  `certificates: ["${certDir}/*.pem"]`,
+  `stateFile: ${join(dir, 'state', 'state.json')}`,
+  `listen: 127.0.0.1:${listenPort}`,
+  'logLevel: warn',
+  'logFormat: json',
+  'rescanMs: 3600000',
+  ...(OURS ? [`responderRatePerSecond: ${RATE}`, 'concurrency: 64', 'responderConcurrency: 32'] : ['concurrency: 32']),
+];
+await writeFile(config, `${configLines.join('\n')}\n`);
+
+function startDaemon(): ChildProcess {
+  // STAPLER_BENCH_PROFILE=dir: the daemon writes a CPU profile there (node --cpu-prof).
+  const profile = process.env.STAPLER_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.STAPLER_BENCH_PROFILE] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', config], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let errors = '';
+  child.stderr.on('data', (c: Buffer) => (errors = (errors + c.toString()).slice(-4000)));
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') console.error(`daemon exited ${code ?? signal}: ${errors}`);
+  });
+  return child;
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+/** GET one OCSP request from the daemon's responder: the status and how long it took (ms), or null if it did not answer. */
+function ask(path: string): Promise<{ status: number; ms: number } | null> {
+  const started = performance.now();
+  return new Promise((done) => {
+    const req = request({ host: '127.0.0.1', port: listenPort, path, agent, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on('end', () => done({ status: res.statusCode ?? 0, ms: performance.now() - started }));
+    });
+    req.on('error', () => done(null));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+async function stapleFiles(): Promise<number> {
+  return (await readdir(certDir)).filter((n) => n.endsWith('.ocsp')).length;
+}
+
+async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+interface Run {
+  allFilesMs: number | null;
+  lastServedMs: number | null;
+  probeP99: number;
+  probeMax: number;
+  rssPeak: number;
+  rssEnd: number;
+  /** Staple files present when the watch ended. */
+  files: number;
+}
+
+/** Start the daemon and watch it until every staple file is there (and the last CertID answered). */
+async function watch(daemon: ChildProcess): Promise<Run> {
+  const start = performance.now();
+  const probes: number[] = [];
+  let lastServedMs: number | null = null;
+  let allFilesMs: number | null = null;
+  let rssPeak = 0;
+  let probing = true;
+  const prober = (async () => {
+    while (probing) {
+      const r = await ask(firstPath);
+      if (r) probes.push(r.ms);
+      await new Promise((w) => setTimeout(w, 50));
+    }
+  })();
+  while (performance.now() - start < LIMIT_MS && (allFilesMs === null || lastServedMs === null)) {
+    await new Promise((w) => setTimeout(w, 250));
+    rssPeak = Math.max(rssPeak, await rssOf(daemon.pid!));
+    if (lastServedMs === null && (await ask(lastPath))?.status === 200) lastServedMs = performance.now() - start;
+    if (allFilesMs === null && (await stapleFiles()) === COUNT) allFilesMs = performance.now() - start;
+  }
+  probing = false;
+  await prober;
+  const end = { rssEnd: await rssOf(daemon.pid!), files: await stapleFiles() };
+  return { allFilesMs, lastServedMs, probeP99: percentile(probes, 99), probeMax: Math.max(0, ...probes), rssPeak, ...end };
+}
+
+async function stop(daemon: ChildProcess): Promise<void> {
+  const exited = new Promise((done) => daemon.once('exit', done));
+  daemon.kill('SIGTERM');
+  await exited;
+}
+
+// Cold start: no store, the fast CA up.
+const ca = await startPresignedResponder(join(dir, 'responses.bin'), caPort);
+let daemon = startDaemon();
+const cold = await watch(daemon);
+const caRequests = await ca.requests();
+await stop(daemon);
+await ca.stop();
+
+// Warm start: the CA down (connections counted and closed), the staple files gone, the store full.
+let caConnections = 0;
+const down: Server = createServer((s) => {
+  caConnections++;
+  s.destroy();
+});
+await new Promise<void>((done) => down.listen(caPort, '127.0.0.1', done));
+for (const n of await readdir(certDir)) if (n.endsWith('.ocsp')) await unlink(join(certDir, n));
+daemon = startDaemon();
+const warm = await watch(daemon);
+await stop(daemon);
+await new Promise((done) => down.close(done));
+agent.destroy();
+
+const s = (ms: number | null): string => (ms === null ? `not within ${LIMIT_MS / 1000} s` : `${(ms / 1000).toFixed(1)} s`);
+const perCert = (bytes: number): string => `${(bytes / COUNT / 1024).toFixed(1)} KiB`;
+console.log(`bench/scale: ${COUNT} certificate files, daemon from ${ROOT}, Node ${process.version}${OURS ? `, responderRatePerSecond ${RATE}` : ''}\n`);
+console.log('| measure | value |');
+console.log('|---|---:|');
+console.log(
+  `| cold start: every staple file written | ${s(cold.allFilesMs)}${cold.allFilesMs ? ` (${((COUNT / cold.allFilesMs) * 1000).toFixed(0)} certificates/s)` : ''} |`,
+);
+console.log(`| cold start: requests to the CA | ${caRequests} |`);
+console.log(`| cold start: responder probe every 50 ms, p99 / max | ${cold.probeP99.toFixed(1)} ms / ${cold.probeMax.toFixed(1)} ms |`);
+console.log(`| cold start: RSS per certificate, peak / at the end | ${perCert(cold.rssPeak)} / ${perCert(cold.rssEnd)} |`);
+console.log(`| warm start (CA down): responder answers 200 for the last file's CertID | ${s(warm.lastServedMs)} |`);
+console.log(`| warm start: every staple file present | ${s(warm.allFilesMs)}${warm.allFilesMs ? '' : ` (${warm.files} present)`} |`);
+console.log(`| warm start: connections to the CA | ${caConnections} |`);
+console.log(`| warm start: responder probe, p99 / max | ${warm.probeP99.toFixed(1)} ms / ${warm.probeMax.toFixed(1)} ms |`);
+console.log(`| warm start: RSS per certificate, peak / at the end | ${perCert(warm.rssPeak)} / ${perCert(warm.rssEnd)} |`);
+
+await rm(dir, { recursive: true, force: true });

@@ -166,22 +166,22 @@ describe('DirectoryStore watch, by the poll alone', () => {
     const reader = new DirectoryStore(path, { pollMs: 50, fsWatch: false });
     await writer.save(OTHER, Buffer.from('x'), 0);
     const seen: string[] = [];
-    let wake: () => void = () => undefined;
-    const stop = reader.watch((key) => {
-      seen.push(key);
-      wake();
-    });
-    const nextReport = (): Promise<void> => new Promise((resolve) => (wake = resolve));
+    const stop = reader.watch((key) => void seen.push(key));
+    const reports = (): number => seen.filter((k) => k === KEY).length;
     try {
-      await new Promise((r) => setTimeout(r, 150)); // the first look
+      // The poll's first look reports nothing: it is done once a later save of the other key is reported.
+      let n = 0;
+      await waitFor('the first look', async () => {
+        if (seen.includes(OTHER)) return true;
+        await writer.save(OTHER, Buffer.from(`x${n++}`), 0);
+        return false;
+      });
       const expiresAt = Date.now() + 3_600_000;
-      let report = nextReport();
       await writer.save(KEY, Buffer.from('staple one'), expiresAt);
-      await report;
-      report = nextReport();
+      await waitFor('the first save reported', () => reports() === 1);
       await writer.save(KEY, Buffer.from('staple two'), expiresAt);
-      await report;
-      assert.deepEqual(seen, [KEY, KEY]);
+      await waitFor('the second save reported', () => reports() === 2);
+      assert.equal(reports(), 2);
     } finally {
       stop();
     }

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { fullchain, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
 import { handshake } from '../support/tls.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const README_TIMEOUT = 'await stapler.ready({ timeout: 10_000 });';
@@ -165,8 +166,9 @@ describe('the README example as its own process', () => {
     const requestsBefore = responder.requestCount;
     const store = await freshStore();
     const first = runExample(pki.leaf, store);
-    // The second starts while the first holds the lease and waits for the slow responder.
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // The second starts while the first holds the lease and waits for the slow responder: once
+    // the first has asked the CA.
+    await waitFor('the first process to ask the CA', () => responder.requestCount > requestsBefore, 30_000);
     const second = runExample(pki.leaf, store);
     try {
       const [p1, p2] = await Promise.all([first.listening, second.listening]);

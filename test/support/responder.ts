@@ -57,6 +57,11 @@ export class TestResponder {
   /** Extra headers on successful answers (e.g. Cache-Control). */
   headers: Record<string, string> = {};
   readonly received: ReceivedRequest[] = [];
+  /** Move this responder's clock forward: what it makes next is visibly newer (GeneralizedTime has whole seconds), with no sleep. */
+  advance(ms: number): void {
+    const base = this.now;
+    this.now = () => base() + ms;
+  }
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly hanging = new Set<ServerResponse>();

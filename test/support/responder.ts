@@ -94,6 +94,12 @@ export class TestResponder {
     for (const c of [pki.leaf, pki.rsaLeaf, pki.noAiaLeaf, pki.mustStapleLeaf, ...extra]) this.certs.set(c.cert.serialHex, c);
   }
 
+  /** End the requests held by the 'hang' behaviour (their connections reset). */
+  releaseHanging(): void {
+    for (const res of this.hanging) res.destroy();
+    this.hanging.clear();
+  }
+
   async close(): Promise<void> {
     for (const res of this.hanging) res.destroy();
     for (const s of this.sockets) s.destroy();

@@ -125,6 +125,16 @@ describe('lifecycle: edges', () => {
     const r = step(state({ staple: staple() }), { type: 'loaded', staple: staple({ thisUpdate: NOW - MIN, source: 'store' }) }, ctx());
     assert.equal(r.state.staple!.verdict.thisUpdate, NOW - MIN);
   });
+  it('a Must-Staple certificate whose next retry falls exactly at expiry is at risk', () => {
+    // The floor (10 s) puts the retry at validUntil exactly: the staple is gone by then.
+    const r = step(
+      state({ staple: staple({ validUntil: NOW + S.floorMs }) }),
+      { type: 'fetch-failed', reason: 'fetch-network', message: 'x' },
+      ctx({ mustStaple: true }),
+    );
+    assert.equal(r.state.nextRefresh!.at, NOW + S.floorMs);
+    assert.ok(r.effects.some((e) => e.type === 'emit' && e.event === 'mustStapleAtRisk'));
+  });
   it('at expiry, a retry already due at that very moment keeps its rule', () => {
     const r = step(state({ staple: staple({ validUntil: NOW }), nextRefresh: { at: NOW, rule: 'exponential backoff' } }), { type: 'expired' }, ctx());
     assert.deepEqual(r.state.nextRefresh, { at: NOW, rule: 'exponential backoff' });

@@ -63,6 +63,8 @@ const bare: Server = createServer((_req, res) => {
 });
 await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
 const barePort = (bare.address() as AddressInfo).port;
+// Only these bytes count as a correct answer (base64: the job crosses the IPC channel as JSON).
+const expected = staple.toString('base64');
 const path = `/${encodeURIComponent(buildRequest(certIdFor(pki.leaf.cert, pki.intermediate.cert)).toString('base64'))}`;
 
 const load = fork(new URL('./support/ocsp-load.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
@@ -87,7 +89,7 @@ console.log(
 );
 console.log('## (a) Requests per second\n');
 // A warm-up round of each (JIT, connections), not counted.
-for (const s of servers) await run({ kind: 'throughput', origin: s.origin, path, durationMs: Math.min(ROUND_MS, 1_000), connections: CONNECTIONS });
+for (const s of servers) await run({ kind: 'throughput', origin: s.origin, path, expected, durationMs: Math.min(ROUND_MS, 1_000), connections: CONNECTIONS });
 const rates = servers.map(() => [] as number[]);
 // The servers' process CPU time per request: steadier than rates on a shared machine (the load
 // generator's share of the cores does not enter it).
@@ -98,7 +100,7 @@ for (let r = 0; r < ROUNDS; r++) {
   const round: number[] = [];
   for (const [i, s] of servers.entries()) {
     const cpuBefore = process.cpuUsage();
-    const res = await run({ kind: 'throughput', origin: s.origin, path, durationMs: ROUND_MS, connections: CONNECTIONS });
+    const res = await run({ kind: 'throughput', origin: s.origin, path, expected, durationMs: ROUND_MS, connections: CONNECTIONS });
     const used = process.cpuUsage(cpuBefore);
     if (res.kind !== 'throughput' || res.failed > 0)
       throw new Error(`bench/responder: ${s.name}: ${res.kind === 'throughput' ? res.failed : '?'} failed requests`);
@@ -127,7 +129,7 @@ const CHUNKS = 10;
 const latencies = servers.map(() => [] as number[]);
 for (let c = 0; c < CHUNKS; c++) {
   for (const [i, s] of servers.entries()) {
-    const res = await run({ kind: 'latency', origin: s.origin, path, perSecond: RATE, count: Math.ceil(LATENCY_N / CHUNKS) });
+    const res = await run({ kind: 'latency', origin: s.origin, path, expected, perSecond: RATE, count: Math.ceil(LATENCY_N / CHUNKS) });
     if (res.kind !== 'latency' || res.failed > 0) throw new Error(`bench/responder: ${s.name}: failed requests at a fixed rate`);
     latencies[i]!.push(...res.latenciesMs);
   }

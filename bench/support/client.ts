@@ -29,7 +29,15 @@ export class HandshakeClient {
   }
 }
 
+/**
+ * The p-th percentile, interpolated between the two nearest ranks (numpy's default): the median
+ * of an even count is the mean of the middle two, not the upper one.
+ */
 export function percentile(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+  if (s.length === 0) return Number.NaN;
+  const rank = (p / 100) * (s.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.min(s.length - 1, lo + 1);
+  return s[lo]! + (s[hi]! - s[lo]!) * (rank - lo);
 }

@@ -1,33 +1,44 @@
 // The load generator of bench/responder, in its own process (its own event loop and core): an
 // undici Pool against one URL. Two jobs: as many requests as `connections` in flight allow for a
-// fixed time (throughput), and requests at a fixed rate (latency of each, from its send).
+// fixed time (throughput), and requests at a fixed rate (latency of each, from the time it was
+// due to be sent, so that the generator's own delays count: no coordinated omission). Only an
+// answer with the expected staple bytes counts as a success.
 
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 
 export type LoadJob =
-  | { readonly kind: 'throughput'; readonly origin: string; readonly path: string; readonly durationMs: number; readonly connections: number }
-  | { readonly kind: 'latency'; readonly origin: string; readonly path: string; readonly perSecond: number; readonly count: number };
+  | {
+      readonly kind: 'throughput';
+      readonly origin: string;
+      readonly path: string;
+      readonly expected: string;
+      readonly durationMs: number;
+      readonly connections: number;
+    }
+  | { readonly kind: 'latency'; readonly origin: string; readonly path: string; readonly expected: string; readonly perSecond: number; readonly count: number };
 
 export type LoadResult =
   | { readonly kind: 'throughput'; readonly done: number; readonly failed: number; readonly ms: number }
   | { readonly kind: 'latency'; readonly latenciesMs: number[]; readonly failed: number };
 
-async function once(pool: Pool, path: string): Promise<boolean> {
+/** One request: true only for a 200 whose body is the expected staple (base64). */
+async function once(pool: Pool, path: string, expected: Buffer): Promise<boolean> {
   const res = await pool.request({ method: 'GET', path });
-  await res.body.arrayBuffer();
-  return res.statusCode === 200;
+  const body = Buffer.from(await res.body.arrayBuffer());
+  return res.statusCode === 200 && body.equals(expected);
 }
 
 async function throughput(job: Extract<LoadJob, { kind: 'throughput' }>): Promise<LoadResult> {
   const pool = new Pool(job.origin, { connections: job.connections, pipelining: 1 });
+  const expected = Buffer.from(job.expected, 'base64');
   let done = 0;
   let failed = 0;
   const start = performance.now();
   const end = start + job.durationMs;
   const worker = async (): Promise<void> => {
     while (performance.now() < end) {
-      if (await once(pool, job.path).catch(() => false)) done++;
+      if (await once(pool, job.path, expected).catch(() => false)) done++;
       else failed++;
     }
   };
@@ -39,8 +50,9 @@ async function throughput(job: Extract<LoadJob, { kind: 'throughput' }>): Promis
 
 async function latency(job: Extract<LoadJob, { kind: 'latency' }>): Promise<LoadResult> {
   const pool = new Pool(job.origin, { connections: 8, pipelining: 1 });
+  const expected = Buffer.from(job.expected, 'base64');
   // Warm the connections first.
-  await Promise.all(Array.from({ length: 8 }, () => once(pool, job.path)));
+  await Promise.all(Array.from({ length: 8 }, () => once(pool, job.path, expected)));
   const latenciesMs: number[] = [];
   let failed = 0;
   const inflight: Promise<void>[] = [];
@@ -50,10 +62,10 @@ async function latency(job: Extract<LoadJob, { kind: 'latency' }>): Promise<Load
     const due = start + i * interval;
     // Yield to I/O until the send time (timers are too coarse for 1 ms spacing; a busy loop would starve the responses).
     while (performance.now() < due) await new Promise((r) => setImmediate(r));
-    const sent = performance.now();
+    // Timed from `due`, not from the actual send: a late send is latency a client would see.
     inflight.push(
-      once(pool, job.path).then(
-        (ok) => (ok ? void latenciesMs.push(performance.now() - sent) : void failed++),
+      once(pool, job.path, expected).then(
+        (ok) => (ok ? void latenciesMs.push(performance.now() - due) : void failed++),
         () => void failed++,
       ),
     );

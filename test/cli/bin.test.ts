@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { peerSkip } from '../support/peers.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
-const built = existsSync(`${root}dist/cli/main.js`);
-const skip = built ? false : 'dist/ is not built: `npm ci` builds it through the prepare script, or run `npm run build`';
+const skip = peerSkip('dist');
 if (skip) console.log(`# skipping the installed-bin test: ${skip}`);
 
 describe('the installed `stapler` bin', { skip }, () => {

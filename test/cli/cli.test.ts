@@ -126,6 +126,13 @@ describe('stapler verify', () => {
   it('takes the issuer from --issuer', async () => {
     const run = await stapler(['verify', '--cert', f('leaf.pem'), '--issuer', f('issuer.pem'), f('delegated.der')]);
     assert.equal(run.code, 0, run.stderr);
+    const v = verdictOf(run);
+    assert.equal(v.ok, true);
+    assert.equal(v.certStatus, 'good');
+    assert.equal(v.serial, pki.leaf.cert.serialHex);
+    // The leaf file alone has no issuer: without --issuer the same check cannot run.
+    const without = await stapler(['verify', '--cert', f('leaf.pem'), f('delegated.der')]);
+    assertOneLineError(without, 'leaf.pem', /holds no issuer .*give the full chain or --issuer/);
   });
   it('accepts a revoked response (it is stapleable) and says so', async () => {
     const run = await stapler(['verify', '--cert', f('fullchain.pem'), f('revoked.der')]);
@@ -172,8 +179,31 @@ describe('stapler fetch', () => {
   });
   it('uses SHA-256 CertIDs with --sha256', async () => {
     responder.behaviour = 'good';
+    const asked = responder.received.length;
     const run = await stapler(['fetch', '--cert', f('fullchain.pem'), '--sha256']);
     assert.equal(run.code, 0, run.stderr);
+    assert.equal(verdictOf(run).ok, true);
+    assert.deepEqual(
+      responder.received.slice(asked).map((r) => r.hashes),
+      [['sha256']],
+    );
+    const sha1 = await stapler(['fetch', '--cert', f('fullchain.pem')]);
+    assert.equal(sha1.code, 0, sha1.stderr);
+    assert.deepEqual(responder.received.at(-1)!.hashes, ['sha1'], 'SHA-1 without it');
+  });
+  it('takes the issuer from --issuer', async () => {
+    responder.behaviour = 'good';
+    const asked = responder.received.length;
+    const run = await stapler(['fetch', '--cert', f('leaf.pem'), '--issuer', f('issuer.pem')]);
+    assert.equal(run.code, 0, run.stderr);
+    const v = verdictOf(run);
+    assert.equal(v.ok, true);
+    assert.equal(v.serial, pki.leaf.cert.serialHex);
+    assert.deepEqual(
+      responder.received.slice(asked).map((r) => r.serials),
+      [[pki.leaf.cert.serialHex]],
+    );
+    assertOneLineError(await stapler(['fetch', '--cert', f('leaf.pem'), '--issuer', f('root.pem')]), 'root.pem', /holds no certificate that issued/);
   });
   it('writes nothing and exits 1 when no response is acceptable', async () => {
     responder.behaviour = 'tryLater';

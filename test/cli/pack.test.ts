@@ -5,15 +5,15 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { peerSkip } from '../support/peers.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const built = existsSync(join(ROOT, 'dist/cli/main.js'));
-const skip = built ? false : 'dist/ is not built: `npm ci` builds it through the prepare script, or run `npm run build`';
+const skip = peerSkip('dist');
 if (skip) console.log(`# skipping the packaging test: ${skip}`);
 
 interface LockEntry {

@@ -73,8 +73,8 @@ describe('daemons while the fleet store fails', { skip: missing ?? false }, () =
   const idOf = (h: Host): string => h.daemon.stapling.status()[0]!.id;
   const inRedis = (h: Host): boolean => redis.cli('EXISTS', `stapler:{${idOf(h)}}:staple`) === '1';
   const said = (h: Host, text: string): number => h.lines.filter((l) => l.message.startsWith(text)).length;
-  /** GeneralizedTime has seconds: wait until the next response is visibly newer. */
-  const nextSecond = (): Promise<void> => new Promise((r) => setTimeout(r, 1_100));
+  /** GeneralizedTime has seconds: move the responder one second on, so that its next response is visibly newer. */
+  const nextSecond = async (): Promise<void> => responder.advance(1_000);
 
   async function refreshed(h: Host): Promise<void> {
     const before = await readFile(h.stapleFile);

@@ -14,12 +14,12 @@ import { Daemon } from '../../src/daemon/daemon.ts';
 import { captureLogger } from '../support/log-capture.ts';
 import { fullchain, makePki, type TestPki } from '../support/pki.ts';
 import { RedisServer, redisMissing } from '../support/redis-server.ts';
+import { peerSkip } from '../support/peers.ts';
 import { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin', 'stapler.js');
-const built = existsSync(join(ROOT, 'dist', 'cli', 'main.js'));
 const missing = redisMissing();
 if (missing) console.log(`# skipping the daemon's Redis test: ${missing}`);
 
@@ -67,7 +67,7 @@ describe('the daemon with a fleet store', { skip: missing ?? false }, () => {
   it(
     '`stapler daemon --store` (the installed bin) with a wrong password: staples from the CA, says which store fails and why, never shows the password',
     {
-      skip: built ? false : 'dist/ is not built (npm ci or npm run build)',
+      skip: peerSkip('dist'),
     },
     async () => {
       const locked = await RedisServer.start(['--requirepass', 'r1ght-S3cret']);

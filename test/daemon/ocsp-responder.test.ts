@@ -16,7 +16,8 @@ import { MALFORMED_REQUEST, OCSP_LIMITS, OcspRoute, UNAUTHORIZED, type OcspResul
 import { DaemonService } from '../../src/daemon/service.ts';
 import { buildRequest, certIdFor } from '../../src/ocsp/request.ts';
 import { FakeClock } from '../support/fake-clock.ts';
-import { freePort, openssl, opensslAvailable } from '../support/openssl.ts';
+import { freePort, openssl } from '../support/openssl.ts';
+import { peerSkip } from '../support/peers.ts';
 import { captureLogger } from '../support/log-capture.ts';
 import { fullchain, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
@@ -364,7 +365,7 @@ describe('the daemon as an OCSP responder', () => {
     assert.equal(s.service.address()!.port, blocker.port);
   });
 
-  it('answers openssl ocsp as a real client (GET-less POST, with and without a nonce)', { skip: !opensslAvailable() }, async () => {
+  it('answers openssl ocsp as a real client (GET-less POST, with and without a nonce)', { skip: peerSkip('openssl') }, async () => {
     const s = await serve();
     await waitStapled(s);
     await writeFile(join(dir, 'issuer.pem'), pki.intermediate.pem);
@@ -386,7 +387,7 @@ describe('the daemon as an OCSP responder', () => {
     assert.match(sha256.stdout + sha256.stderr, /Responder Error: unauthorized/);
   });
 
-  it('answers openssl ocsp -sha256 when configured with `hash: sha256`', { skip: !opensslAvailable() }, async () => {
+  it('answers openssl ocsp -sha256 when configured with `hash: sha256`', { skip: peerSkip('openssl') }, async () => {
     responder.certIdHash = 'sha256';
     const s = await serve({ settings: { hash: 'sha256' } });
     await waitStapled(s);

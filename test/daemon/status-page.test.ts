@@ -7,8 +7,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { escapeHtml, renderStatusPage, timeline, type StatusRow } from '../../src/daemon/http/status-page.ts';
+import { CHROMIUM, peerSkip } from '../support/peers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = new URL('../../test-output/', import.meta.url).pathname;
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -82,7 +82,8 @@ describe('the status page (pure)', () => {
 
 describe('the status page in Chromium', () => {
   it('shows every certificate, puts "now" where the time says, and needs no sideways scroll at 360 px', async (t) => {
-    if (!existsSync(CHROMIUM)) return t.skip(`${CHROMIUM} is not installed (apt-get install chromium)`);
+    const missing = peerSkip('chromium');
+    if (missing) return t.skip(missing);
     const { chromium } = await import('playwright-core');
     const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
     const browser = await chromium.launch({ executablePath: CHROMIUM, args, timeout: 60_000 });

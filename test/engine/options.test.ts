@@ -4,6 +4,8 @@ import { InputError } from '../../src/ocsp/errors.ts';
 import { Stapler } from '../../src/node/stapler.ts';
 import { silentLogger } from '../../src/engine/logger.ts';
 import type { StaplerOptions } from '../../src/engine/types.ts';
+import { fullchain, makePki } from '../support/pki.ts';
+import { TestResponder } from '../support/responder.ts';
 
 function rejects(options: StaplerOptions, item: string, reason: RegExp): void {
   assert.throws(
@@ -29,15 +31,30 @@ describe('Stapler options are checked up front', () => {
     rejects({ refresh: { refreshFraction: 1.5 } }, 'refresh.refreshFraction', /1.5 is not valid: expected a number greater than 0 and less than 1/);
     rejects({ refresh: { backoffInitialMs: 60_000, backoffMaxMs: 1_000 } }, 'refresh.backoffMaxMs', /less than/);
   });
-  it('accepts good values', async () => {
+  it('accepts good values, and uses them', async (t) => {
+    const pki = await makePki({ ocspUrl: 'http://127.0.0.1:9/ocsp' });
+    const responder = new TestResponder();
+    const url = await responder.listen();
+    responder.serve(pki);
+    t.after(() => responder.close());
     const s = new Stapler({
       store: 'memory',
       logger: silentLogger,
       timeoutMs: 1_000,
       concurrency: 4,
-      responderUrls: ['http://127.0.0.1:9/'],
+      responderUrls: [url],
       refresh: { refreshFraction: 0.3 },
     });
-    await s.close();
+    t.after(() => s.close());
+    await s.add(fullchain(pki.leaf, pki.intermediate));
+    await s.ready();
+    // responderUrls replaced the certificate's own URL (which points at a closed port).
+    assert.equal(responder.requestCount, 1);
+    const { state, thisUpdate, validUntil, nextRefreshAt } = s.status()[0]!;
+    assert.equal(state, 'stapled');
+    // refreshFraction 0.3: the refresh is 30 % into the window, less up to 5 % of jitter (0.5 by default).
+    const window = validUntil! - thisUpdate!;
+    assert.ok(nextRefreshAt! <= thisUpdate! + 0.3 * window, `refresh at ${(nextRefreshAt! - thisUpdate!) / window} of the window`);
+    assert.ok(nextRefreshAt! >= thisUpdate! + 0.25 * window, `refresh at ${(nextRefreshAt! - thisUpdate!) / window} of the window`);
   });
 });

@@ -2,12 +2,17 @@
 // The responses are real, signed ones, and the engine verifies each with the real core.
 
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { certIdFor } from '../../src/ocsp/request.ts';
 import { Stapler } from '../../src/node/stapler.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { captureLogger, DAY, HOUR, makeRig, MIN, type Rig, type RigOptions } from '../support/engine-rig.ts';
 import { settle, type FakeClock } from '../support/fake-clock.ts';
 import { fullchain, makePki, type Issued, type TestPki } from '../support/pki.ts';
+import { TestResponder } from '../support/responder.ts';
 import { failure, success } from '../support/scripted-fetcher.ts';
 
 let pki: TestPki;
@@ -56,13 +61,24 @@ describe('b. on by default, quiet without a responder', () => {
     assert.equal(r.lines.filter((l) => l.level === 'warn' || l.level === 'error').length, 0);
     await r.stapler.close();
   });
-  it('needs no options: a directory store and the HTTP fetcher by default', async () => {
-    const dir = `/tmp/stapler-default-${process.pid}`;
+  it('needs no options: a directory store and the HTTP fetcher by default', async (t) => {
+    const responder = new TestResponder();
+    const url = await responder.listen();
+    responder.serve(pki);
+    t.after(() => responder.close());
+    const dir = await mkdtemp(join(tmpdir(), 'stapler-default-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
     process.env.STAPLER_STORE_DIR = dir;
     try {
       const { logger } = captureLogger();
-      const s = new Stapler({ logger });
+      // Only the responder's address is given (the certificate's own points nowhere): no fetcher.
+      const s = new Stapler({ logger, responderUrls: [url] });
       assert.equal(s.storeDescription, `directory ${dir}`);
+      await s.add(chain(pki.leaf));
+      const report = await s.ready();
+      assert.equal(report.stapled.length, 1, 'stapled by the default fetcher');
+      assert.equal(responder.requestCount, 1, 'through one HTTP request to the responder');
+      assert.deepEqual(responder.received[0]!.serials, [pki.leaf.cert.serialHex]);
       await s.close();
     } finally {
       delete process.env.STAPLER_STORE_DIR;
@@ -197,14 +213,21 @@ describe('e. expiry', () => {
     assert.ok(r.stapler.stapleFor(pki.leaf.der), 'and the staple comes back');
     await r.stapler.close();
   });
-  it('never returns an expired staple even if the timer is late', async () => {
+  it('never returns an expired staple, by any path (handshake, CertID lookup, staple files), even if the timer is late', async () => {
     const r = rig();
     await r.stapler.add(chain(pki.leaf));
     await r.stapler.ready();
-    const validUntil = r.stapler.status()[0]!.validUntil!;
-    // Move the clock without running timers: the lookup itself refuses.
-    (r.clock as unknown as { t: number }).t = validUntil;
-    assert.equal(r.stapler.stapleFor(pki.leaf.der), null);
+    const { id, validUntil } = r.stapler.status()[0]!;
+    const certId = certIdFor(pki.leaf.cert, pki.intermediate.cert, 'sha1');
+    r.clock.jumpTo(validUntil! - 1);
+    assert.ok(r.stapler.stapleFor(pki.leaf.der), 'still valid a millisecond before');
+    assert.ok(r.stapler.lookupCertId(certId)!.staple);
+    assert.ok(r.stapler.stapleById(id));
+    // Move the clock without running timers: each lookup itself refuses.
+    r.clock.jumpTo(validUntil!);
+    assert.equal(r.stapler.stapleFor(pki.leaf.der), null, 'the handshake path');
+    assert.equal(r.stapler.lookupCertId(certId)!.staple, null, "the daemon's responder");
+    assert.equal(r.stapler.stapleById(id), null, 'the staple files');
     await r.stapler.close();
   });
 });

@@ -11,10 +11,10 @@ import { OcspHttpClient } from '../../src/fetch/http.ts';
 import { buildRequest, certIdFor } from '../../src/ocsp/request.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
-import { openssl, opensslAvailable, startOpensslResponder, type OpensslResponder } from '../support/openssl.ts';
+import { openssl, startOpensslResponder, type OpensslResponder } from '../support/openssl.ts';
+import { peerSkip } from '../support/peers.ts';
 
-const available = opensslAvailable();
-const skip = available ? false : 'the openssl binary is not installed (scripts/install-peers.sh installs it)';
+const skip = peerSkip('openssl');
 if (skip) console.log(`# skipping openssl interop: ${skip}`);
 
 let dir: string;

@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { craftCertificate, ECDSA_SHA384, mutateStructure, nameWith, STRING_TAG } from '../ocsp/craft.ts';
-import { openssl, opensslAvailable } from '../support/openssl.ts';
+import { openssl } from '../support/openssl.ts';
+import { peerSkip } from '../support/peers.ts';
 import { makePki, type TestPki } from '../support/pki.ts';
 import { Prng } from '../support/prng.ts';
 import { buildResponse, type ResponseSpec } from '../support/responses.ts';
 
-const skip = opensslAvailable() ? false : 'the openssl binary is not installed (scripts/install-peers.sh installs it)';
+const skip = peerSkip('openssl');
 const MUTANTS = Number(process.env.STAPLER_OPENSSL_MUTANTS ?? 160);
 
 let dir: string;

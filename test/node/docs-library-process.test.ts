@@ -15,6 +15,7 @@ import { fullchain, makePki, type Issued, type TestPki } from '../support/pki.ts
 import { TestResponder } from '../support/responder.ts';
 import { handshake } from '../support/tls.ts';
 import { examples, where } from '../support/doc-examples.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const DOC_TIMEOUT = 'await stapler.ready({ timeout: 10_000 });';
@@ -168,8 +169,9 @@ describe('the library quick start as its own process', () => {
     const requestsBefore = responder.requestCount;
     const store = await freshStore();
     const first = runExample(pki.leaf, store);
-    // The second starts while the first holds the lease and waits for the slow responder.
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // The second starts while the first holds the lease and waits for the slow responder: once
+    // the first has asked the CA.
+    await waitFor('the first process to ask the CA', () => responder.requestCount > requestsBefore, 30_000);
     const second = runExample(pki.leaf, store);
     try {
       const [p1, p2] = await Promise.all([first.listening, second.listening]);

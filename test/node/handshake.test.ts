@@ -16,13 +16,13 @@ import { Stapler } from '../../src/node/stapler.ts';
 import type { StaplerOptions } from '../../src/engine/types.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { FakeClock } from '../support/fake-clock.ts';
-import { opensslAvailable } from '../support/openssl.ts';
+import { peerSkip } from '../support/peers.ts';
 import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
 import { handshake, opensslStatus } from '../support/tls.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
-const noOpenssl = opensslAvailable() ? false : 'the openssl binary is not installed (scripts/install-peers.sh installs it)';
+const noOpenssl = peerSkip('openssl');
 
 let pki: TestPki;
 let responder: TestResponder;
@@ -185,7 +185,7 @@ describe('several certificates', () => {
     assert.ok(lines.some((l) => l.level === 'warn' && /several certificates in one context/.test(l.message)));
   });
   it('warns on Node 20/22 about SNI contexts of another key type (nodejs/node#54235)', async (t) => {
-    if (Number(process.versions.node.split('.')[0]) >= 24) return t.skip('fixed in Node 24');
+    if (Number(process.versions.node.split('.')[0]) >= 24) return t.skip('runtime: fixed in Node 24');
     const lines: LogLine[] = [];
     const stapler = newStapler({ logger: logger(lines) });
     const server = createServer(tlsOptions(pki.leaf));

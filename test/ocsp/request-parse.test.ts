@@ -12,7 +12,8 @@ import { derNull, integerFromContent, octetString, oid, sequence, tlv } from '..
 import { OID } from '../../src/ocsp/oids.ts';
 import { parseRequest, REQUEST_CAPS } from '../../src/ocsp/request-parse.ts';
 import { buildRequest, certIdFor, encodeCertId, type CertId } from '../../src/ocsp/request.ts';
-import { openssl, opensslAvailable } from '../support/openssl.ts';
+import { openssl } from '../support/openssl.ts';
+import { peerSkip } from '../support/peers.ts';
 import { makePki, type TestPki } from '../support/pki.ts';
 import '../support/responses.ts'; // sets the pkijs crypto engine
 
@@ -72,7 +73,7 @@ describe('reading OCSP requests', () => {
     }
   });
 
-  it('reads `openssl ocsp -reqout` requests, with and without a nonce, SHA-1 and SHA-256', { skip: !opensslAvailable() }, async () => {
+  it('reads `openssl ocsp -reqout` requests, with and without a nonce, SHA-1 and SHA-256', { skip: peerSkip('openssl') }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'stapler-reqout-'));
     await writeFile(join(dir, 'issuer.pem'), pki.intermediate.pem);
     await writeFile(join(dir, 'leaf.pem'), pki.leaf.pem);

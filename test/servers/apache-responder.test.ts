@@ -14,6 +14,7 @@ import { noApache, startApache, staplingDirectives, type Apache } from '../suppo
 import { freePort, PeerRig, QUICK_FAILURES, sleep, stapledSerial, timedHandshake, SECOND, waitUntilUnstapledAtExpiry } from '../support/peer-rig.ts';
 import { opensslStatus } from '../support/tls.ts';
 import { example } from '../support/doc-examples.ts';
+import { waitFor } from '../support/wait.ts';
 
 if (noApache) console.log(`# skipping Apache: ${noApache}`);
 
@@ -126,25 +127,35 @@ describe('Apache httpd through the daemon', { skip: noApache }, () => {
 
   it('never slows a handshake while the CA hangs', async () => {
     const { dir, certFile } = await rig.site('apache-hang');
-    const timeoutMs = 4 * SECOND;
+    // The CA hangs until the test lets go (the daemon would give up only after a minute): every
+    // handshake must end while the daemon's fetch is still hanging, whatever the machine's speed.
+    const timeoutMs = 60 * SECOND;
     const { daemon, url } = await rig.readyDaemon(dir, { timeoutMs, deadlineMs: timeoutMs });
     const { port } = await apache(dir, certFile, url);
     const healthy: number[] = [];
     for (let i = 0; i < 5; i++) healthy.push((await timedHandshake(port)).ms);
     rig.responder.behaviour = 'hang';
-    const refreshing = daemon.refreshAll(); // the daemon's fetch hangs until its timeout
+    const asked = rig.responder.requestCount;
+    let caGaveUp = false;
+    const refreshing = daemon.refreshAll().finally(() => (caGaveUp = true));
+    await waitFor('the daemon to ask the hanging CA', () => rig.responder.requestCount > asked);
     const hanging: number[] = [];
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      const h = await timedHandshake(port);
-      assert.ok(h.stapled, 'stapled while the CA hangs');
-      hanging.push(h.ms);
-      await sleep(300); // past Apache's 1 s cache now and then: it asks the daemon again
+    try {
+      for (let i = 0; i < 6; i++) {
+        const h = await timedHandshake(port);
+        assert.ok(h.stapled, 'stapled while the CA hangs');
+        assert.equal(caGaveUp, false, 'a handshake ended only once the CA fetch ended: it waited for the CA');
+        hanging.push(h.ms);
+        await sleep(300); // past Apache's 1 s cache now and then: it asks the daemon again
+      }
+    } finally {
+      rig.responder.releaseHanging();
+      await refreshing;
+      rig.responder.behaviour = 'good';
     }
-    await refreshing;
-    const worst = Math.max(...hanging);
-    console.log(`# Apache handshakes: healthy CA max ${Math.max(...healthy).toFixed(1)} ms; hanging CA max ${worst.toFixed(1)} ms over ${hanging.length}`);
-    assert.ok(worst < timeoutMs / 2, `a handshake waited ${worst} ms, near the CA's ${timeoutMs} ms hang`);
+    console.log(
+      `# Apache handshakes: healthy CA max ${Math.max(...healthy).toFixed(1)} ms; hanging CA max ${Math.max(...hanging).toFixed(1)} ms over ${hanging.length}`,
+    );
   });
 
   it('staples at once after a restart of both during an outage (the daemon keeps its staples on disk)', async () => {

@@ -15,15 +15,14 @@ import { silentLogger, type Logger } from '../../src/engine/logger.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { freePort } from '../support/openssl.ts';
+import { peerSkip } from '../support/peers.ts';
 import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 import { opensslStatus } from '../support/tls.ts';
 
-const has = (cmd: string, args: string[]): boolean => spawnSync(cmd, args, { encoding: 'utf8' }).status === 0;
-const noNginx = has('nginx', ['-v']) && has('openssl', ['version']) ? false : 'nginx or openssl is not installed (scripts/install-peers.sh installs them)';
-const noHaproxy =
-  has('haproxy', ['-v']) && has('openssl', ['version']) ? false : 'haproxy or openssl is not installed (scripts/install-peers.sh installs them)';
+const noNginx = peerSkip('nginx', 'openssl');
+const noHaproxy = peerSkip('haproxy', 'openssl');
 if (noNginx) console.log(`# skipping nginx: ${noNginx}`);
 if (noHaproxy) console.log(`# skipping HAProxy: ${noHaproxy}`);
 

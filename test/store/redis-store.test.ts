@@ -153,10 +153,12 @@ describe('RedisStore faults', { skip: missing ?? false }, () => {
     const s = store(srv.url, { logger });
     await s.save(KEY, response(Date.now()), Date.now() + HOUR);
     await srv.stop();
+    // Fails fast: with the connection's own error, not by waiting out the command timeout.
     for (let i = 0; i < 20; i++) {
-      const started = Date.now();
-      await assert.rejects(s.load(KEY), (err: Error) => err.message.includes(`redis redis://127.0.0.1:${srv.port}`));
-      assert.ok(Date.now() - started < 1_500, 'fails fast');
+      await assert.rejects(
+        s.load(KEY),
+        (err: Error) => err.message.includes(`redis redis://127.0.0.1:${srv.port}`) && !/no answer from redis within/.test(err.message),
+      );
     }
     await assert.rejects(s.acquire(KEY, 1000));
     assert.equal(lines.filter((l) => l.level === 'warn').length, 1, 'one line when it went down');
@@ -184,10 +186,9 @@ describe('RedisStore faults', { skip: missing ?? false }, () => {
     assert.equal(await s.load(KEY), null);
     srv.pause();
     try {
+      // Each call ends by the store's own command timeout (500 ms here), which its error names.
       for (const call of [() => s.load(KEY), () => s.save(KEY, response(Date.now()), Date.now() + HOUR), () => s.acquire(KEY, 1000)]) {
-        const started = Date.now();
-        await assert.rejects(call(), /no answer from redis within|could not/);
-        assert.ok(Date.now() - started < 2_000, `failed in ${Date.now() - started} ms`);
+        await assert.rejects(call(), /no answer from redis within 500 ms|could not/);
       }
     } finally {
       srv.resume();
@@ -212,10 +213,9 @@ describe('RedisStore faults', { skip: missing ?? false }, () => {
     srv.pause();
     try {
       await assert.rejects(s.load(KEY), /no answer from redis within/);
+      // At once: the error is the store's "not answering", not a second command timeout.
       for (let i = 0; i < 20; i++) {
-        const started = Date.now();
-        await assert.rejects(s.acquire(KEY, 1000), /redis is not answering/);
-        assert.ok(Date.now() - started < 250, `failed at once, in ${Date.now() - started} ms`);
+        await assert.rejects(s.acquire(KEY, 1000), (err: Error) => /: redis is not answering \(/.test(err.message));
       }
     } finally {
       srv.resume();

@@ -6,16 +6,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { runs, startServer, type ServerProcess } from './server-process.ts';
+import { APACHE_MODULES as MODULES, peerSkip } from './peers.ts';
+import { startServer, type ServerProcess } from './server-process.ts';
 
-const MODULES = '/usr/lib/apache2/modules';
 const APACHE = existsSync('/usr/sbin/apache2') ? '/usr/sbin/apache2' : 'apache2';
 
 /** Why Apache tests must be skipped, or false when Apache with mod_ssl is there. */
-export const noApache: string | false =
-  runs(APACHE, ['-v']) && existsSync(join(MODULES, 'mod_ssl.so')) && runs('openssl', ['version'])
-    ? false
-    : 'apache2 (with mod_ssl) or openssl is not installed (scripts/install-peers.sh installs them)';
+export const noApache: string | false = peerSkip('apache2', 'openssl');
 
 /**
  * The stapling directives docs/servers/apache.md gives for Apache with Stapler's responder. The test runs

@@ -7,15 +7,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openssl } from './openssl.ts';
 import type { Issued } from './pki.ts';
-import { runs, startServer, type ServerProcess } from './server-process.ts';
+import { peerSkip } from './peers.ts';
+import { startServer, type ServerProcess } from './server-process.ts';
 
 const SOURCE = new URL('./java/StaplingServer.java', import.meta.url).pathname;
 
 /** Why Java tests must be skipped, or false when javac, java and openssl are there. */
-export const noJava: string | false =
-  runs('javac', ['-version']) && runs('java', ['-version']) && runs('openssl', ['version'])
-    ? false
-    : 'javac, java or openssl is not installed (scripts/install-peers.sh installs openjdk-17-jdk-headless)';
+export const noJava: string | false = peerSkip('java', 'openssl');
 
 /**
  * The JDK system properties docs/servers/java.md gives for stapling through Stapler's responder. The

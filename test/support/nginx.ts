@@ -2,10 +2,10 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runs, startServer, type ServerProcess } from './server-process.ts';
+import { peerSkip } from './peers.ts';
+import { startServer, type ServerProcess } from './server-process.ts';
 
-export const noNginx: string | false =
-  runs('nginx', ['-v']) && runs('openssl', ['version']) ? false : 'nginx or openssl is not installed (scripts/install-peers.sh installs them)';
+export const noNginx: string | false = peerSkip('nginx', 'openssl');
 
 /** The stapling directives docs/servers/nginx.md gives for nginx with Stapler's responder; the tests run these. */
 export function nginxResponderDirectives(responderUrl: string, trustedCertificate: string): string {

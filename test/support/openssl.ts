@@ -1,10 +1,11 @@
 // Helpers to run the openssl binary: a real `openssl ocsp` responder for interop tests.
 
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
+import { hasPeer } from './peers.ts';
 
 export function opensslAvailable(): boolean {
-  return spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0;
+  return hasPeer('openssl');
 }
 
 export function openssl(args: string[], cwd: string, stdin?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {

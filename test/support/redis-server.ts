@@ -3,10 +3,10 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, createConnection } from 'node:net';
+import { peerSkip } from './peers.ts';
 
 export function redisMissing(): string | null {
-  const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  return found.error ? 'redis-server is not installed (run scripts/install-peers.sh)' : null;
+  return peerSkip('redis') || null;
 }
 
 export function freePort(): Promise<number> {

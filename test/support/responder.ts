@@ -41,6 +41,8 @@ export interface ReceivedRequest {
   readonly method: string;
   readonly url: string;
   readonly serials: readonly string[];
+  /** The CertID hash of each request ('sha1', 'sha256', or the OID). */
+  readonly hashes: readonly string[];
   readonly nonce: Buffer | null;
 }
 
@@ -55,6 +57,11 @@ export class TestResponder {
   /** Extra headers on successful answers (e.g. Cache-Control). */
   headers: Record<string, string> = {};
   readonly received: ReceivedRequest[] = [];
+  /** Move this responder's clock forward: what it makes next is visibly newer (GeneralizedTime has whole seconds), with no sleep. */
+  advance(ms: number): void {
+    const base = this.now;
+    this.now = () => base() + ms;
+  }
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly hanging = new Set<ServerResponse>();
@@ -85,6 +92,12 @@ export class TestResponder {
   serve(pki: TestPki, extra: readonly Issued[] = []): void {
     this.pki = pki;
     for (const c of [pki.leaf, pki.rsaLeaf, pki.noAiaLeaf, pki.mustStapleLeaf, ...extra]) this.certs.set(c.cert.serialHex, c);
+  }
+
+  /** End the requests held by the 'hang' behaviour (their connections reset). */
+  releaseHanging(): void {
+    for (const res of this.hanging) res.destroy();
+    this.hanging.clear();
   }
 
   async close(): Promise<void> {
@@ -203,8 +216,11 @@ async function readRequestBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** Parse a request with pkijs: the serials asked for, and the nonce if any. */
-export function parseOcspRequest(der: Buffer): { serials: string[]; nonce: Buffer | null } {
+const HASH_NAMES: Record<string, string> = { '1.3.14.3.2.26': 'sha1', '2.16.840.1.101.3.4.2.1': 'sha256' };
+
+export function parseOcspRequest(der: Buffer): { serials: string[]; hashes: string[]; nonce: Buffer | null } {
   const request = pkijs.OCSPRequest.fromBER(new Uint8Array(der));
+  const hashes = request.tbsRequest.requestList.map((r) => HASH_NAMES[r.reqCert.hashAlgorithm.algorithmId] ?? r.reqCert.hashAlgorithm.algorithmId);
   const serials = request.tbsRequest.requestList.map((r) =>
     Buffer.from(r.reqCert.serialNumber.valueBlock.valueHexView)
       .toString('hex')
@@ -217,5 +233,5 @@ export function parseOcspRequest(der: Buffer): { serials: string[]; nonce: Buffe
     const inner = asn1js.fromBER(nonceExt.extnValue.valueBlock.valueHexView);
     nonce = Buffer.from((inner.result as asn1js.OctetString).valueBlock.valueHexView);
   }
-  return { serials, nonce };
+  return { serials, hashes, nonce };
 }

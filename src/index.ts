@@ -8,7 +8,7 @@ export { FAILURE_REASONS, type FailureReason, type StapleFetcher, type FetchRequ
 export { HttpFetcher, type HttpFetcherSettings } from './fetch/http-fetcher.ts';
 export type { Logger } from './engine/logger.ts';
 export { DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from './engine/policy.ts';
-export type { StapleStore, Lease } from './store/store.ts';
+export type { StapleStore, Lease, StoredCopies } from './store/store.ts';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.ts';
 export { DirectoryStore, type DirectoryStoreOptions } from './store/directory-store.ts';
 export { StoreError, StoreTimeout } from './store/store-files.ts';

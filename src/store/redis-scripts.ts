@@ -20,8 +20,10 @@ function script(text: string): Script {
  * and judged: Redis compares nothing else. Nothing in the hash (anyone may write it) decides
  * what is newer: the engine does, on what it verified. `v` (the DER's SHA-1, computed here) is
  * the version the change feed's poll compares. Returns 1 written, 0 the key changed meanwhile.
+ * The shebang (Redis >= 7) makes Redis refuse the whole script when it is out of memory, before
+ * the DEL: never a staple deleted and not replaced.
  */
-export const PUT_STAPLE = script(`
+export const PUT_STAPLE = script(`#!lua
 if ARGV[5] ~= '*' then
   local seen = ''
   local kind = redis.call('TYPE', KEYS[1]).ok

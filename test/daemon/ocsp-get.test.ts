@@ -68,7 +68,7 @@ describe('the GET path search', () => {
     }
   });
 
-  it("parses at most 4 candidates: 32 suffixes whose DER header each declares the suffix's own length", () => {
+  it("parses at most 2 candidates: 32 suffixes whose DER header each declares the suffix's own length", () => {
     // Built from the end: each segment's first 6 bytes are SEQUENCE, two length octets (the
     // length of the whole suffix it starts), and filler; a parse of each fails.
     let path = '';

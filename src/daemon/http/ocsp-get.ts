@@ -62,8 +62,6 @@ export function requestFromPath(path: string): GetOutcome {
 function base64Of(suffix: string): string | null {
   let text = suffix;
   if (suffix.includes('%')) {
-    // Its header checked first, from a few decoded characters: most candidates stop there.
-    if (!escapedHeadAgrees(suffix)) return null;
     try {
       text = decodeURIComponent(suffix).replaceAll(' ', '+');
     } catch {
@@ -73,44 +71,16 @@ function base64Of(suffix: string): string | null {
   return BASE64_REQUEST.test(text) ? text : null;
 }
 
-/** Whether the SEQUENCE header at the start of the base64 text declares the length the text decodes to (DER allows no trailing bytes). */
+/**
+ * Whether the SEQUENCE header at the start of the base64 text declares the length the text
+ * decodes to. DER allows no trailing bytes, so a candidate that fails this cannot parse; the check
+ * decodes 8 characters. A request is at most 10 KiB: its length takes at most two octets.
+ */
 function declaresItsLength(text: string): boolean {
+  const head = Buffer.from(text.slice(0, 8), 'base64');
+  if (head.length < 2 || head[0] !== 0x30) return false;
+  const l = head[1]!;
+  const declared = l < 0x80 ? 2 + l : l === 0x81 && head.length >= 3 ? 3 + head[2]! : l === 0x82 && head.length >= 4 ? 4 + ((head[2]! << 8) | head[3]!) : -1;
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  return headDeclares(text, text.length - padding);
-}
-
-/**
- * declaresItsLength for a percent-encoded candidate, without decoding all of it: every escape
- * that base64 can hold ("%2B", "%2F", "%3D", "%20") is one character, so the length is known from
- * the count of '%', and the header from the first characters.
- */
-function escapedHeadAgrees(suffix: string): boolean {
-  let escapes = 0;
-  for (let j = suffix.indexOf('%'); j >= 0; j = suffix.indexOf('%', j + 1)) escapes++;
-  let raw = suffix.slice(0, 27);
-  const cut = raw.lastIndexOf('%');
-  if (cut > raw.length - 3) raw = raw.slice(0, cut);
-  let head: string;
-  try {
-    head = decodeURIComponent(raw).replaceAll(' ', '+');
-  } catch {
-    return false;
-  }
-  const tail = suffix.slice(-6).toUpperCase().replaceAll('%3D', '=');
-  const padding = tail.endsWith('==') ? 2 : tail.endsWith('=') ? 1 : 0;
-  return headDeclares(head, suffix.length - 2 * escapes - padding);
-}
-
-/**
- * Whether the first 8 base64 characters of `head` are a SEQUENCE header whose length is what
- * `chars` base64 characters (without padding) decode to. A request is at most 10 KiB: its length
- * takes at most two octets.
- */
-function headDeclares(head: string, chars: number): boolean {
-  const bytes = Buffer.from(head.slice(0, 8), 'base64');
-  if (bytes.length < 2 || bytes[0] !== 0x30) return false;
-  const l = bytes[1]!;
-  const declared =
-    l < 0x80 ? 2 + l : l === 0x81 && bytes.length >= 3 ? 3 + bytes[2]! : l === 0x82 && bytes.length >= 4 ? 4 + ((bytes[2]! << 8) | bytes[3]!) : -1;
-  return declared === Math.floor((chars * 3) / 4);
+  return declared === Math.floor(((text.length - padding) * 3) / 4);
 }

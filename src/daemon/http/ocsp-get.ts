@@ -23,7 +23,7 @@ export const GET_PATH_LIMITS = {
    */
   decodedChars: 8 * 1024,
   /** Candidates parsed as DER (their header declares their length, and yet the parse failed). */
-  parsed: 4,
+  parsed: 2,
 } as const;
 
 /** Every DER OCSPRequest starts with 0x30 (a SEQUENCE), which is 'M' in base64. */

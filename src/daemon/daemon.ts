@@ -114,7 +114,6 @@ export class Daemon {
       this.log.warn({ glob }, 'certificate glob matches no file');
     }
     this.log.debug({ files: inputs.size }, 'rescan');
-    // 64 files at a time: one after the other, 100,000 of them took minutes.
     await eachLimited(inputs, 64, async (path) => {
       try {
         await this.look(path, inputs);
@@ -349,15 +348,12 @@ export class Daemon {
 
   private scheduleState(): void {
     if (this.stateTimer || this.stopped) return;
-    // At least 10 times as long as the last save took: with 100,000 files each save is
-    // O(files), and every 200 ms it took all of the daemon's CPU.
-    this.stateTimer = setTimeout(
-      () => {
-        this.stateTimer = null;
-        void this.saveState();
-      },
-      Math.max(200, 10 * this.stateSaveMs),
-    );
+    const wait = Math.max(200, 10 * this.stateSaveMs); // a save is O(files): every 200 ms took all the CPU at 100,000
+    this.stateTimer = setTimeout(() => {
+      const started = performance.now();
+      this.stateTimer = null;
+      void this.saveState().then(() => (this.stateSaveMs = performance.now() - started));
+    }, wait);
   }
 
   state(): DaemonState {
@@ -378,10 +374,8 @@ export class Daemon {
   }
 
   async saveState(): Promise<void> {
-    const started = performance.now();
     try {
       await writeState(this.config.stateFile, this.state());
-      this.stateSaveMs = performance.now() - started;
     } catch (err) {
       this.log.warn({ file: this.config.stateFile, err: describeFsError(err) }, 'cannot write the state file');
     }

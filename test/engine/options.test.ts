@@ -40,7 +40,7 @@ describe('Stapler options are checked up front', () => {
     const s = new Stapler({
       store: 'memory',
       logger: silentLogger,
-      timeoutMs: 1_000,
+      timeoutMs: 10_000,
       concurrency: 4,
       responderUrls: [url],
       refresh: { refreshFraction: 0.3 },

@@ -5,6 +5,7 @@ import { InputError } from '../ocsp/errors.ts';
 
 type LogFn = (fields: Record<string, unknown>, message: string) => void;
 
+/** The logging interface Stapler writes to (pino-compatible: an object of fields, then a message). */
 export interface Logger {
   debug: LogFn;
   info: LogFn;

@@ -2,8 +2,7 @@
 // that expires at the staple's nextUpdate, and a lease key; both carry the certificate's id as a
 // hash tag, so that they share a Cluster slot and one script can touch both.
 
-import { ErrorReply } from 'redis';
-import { RedisConnection } from './redis-connection.ts';
+import { RedisConnection, redisPackage } from './redis-connection.ts';
 import { ChangeFeed, type FeedKeys } from './redis-feed.ts';
 import { acquireLease } from './redis-lease.ts';
 import { resolveRedisOptions, type RedisStoreOptions, type StoreLogger } from './redis-options.ts';
@@ -18,6 +17,7 @@ const MAX_STAPLE_BYTES = 1024 * 1024;
 
 export type { RedisStoreOptions } from './redis-options.ts';
 
+/** Staples shared by a fleet through Redis (single node, Sentinel or Cluster): one CA request per certificate per refresh between the hosts. */
 export class RedisStore implements StapleStore {
   readonly description: string;
   private readonly conn: RedisConnection;
@@ -104,6 +104,7 @@ export class RedisStore implements StapleStore {
    * connection logs outages, this logs refusals, once when they start and once when they end.
    */
   private refused(err: unknown): void {
+    const { ErrorReply } = redisPackage();
     const reply = err instanceof ErrorReply ? err : err instanceof Error && err.cause instanceof ErrorReply ? err.cause : null;
     if (!reply || this.refusing) return;
     this.refusing = true;

@@ -9,6 +9,7 @@ import { nextUpdateOf, thisUpdateOf } from './staple-version.ts';
 import { StoreError } from './store-files.ts';
 import type { Lease, StapleStore } from './store.ts';
 
+/** Two stores as one: a local one (read first, always written) over a shared one (e.g. Redis), so that stapling never depends on the shared one being up. */
 export class TieredStore implements StapleStore {
   readonly description: string;
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { InputError } from '../../src/ocsp/errors.ts';
 import { Stapler } from '../../src/node/stapler.ts';
 import { silentLogger } from '../../src/engine/logger.ts';
-import type { StaplerOptions } from '../../src/engine/types.ts';
+import type { StaplerOptions } from '../../src/node/options.ts';
 
 function rejects(options: StaplerOptions, item: string, reason: RegExp): void {
   assert.throws(

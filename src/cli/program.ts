@@ -119,5 +119,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print JSON')
     .action(async (opts: { state?: string; json?: boolean }) => setExit(await (await import('./commands/status.ts')).statusCommand(opts, { out, log })));
 
+  program
+    .command('completion')
+    .description('print a shell completion script: `source <(stapler completion bash)`, or see the man page for zsh and fish')
+    .argument('<shell>', 'bash, zsh or fish')
+    .action(async (shell: string) => {
+      const { completionScript, SHELLS } = await import('./completion.ts');
+      if (!(SHELLS as readonly string[]).includes(shell)) {
+        log(`stapler: completion: "${shell}" is not a shell it knows: expected ${SHELLS.join(', ')}`);
+        return setExit(2);
+      }
+      process.stdout.write(completionScript(program, shell as (typeof SHELLS)[number]));
+      setExit(0);
+    });
+
   return program;
 }

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 
 const root = new URL('../..', import.meta.url).pathname;
 const built = existsSync(`${root}dist/cli/main.js`);
-const skip = built ? false : 'dist/ is not built: `npm ci` builds it through the prepare script, or run `npm run build`';
+const skip = built ? false : 'dist/ is not built: run `npm run build`';
 if (skip) console.log(`# skipping the installed-bin test: ${skip}`);
 
 describe('the installed `stapler` bin', { skip }, () => {

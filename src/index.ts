@@ -1,24 +1,24 @@
-// Stapler's public API.
+// Stapler's public API, the package's root (`stapler`): what a library user needs. The rest is
+// in subpaths: `stapler/engine` (the engine, for embedders), `stapler/redis` (the fleet store),
+// `stapler/metrics` (Prometheus) and `stapler/ocsp` (the protocol core).
 export { Stapler } from './node/stapler.ts';
-export { StaplingEngine, type AddOptions, type EngineDependencies, type EngineOptions } from './engine/engine.ts';
+export type { StaplerOptions } from './node/options.ts';
+export type { AddOptions } from './engine/engine.ts';
+export type { CertificateState, CertificateStatus, ReadyReport, StaplerEvents } from './engine/types.ts';
+export type { RefreshSettings } from './engine/policy.ts';
+export type { HandshakeCounts } from './metrics/metrics.ts';
+// The errors.
 export { MustStapleError, ClosedError, type UnstapledMustStaple } from './engine/errors.ts';
-export type { CertificateState, CertificateStatus, ReadyReport, StaplerEvents, StaplerOptions } from './engine/types.ts';
-export type { Clock, TimerHandle } from './engine/clock.ts';
-export { FAILURE_REASONS, type FailureReason, type StapleFetcher, type FetchRequest, type FetchOutcome } from './fetch/staple-fetcher.ts';
-export { HttpFetcher, type HttpFetcherSettings } from './fetch/http-fetcher.ts';
-export type { Logger } from './engine/logger.ts';
-export { DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from './engine/policy.ts';
+export { InputError } from './ocsp/errors.ts';
+export { StoreError, StoreTimeout } from './store/store-files.ts';
+export { MissingPackageError } from './io/optional-package.ts';
+// The stores (a Redis store is in `stapler/redis`).
 export type { StapleStore, Lease, StoredCopies } from './store/store.ts';
 export { MemoryStore, type MemoryStoreOptions } from './store/memory-store.ts';
 export { DirectoryStore, type DirectoryStoreOptions } from './store/directory-store.ts';
-export { StoreError, StoreTimeout } from './store/store-files.ts';
-export { RedisStore, type RedisStoreOptions } from './store/redis-store.ts';
-export type { RedisNode, StoreLogger } from './store/redis-options.ts';
 export { TieredStore } from './store/tiered-store.ts';
-export { InputError } from './ocsp/errors.ts';
-export { DerError } from './ocsp/der.ts';
-export { MAX_RESPONSE_BYTES_LIMIT, RESPONSE_CAPS } from './ocsp/response.ts';
-export { MAX_PEM_BYTES } from './ocsp/pem.ts';
-export * as ocsp from './ocsp/index.ts';
-export { StaplerMetrics, METRIC_NAMES, type StaplerMetricsOptions, type HandshakeCounts } from './metrics/metrics.ts';
-export { judgeHealth, mustStapleAtRisk, LAPSE_WARNING_MS, type Health } from './metrics/certificate-risk.ts';
+// What the options name: a logger, a clock and a fetcher to replace the defaults.
+export type { Logger } from './engine/logger.ts';
+export type { Clock, TimerHandle } from './engine/clock.ts';
+export type { FailureReason, FetchOutcome, FetchRequest, StapleFetcher } from './fetch/staple-fetcher.ts';
+export type { HashName } from './ocsp/signature.ts';

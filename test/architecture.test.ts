@@ -30,7 +30,7 @@ const ALLOWED: Record<string, string[]> = {
   store: ['store', 'io', 'ocsp'],
   engine: ['engine', 'fetch', 'store', 'ocsp'],
   wiring: ['wiring', 'engine', 'fetch', 'store', 'ocsp'],
-  metrics: ['metrics', 'engine', 'fetch', 'store'],
+  metrics: ['metrics', 'engine', 'fetch', 'store', 'io'],
   node: ['node', 'metrics', 'wiring', 'engine', 'ocsp'],
   check: ['check', 'ocsp'],
   daemon: ['daemon', 'metrics', 'wiring', 'engine', 'fetch', 'store', 'io', 'ocsp'],

@@ -7,7 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { PINO_LEVELS, type PinoLevel } from '../engine/logger.ts';
 import { combinedError, describeValue, OPTION_KEYS, OPTION_SCHEMA, optionProblems } from '../engine/options.ts';
-import type { StaplerOptions } from '../engine/types.ts';
+import type { EngineSettings } from '../engine/types.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { defaultStateDir } from './paths.ts';
 import { templateProblem } from './template.ts';
@@ -46,7 +46,7 @@ export interface DaemonConfig {
   /** Commands and a webhook run on alerts (revoked, expired, failure streak, Must-Staple at risk), or null. */
   readonly hooks: HooksConfig | null;
   /** The engine's tunables. */
-  readonly engine: Omit<StaplerOptions, 'store' | 'logger' | 'clock' | 'fetcher' | 'random'>;
+  readonly engine: EngineSettings;
 }
 
 /** pino's levels, as for STAPLER_LOG_LEVEL: the environment and the configuration take the same words. */

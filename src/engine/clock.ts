@@ -3,10 +3,12 @@
 // alive by itself, but a wait that someone awaits (ready()'s deadline) must, or Node exits with
 // the await unsettled.
 
+/** A timer set on a Clock. */
 export interface TimerHandle {
   cancel(): void;
 }
 
+/** A time source with timers, injected so that time can be faked in tests. */
 export interface Clock {
   now(): number;
   /** Run `fn` at (or soon after) epoch-ms `at`. `keepAlive`: the timer keeps the process alive until then. */

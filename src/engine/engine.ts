@@ -25,11 +25,12 @@ import { waitUntilReady } from './ready.ts';
 import { Refresher } from './refresher.ts';
 import { StoreChanges } from './store-changes.ts';
 import { StoreHealth } from './store-health.ts';
-import type { CertIdLookup, CertificateStatus, ReadyReport, StaplerEvents, StaplerOptions } from './types.ts';
+import type { CertIdLookup, CertificateStatus, EngineSettings, ReadyReport, StaplerEvents } from './types.ts';
 
 /** How often the store is asked to drop expired staples and stale locks. */
 const PRUNE_INTERVAL_MS = 60 * 60_000;
 
+/** How one certificate is added: its issuer when the chain lacks it, its responders, a label. */
 export interface AddOptions {
   /** The issuer, when the chain does not hold it (PEM or DER). */
   readonly issuer?: string | Uint8Array;
@@ -48,8 +49,10 @@ export interface EngineDependencies {
   readonly random?: () => number;
 }
 
-export type EngineOptions = Omit<StaplerOptions, keyof EngineDependencies> & EngineDependencies;
+/** The engine's settings and what it is given. */
+export type EngineOptions = EngineSettings & EngineDependencies;
 
+/** The stapling engine: keeps an acceptable OCSP response for each registered certificate, with the store, fetcher, logger and clock it is given. */
 export class StaplingEngine extends EventEmitter<StaplerEvents> {
   private readonly clock: Clock;
   protected readonly log: Logger;

@@ -6,7 +6,7 @@ import { responderUrlProblem } from '../fetch/url.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { MAX_RESPONSE_BYTES_LIMIT } from '../ocsp/response.ts';
 import type { VerifySettings } from '../ocsp/verify.ts';
-import type { StaplerOptions } from './types.ts';
+import type { EngineSettings } from './types.ts';
 
 const DAY_MS = 86_400_000;
 const MS = { type: 'number', min: 1, max: 30 * DAY_MS } as const;
@@ -214,14 +214,14 @@ export function combinedError(label: string, problems: readonly InputError[]): I
   return new InputError(label, `${problems.length} problems:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`);
 }
 
-/** Check StaplerOptions up front: throws an InputError naming the option, the value and what is expected. */
-export function validateOptions(o: StaplerOptions): void {
+/** Check the settings up front: throws an InputError naming the option, the value and what is expected. */
+export function validateOptions(o: EngineSettings): void {
   const problems = optionProblems(o as unknown as Readonly<Record<string, unknown>>);
   if (problems.length > 0) throw combinedError('options', problems);
 }
 
 /** The verification settings among the options (the engine checks every staple with these). */
-export function verifySettingsOf(options: StaplerOptions): Partial<VerifySettings> {
+export function verifySettingsOf(options: EngineSettings): Partial<VerifySettings> {
   return {
     ...(options.skewMs !== undefined ? { skewMs: options.skewMs } : {}),
     ...(options.maxAgeWithoutNextUpdateMs !== undefined ? { maxAgeWithoutNextUpdateMs: options.maxAgeWithoutNextUpdateMs } : {}),

@@ -1,6 +1,7 @@
 // When to fetch next: pure functions of (the current response, the fetch history, now, the
 // settings). Each rule is one line of the table, and each has its own test.
 
+/** When a staple is refreshed and how failed refreshes back off. */
 export interface RefreshSettings {
   /** Refresh this far into the validity window (0.5: halfway, as the Baseline Requirements ask of CAs). */
   readonly refreshFraction: number;
@@ -25,6 +26,7 @@ export interface RefreshSettings {
   readonly overdueSpreadMs: number;
 }
 
+/** The refresh settings' defaults. */
 export const DEFAULT_REFRESH_SETTINGS: RefreshSettings = {
   refreshFraction: 0.5,
   minIntervalMs: 5 * 60_000,

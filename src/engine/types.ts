@@ -1,16 +1,15 @@
-// The engine's public types: options, status, events.
+// The engine's public types: settings, status, events.
 
 import type { HashName } from '../ocsp/signature.ts';
-import type { StapleStore } from '../store/store.ts';
-import type { Clock } from './clock.ts';
-import type { FailureReason, StapleFetcher } from '../fetch/staple-fetcher.ts';
-import type { Logger } from './logger.ts';
+import type { FailureReason } from '../fetch/staple-fetcher.ts';
 import type { RefreshSettings } from './policy.ts';
 
-export interface StaplerOptions {
-  /** Where staples persist. Default: a directory (see `defaultStoreDir`); 'memory' keeps them in the process; a redis:// or rediss:// URL shares them with a fleet (two tiers: Redis over the default directory). */
-  readonly store?: StapleStore | { readonly directory: string } | string;
-  readonly logger?: Logger;
+/**
+ * The engine's settings: plain values, checked by one table (options.ts) that the library and
+ * the daemon's configuration share. What the engine is given rather than choosing (store,
+ * fetcher, logger, clock) is in EngineDependencies; the library's StaplerOptions adds those.
+ */
+export interface EngineSettings {
   /** Per-responder request timeout (default 5 s). */
   readonly timeoutMs?: number;
   /** Deadline for one refresh across all of a certificate's responders (default 15 s). */
@@ -21,6 +20,7 @@ export interface StaplerOptions {
   readonly responderUrlsByIssuer?: Readonly<Record<string, readonly string[]>>;
   /** Plain-HTTP proxy for responder requests. */
   readonly proxy?: string;
+  /** When to refresh and how to back off (see RefreshSettings). */
   readonly refresh?: Partial<RefreshSettings>;
   /** Clock skew allowed for thisUpdate (default 5 min). */
   readonly skewMs?: number;
@@ -28,6 +28,7 @@ export interface StaplerOptions {
   readonly maxAgeWithoutNextUpdateMs?: number;
   /** Largest response accepted (default 64 KiB). */
   readonly maxResponseBytes?: number;
+  /** Accept responses signed with SHA-1 (refused by default). */
   readonly allowSha1Signatures?: boolean;
   /** CertID hash (default SHA-1: what responders and clients expect). */
   readonly hash?: HashName;
@@ -39,12 +40,9 @@ export interface StaplerOptions {
   readonly responderRatePerSecond?: number;
   /** How long one process may hold a certificate's refresh lease in a shared store (default 30 s). */
   readonly leaseTtlMs?: number;
-  // ---- injected for tests ----
-  readonly clock?: Clock;
-  readonly fetcher?: StapleFetcher;
-  readonly random?: () => number;
 }
 
+/** Where a certificate stands: stapled, unstapled, pending, or why it cannot be stapled. */
 export type CertificateState =
   /** No OCSP URL: nothing to staple (a quiet no-op). */
   | 'no-responder'
@@ -59,6 +57,7 @@ export type CertificateState =
   /** No acceptable response (never had one, or it expired); fetching goes on. */
   | 'unstapled';
 
+/** One certificate's status, as `status()` and the events report it. */
 export interface CertificateStatus {
   /** SHA-256 of the certificate's DER, hex: its identity in stores and status. */
   readonly id: string;
@@ -83,6 +82,7 @@ export interface CertificateStatus {
   readonly counters: { readonly fetches: number; readonly fetchFailures: number; readonly stapled: number; readonly unstapled: number };
 }
 
+/** The events a Stapler emits, each with the certificate's status. */
 export interface StaplerEvents {
   /** A new acceptable response is being stapled. */
   updated: [CertificateStatus];
@@ -95,6 +95,7 @@ export interface StaplerEvents {
   mustStapleAtRisk: [CertificateStatus];
 }
 
+/** What `ready()` resolves with: which certificates are stapled, and which are not. */
 export interface ReadyReport {
   readonly stapled: readonly CertificateStatus[];
   readonly noResponder: readonly CertificateStatus[];

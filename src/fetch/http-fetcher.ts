@@ -8,6 +8,7 @@ import { fetchStaple, type Attempt } from './fetch-staple.ts';
 import { OcspHttpClient } from './http.ts';
 import type { FailureReason, FetchOutcome, FetchRequest, StapleFetcher } from './staple-fetcher.ts';
 
+/** Options of HttpFetcher. */
 export interface HttpFetcherSettings {
   readonly timeoutMs: number;
   /** Deadline for one refresh across all of a certificate's responders. */
@@ -18,6 +19,7 @@ export interface HttpFetcherSettings {
   readonly verify: Partial<VerifySettings>;
 }
 
+/** The built-in fetcher: asks each responder over HTTP (GET when short, else POST), with timeouts, a size cap and an optional proxy. */
 export class HttpFetcher implements StapleFetcher {
   private readonly client: OcspHttpClient;
 

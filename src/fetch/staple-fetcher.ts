@@ -8,8 +8,10 @@ import { FETCH_FAILURES, type FetchFailure } from './http.ts';
 /** Why a refresh failed: the core's verdict, a transport failure, or a bug caught at the boundary. */
 export type FailureReason = RejectReason | `fetch-${FetchFailure}` | 'internal';
 
+/** Every reason a refresh can fail for (the `reason` of `lastError`, and a metric label). */
 export const FAILURE_REASONS: readonly FailureReason[] = [...REJECT_REASONS, ...FETCH_FAILURES.map((f) => `fetch-${f}` as const), 'internal'];
 
+/** What a fetcher is asked: the certificate and its issuer, the responders to try, the time and an abort signal. */
 export interface FetchRequest {
   readonly certificate: Certificate;
   readonly issuer: Certificate;
@@ -18,6 +20,7 @@ export interface FetchRequest {
   readonly signal: AbortSignal;
 }
 
+/** What a fetch gives: an acceptable response and the responder that sent it, or why none was. */
 export type FetchOutcome =
   | { readonly ok: true; readonly der: Buffer; readonly url: string; readonly maxAgeSeconds: number | null }
   | { readonly ok: false; readonly reason: FailureReason; readonly message: string };

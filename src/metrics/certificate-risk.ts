@@ -21,6 +21,7 @@ export function mustStapleAtRisk(s: CertificateStatus): boolean {
   return s.state === 'stapled-refresh-failing' && s.validUntil !== null && s.nextRefreshAt !== null && s.nextRefreshAt >= s.validUntil;
 }
 
+/** The /healthz verdict on the managed certificates: healthy or not, with one line per problem. */
 export interface Health {
   readonly healthy: boolean;
   /** One line per problem, naming the certificate. */

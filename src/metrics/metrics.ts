@@ -3,7 +3,9 @@
 // certificate's series go with it); counters come from the engine's events and from decorators
 // of the fetcher and the store. Nothing here runs on the handshake path.
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { requireOptional } from '../io/optional-package.ts';
 import type { StaplingEngine } from '../engine/engine.ts';
 import type { CertificateStatus } from '../engine/types.ts';
 import { FAILURE_REASONS, type StapleFetcher } from '../fetch/staple-fetcher.ts';
@@ -12,11 +14,13 @@ import { mustStapleAtRisk, responderHost, subjectSerial } from './certificate-ri
 import { InstrumentedFetcher } from './instrumented-fetcher.ts';
 import { InstrumentedStore } from './instrumented-store.ts';
 
+/** TLS handshakes that asked for a staple: stapled, and not. */
 export interface HandshakeCounts {
   readonly stapled: number;
   readonly unstapled: number;
 }
 
+/** Options of StaplerMetrics. */
 export interface StaplerMetricsOptions {
   /** Where the metrics are registered (default: a new Registry of their own, see `registry`). */
   readonly registry?: Registry;
@@ -57,6 +61,7 @@ const LAST_PER_CERT = 'stapler_must_staple_at_risk';
 
 type Row = { readonly s: CertificateStatus; readonly cert: string };
 
+/** Prometheus metrics for a Stapler or the daemon's engine, on prom-client. */
 export class StaplerMetrics {
   /** The registry the metrics are in: serve `await registry.metrics()` with `registry.contentType`. */
   readonly registry: Registry;
@@ -74,6 +79,8 @@ export class StaplerMetrics {
   private readonly certLabels: () => (status: CertificateStatus) => string;
 
   constructor(options: StaplerMetricsOptions = {}) {
+    // prom-client is an optional dependency: it loads here, when metrics are first asked for.
+    const { Counter, Gauge, Histogram, Registry } = requireOptional<typeof PromClient>('prom-client', 'StaplerMetrics');
     const registers = [(this.registry = options.registry ?? new Registry())];
     this.certLabels = options.certLabels ?? (() => subjectSerial);
     const perCert = (
@@ -213,6 +220,7 @@ export class StaplerMetrics {
    */
   countHandshakes(read: () => HandshakeCounts): this {
     if (!this.handshakes) {
+      const { Counter } = requireOptional<typeof PromClient>('prom-client', 'StaplerMetrics');
       const handshakes: Counter<'outcome'> = new Counter({
         name: 'stapler_handshakes_total',
         help: 'TLS handshakes that asked for a staple, by outcome (stapled, unstapled). Library only.',
@@ -232,7 +240,12 @@ export class StaplerMetrics {
 
   /** A fetcher that times each fetch into stapler_fetch_duration_seconds. */
   instrumentFetcher(fetcher: StapleFetcher): StapleFetcher {
-    return new InstrumentedFetcher(fetcher, (host, seconds) => this.fetchDuration.observe({ responder: host }, seconds));
+    return new InstrumentedFetcher(fetcher, this.fetchRecorder());
+  }
+
+  /** Records one fetch's duration into stapler_fetch_duration_seconds (for a fetcher timed elsewhere). */
+  fetchRecorder(): (responderHost: string, seconds: number) => void {
+    return (host, seconds) => this.fetchDuration.observe({ responder: host }, seconds);
   }
 
   /** A store that counts its failures and its lease contention. */

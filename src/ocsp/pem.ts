@@ -107,6 +107,7 @@ export interface LoadedChain {
   readonly issuer: Certificate | undefined;
 }
 
+/** Read a certificate chain (PEM or DER): the leaf, the rest, and the issuer when it is among them or `extraIssuers`. */
 export function readChain(bytes: Uint8Array, label: string, extraIssuers: readonly Certificate[] = []): LoadedChain {
   const certs = readCertificates(bytes, label);
   const leaf = certs[0]!;

@@ -33,6 +33,7 @@ const HASH_LENGTH: Readonly<Record<HashName, number>> = { sha1: 20, sha256: 32, 
 /** Serial numbers are at most 20 octets (RFC 5280); some CAs emit 21 with a sign byte. */
 const MAX_SERIAL_BYTES = 21;
 
+/** An OCSP request as parsed by parseRequest: its CertIDs, and whether it carried a nonce or a signature. */
 export interface ParsedRequest {
   readonly certIds: readonly CertId[];
   /** The request carried a nonce extension (the responder answers from its cache anyway: RFC 8954). */

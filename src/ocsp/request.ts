@@ -36,6 +36,7 @@ export function certIdFor(cert: Certificate, issuer: Certificate, hash: HashName
   };
 }
 
+/** The DER encoding of a CertID. */
 export function encodeCertId(id: CertId): Buffer {
   return sequence(sequence(oid(HASH_OID[id.hash]), derNull()), octetString(id.issuerNameHash), octetString(id.issuerKeyHash), integerFromContent(id.serial));
 }

@@ -6,8 +6,10 @@ import { DerBudget, DerError, DerReader, TAG, ctx, ctxPrim } from './der.ts';
 import { readHashAlgorithm, readSignatureAlgorithm, type HashName, type SignatureAlgorithm } from './signature.ts';
 
 export const RESPONSE_STATUSES = ['successful', 'malformedRequest', 'internalError', 'tryLater', undefined, 'sigRequired', 'unauthorized'] as const;
+/** The OCSP response status (RFC 6960's OCSPResponseStatus). */
 export type ResponseStatus = Exclude<(typeof RESPONSE_STATUSES)[number], undefined>;
 
+/** A single response's verdict on a certificate: good, revoked (with when and why) or unknown. */
 export type CertStatus = 'good' | 'revoked' | 'unknown';
 
 export interface Extension {
@@ -25,6 +27,7 @@ export interface ResponseCertId {
   readonly serial: Uint8Array;
 }
 
+/** One certificate's entry in a basic response. */
 export interface SingleResponse {
   readonly certId: ResponseCertId;
   readonly status: CertStatus;
@@ -38,6 +41,7 @@ export interface SingleResponse {
 
 export type ResponderId = { readonly byName: Uint8Array; readonly byKey?: undefined } | { readonly byKey: Uint8Array; readonly byName?: undefined };
 
+/** The signed part of a successful OCSP response (RFC 6960 BasicOCSPResponse). */
 export interface BasicResponse {
   /** The exact DER of tbsResponseData: the bytes the signature covers. */
   readonly tbsResponseData: Uint8Array;
@@ -51,6 +55,7 @@ export interface BasicResponse {
   readonly certs: readonly Uint8Array[];
 }
 
+/** A parsed OCSP response: its status and, when successful, the basic response. */
 export interface OcspResponse {
   readonly status: ResponseStatus;
   readonly responseType: string | null;

@@ -4,8 +4,10 @@ import { constants, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { DerError, type DerReader, TAG, ctx } from './der.ts';
 import { OID } from './oids.ts';
 
+/** A hash algorithm the protocol core knows. */
 export type HashName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
+/** A signature algorithm the protocol core verifies. */
 export type SignatureAlgorithm =
   | { readonly kind: 'rsa-pkcs1'; readonly name: string; readonly hash: HashName }
   | { readonly kind: 'rsa-pss'; readonly name: string; readonly hash: HashName; readonly saltLength: number }

@@ -18,6 +18,7 @@ import {
 import { checkSignature, type HashName } from './signature.ts';
 import { bytesEqual, serialHex } from './bytes.ts';
 
+/** How strict verifyResponse is: clock skew, lifetime without nextUpdate, size cap, SHA-1. */
 export interface VerifySettings {
   /** How far thisUpdate may lie in the future (clock skew between us and the responder). */
   readonly skewMs: number;
@@ -30,6 +31,7 @@ export interface VerifySettings {
   readonly nonce?: Uint8Array | undefined;
 }
 
+/** The verification settings' defaults. */
 export const DEFAULT_VERIFY_SETTINGS: VerifySettings = {
   skewMs: 5 * 60_000,
   maxAgeWithoutNextUpdateMs: 60 * 60_000,
@@ -37,6 +39,7 @@ export const DEFAULT_VERIFY_SETTINGS: VerifySettings = {
   allowSha1Signatures: false,
 };
 
+/** Every reason verifyResponse can reject a response for. */
 export const REJECT_REASONS = [
   'too-large',
   'malformed',
@@ -59,6 +62,7 @@ export const REJECT_REASONS = [
   'stale',
   'nonce-mismatch',
 ] as const;
+/** Why a response was rejected (one of REJECT_REASONS). */
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 /** Facts read from the response, present in every verdict that got far enough to read them. */
@@ -70,6 +74,7 @@ export interface ResponseFacts {
   readonly producedAt: number | null;
 }
 
+/** The verdict on a response that may be stapled, with its facts. */
 export interface Acceptable extends ResponseFacts {
   readonly ok: true;
   readonly certStatus: 'good' | 'revoked';
@@ -86,12 +91,14 @@ export interface Acceptable extends ResponseFacts {
   readonly certIdHashes: readonly HashName[];
 }
 
+/** The verdict on a response that must not be stapled: the reason and a message. */
 export interface Rejected extends ResponseFacts {
   readonly ok: false;
   readonly reason: RejectReason;
   readonly message: string;
 }
 
+/** verifyResponse's answer: Acceptable or Rejected. */
 export type Verdict = Acceptable | Rejected;
 
 const RESPONDER_STATUS_REASON = {
@@ -116,6 +123,7 @@ const UNDERSTOOD_EXTENSIONS = new Set<string>([
 const delegateCache = new WeakMap<Certificate, Map<string, Certificate>>();
 const DELEGATE_CACHE_MAX = 16;
 
+/** What verifyResponse checks a response against: the certificate, its issuer and the time. */
 export interface VerifyInput {
   readonly certificate: Certificate;
   readonly issuer: Certificate;

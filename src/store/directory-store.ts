@@ -26,6 +26,7 @@ const MAX_FILE_BYTES = 1024 * 1024;
 /** mtime must lead ctime by this much to be a recorded expiry rather than a write time. */
 const RECORDED_EXPIRY_LEAD_MS = 1000;
 
+/** Options of DirectoryStore. */
 export interface DirectoryStoreOptions {
   /** How often to look for other processes' writes when the directory watch misses them. */
   readonly pollMs?: number;
@@ -46,6 +47,7 @@ export function recordedExpiry(info: Stats): number {
   return info.mtimeMs > info.ctimeMs + RECORDED_EXPIRY_LEAD_MS ? info.mtimeMs : info.mtimeMs + UNKNOWN_EXPIRY_MS;
 }
 
+/** The default store: one file per certificate in a directory, written atomically, shared by processes on one host. */
 export class DirectoryStore implements StapleStore {
   readonly description: string;
   private readonly pollMs: number;

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { ownedCopy } from '../ocsp/bytes.ts';
 import { keptUntil, type Lease, type StapleStore } from './store.ts';
 
+/** Options of MemoryStore. */
 export interface MemoryStoreOptions {
   /** The clock for staple and lease expiry (the engine's clock in tests; real time otherwise). */
   readonly now?: () => number;
@@ -16,6 +17,7 @@ interface Held {
   expiresAt: number;
 }
 
+/** A store in the process: staples are lost when it exits (tests, or no writable directory). */
 export class MemoryStore implements StapleStore {
   readonly description = 'memory';
   private readonly now: () => number;

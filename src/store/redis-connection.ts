@@ -2,7 +2,9 @@
 // commands that fail fast (bounded command timeout, no offline queue, a bounded queue), and one
 // log line when Redis becomes unreachable and one when it is back, never one per operation.
 
-import { createClient, createCluster, createSentinel, RESP_TYPES, type RedisClientOptions } from 'redis';
+import type * as Redis from 'redis';
+import type { RedisClientOptions } from 'redis';
+import { requireOptional } from '../io/optional-package.ts';
 import type { ResolvedRedisOptions, StoreLogger } from './redis-options.ts';
 import { StoreError, StoreTimeout } from './store-files.ts';
 
@@ -211,10 +213,14 @@ function clientOptions(o: ResolvedRedisOptions): RedisClientOptions {
   };
 }
 
-const BINARY = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
+/** node-redis, loaded on the first connection (it is an optional dependency). */
+export function redisPackage(): typeof Redis {
+  return requireOptional<typeof Redis>('redis', 'RedisStore');
+}
 
 function makeBackend(o: ResolvedRedisOptions): Backend {
-  const commandOptions = { timeout: o.commandTimeoutMs, typeMapping: BINARY };
+  const { createClient, createCluster, createSentinel, RESP_TYPES } = redisPackage();
+  const commandOptions = { timeout: o.commandTimeoutMs, typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } as const };
   if (o.cluster) {
     const base = clientOptions(o);
     const cluster = createCluster({

@@ -10,11 +10,13 @@ export interface StoreLogger {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
+/** A Redis host and port (a Sentinel or Cluster node). */
 export interface RedisNode {
   readonly host: string;
   readonly port: number;
 }
 
+/** Options of RedisStore. */
 export interface RedisStoreOptions {
   /** `redis://[user[:password]@]host[:port][/db]`, or `rediss://…` for TLS. Default redis://127.0.0.1:6379. */
   readonly url?: string;

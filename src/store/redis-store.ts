@@ -5,8 +5,7 @@
 // verifies every copy), and nothing read decides what a save may replace (see PUT_STAPLE).
 
 import { createHash } from 'node:crypto';
-import { ErrorReply } from 'redis';
-import { RedisConnection } from './redis-connection.ts';
+import { RedisConnection, redisPackage } from './redis-connection.ts';
 import { ChangeFeed, type FeedCounts, type FeedKeys } from './redis-feed.ts';
 import { acquireLease } from './redis-lease.ts';
 import { resolveRedisOptions, type RedisStoreOptions, type StoreLogger } from './redis-options.ts';
@@ -22,6 +21,7 @@ const sha1 = (der: Buffer): string => createHash('sha1').update(der).digest('hex
 
 export type { RedisStoreOptions } from './redis-options.ts';
 
+/** Staples shared by a fleet through Redis (single node, Sentinel or Cluster): one CA request per certificate per refresh between the hosts. */
 export class RedisStore implements StapleStore {
   readonly description: string;
   private readonly conn: RedisConnection;
@@ -125,6 +125,7 @@ export class RedisStore implements StapleStore {
    * connection logs outages, this logs refusals, once when they start and once when they end.
    */
   private refused(err: unknown): void {
+    const { ErrorReply } = redisPackage();
     const reply = err instanceof ErrorReply ? err : err instanceof Error && err.cause instanceof ErrorReply ? err.cause : null;
     if (!reply || this.refusing) return;
     this.refusing = true;

@@ -26,6 +26,7 @@ export interface StoredCopies {
   settle(chosen: Buffer, expiresAt: number, replaceable: (copy: Buffer) => boolean): Promise<void>;
 }
 
+/** Where staples persist and how processes share them: every store implements this contract. */
 export interface StapleStore {
   /** A short name for logs and status ("memory", "directory /var/lib/stapler", "redis …"). */
   readonly description: string;

@@ -11,6 +11,7 @@
 import { StoreError } from './store-files.ts';
 import { copiesOf, type Lease, type StapleStore, type StoredCopies } from './store.ts';
 
+/** Two stores as one: a local one (read first, always written) over a shared one (e.g. Redis), so that stapling never depends on the shared one being up. */
 export class TieredStore implements StapleStore {
   readonly description: string;
 

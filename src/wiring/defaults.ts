@@ -1,7 +1,7 @@
 // The defaults the faces wire into the engine, which chooses none itself: the HTTP fetcher, and
 // the store (a directory unless told otherwise).
 
-import type { StaplerOptions } from '../engine/types.ts';
+import type { EngineSettings } from '../engine/types.ts';
 import { InputError } from '../ocsp/errors.ts';
 import type { Clock } from '../engine/clock.ts';
 import type { Logger } from '../engine/logger.ts';
@@ -14,8 +14,14 @@ import { RedisStore } from '../store/redis-store.ts';
 import { TieredStore } from '../store/tiered-store.ts';
 import type { StapleStore } from '../store/store.ts';
 
+/**
+ * Where staples persist, as the library and the daemon name it: a store, { directory }, 'memory',
+ * or a redis:// or rediss:// URL.
+ */
+export type StoreOption = StapleStore | { readonly directory: string } | string;
+
 /** The HTTP fetcher, with the options' timeouts, proxy, size cap, CertID hash and verification settings. */
-export function httpFetcherFor(options: StaplerOptions): HttpFetcher {
+export function httpFetcherFor(options: EngineSettings): HttpFetcher {
   return new HttpFetcher({
     timeoutMs: options.timeoutMs ?? 5_000,
     deadlineMs: options.deadlineMs ?? 15_000,
@@ -36,7 +42,7 @@ export function httpFetcherFor(options: StaplerOptions): HttpFetcher {
  * (file times are real). A Redis URL gives two tiers: Redis over the default directory (when
  * there is one), so that a restart while Redis is down staples from disk.
  */
-export function resolveStore(option: StaplerOptions['store'], log: Logger, clock?: Clock): StapleStore {
+export function resolveStore(option: StoreOption | undefined, log: Logger, clock?: Clock): StapleStore {
   if (option === 'memory') return new MemoryStore(clock ? { now: () => clock.now() } : {});
   if (typeof option === 'string') {
     if (!isRedisUrl(option))

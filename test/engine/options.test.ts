@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { InputError } from '../../src/ocsp/errors.ts';
 import { Stapler } from '../../src/node/stapler.ts';
 import { silentLogger } from '../../src/engine/logger.ts';
-import type { StaplerOptions } from '../../src/engine/types.ts';
+import type { StaplerOptions } from '../../src/node/options.ts';
 import { fullchain, makePki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
 

@@ -20,6 +20,7 @@ import { parseSamples, sample } from '../support/prom-text.ts';
 import { buildResponse } from '../support/responses.ts';
 import { failure, ScriptedFetcher, success } from '../support/scripted-fetcher.ts';
 import { silentLogger } from '../../src/engine/logger.ts';
+import { TestResponder } from '../support/responder.ts';
 
 let pki: TestPki;
 before(async () => {
@@ -179,5 +180,20 @@ describe('StaplerMetrics', () => {
       ['127.0.0.1:9', 0.25],
       ['ocsp.one.test', 0.25],
     ]);
+  });
+
+  it("times the Stapler's built-in fetcher (metrics() made after the Stapler), by the responder's host", async (t) => {
+    const responder = new TestResponder();
+    t.after(() => responder.close());
+    const ownPki = await makePki({ ocspUrl: await responder.listen() });
+    responder.serve(ownPki);
+    const stapler = new Stapler({ store: 'memory', logger: silentLogger, timeoutMs: 5_000 });
+    t.after(() => stapler.close());
+    const metrics = stapler.metrics();
+    await stapler.add(fullchain(ownPki.leaf, ownPki.intermediate));
+    await stapler.ready({ timeout: 10_000 });
+    const host = new URL(responder.url).host;
+    const samples = parseSamples(await metrics.text());
+    assert.equal(sample(samples, 'stapler_fetch_duration_seconds_count', { responder: host }), 1);
   });
 });

@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { createServer, type Server, type TlsOptions } from 'node:tls';
 import type { Logger } from '../../src/engine/logger.ts';
 import { Stapler } from '../../src/node/stapler.ts';
-import type { StaplerOptions } from '../../src/engine/types.ts';
+import type { StaplerOptions } from '../../src/node/options.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { peerSkip } from '../support/peers.ts';

@@ -2,7 +2,7 @@
 // store and a log capture, answering with real signed responses from a test PKI.
 
 import { StaplingEngine } from '../../src/engine/engine.ts';
-import type { StaplerOptions } from '../../src/engine/types.ts';
+import type { StaplerOptions } from '../../src/node/options.ts';
 import type { StapleStore } from '../../src/store/store.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { FakeClock } from './fake-clock.ts';

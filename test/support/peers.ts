@@ -30,7 +30,7 @@ const PEERS = {
   chromium: { present: () => existsSync(CHROMIUM), what: CHROMIUM },
   dist: {
     present: () => existsSync(`${ROOT}dist/cli/main.js`),
-    what: 'the built dist/ (npm ci builds it through the prepare script, or run `npm run build`)',
+    what: 'the built dist/ (run `npm run build`)',
   },
 } satisfies Record<string, { present: () => boolean; what: string }>;
 

@@ -6,7 +6,16 @@ import type { StaplerMetrics } from '../../metrics/metrics.ts';
 import type { Daemon } from '../daemon.ts';
 import { observeRoutes, type ObserveRouteOptions } from './observe-routes.ts';
 import { OcspRoute, type OcspObserver } from './ocsp-route.ts';
+import { plain } from './listener.ts';
 import type { HttpRoute } from './route.ts';
+
+/**
+ * Paths that are not OCSP requests, asked for by browsers (on /status) and crawlers on their own:
+ * each gets a 404 here, and is never parsed as an OCSP request nor counted as one. With the
+ * routes' own paths (/metrics, /healthz, /status.json, /status), these are every path the OCSP
+ * responder does not answer.
+ */
+export const RESERVED_PATHS = ['/favicon.ico', '/robots.txt'] as const;
 
 export interface DaemonRouteOptions extends ObserveRouteOptions {
   readonly ocspObserver?: OcspObserver;
@@ -16,7 +25,17 @@ export interface DaemonRouteOptions extends ObserveRouteOptions {
 
 export function daemonRoutes(daemon: Daemon, log: Logger, options: DaemonRouteOptions = {}): HttpRoute[] {
   const ocsp = ocspRouteFor(daemon, log, options.ocspObserver);
-  return [...(options.metrics ? observeRoutes(daemon, options.metrics, { ...options, ocsp }) : []), ocsp];
+  return [...(options.metrics ? observeRoutes(daemon, options.metrics, { ...options, ocsp }) : []), reservedRoute(), ocsp];
+}
+
+/** The reserved paths' route: 404, whatever the method. */
+export function reservedRoute(): HttpRoute {
+  return {
+    name: 'reserved',
+    paths: RESERVED_PATHS,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH'],
+    handle: (_req, res, path) => plain(res, 404, `${path} is not served here\n`, { 'Cache-Control': 'max-age=86400' }),
+  };
 }
 
 /** The OCSP responder over the daemon's current engine (every path not owned by another route). */

@@ -1,0 +1,77 @@
+// CLI start-up: `stapler verify` (a real response file) and `stapler check` (a real TLS server
+// on 127.0.0.1 that staples) against `node -e 0`, in interleaved rounds in one run, so that the
+// machine's noise hits each alike. Reports the median wall time of each and its ratio to
+// `node -e 0` (the target is at most 2x). Runs the built CLI (bin/stapler.js over dist/), as an
+// install does.
+// Usage: npm run bench:cli [-- --rounds N] [-- --quick]
+
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { makePki, fullchain } from '../test/support/pki.ts';
+import { buildResponse } from '../test/support/responses.ts';
+
+const args = process.argv.slice(2);
+const rounds = args.includes('--quick') ? 3 : Number(args[args.indexOf('--rounds') + 1] ?? 0) || 15;
+const BIN = new URL('../bin/stapler.js', import.meta.url).pathname;
+const DAY = 86_400_000;
+
+const pki = await makePki({ ocspUrl: 'http://127.0.0.1:9/ocsp' });
+const staple = buildResponse({
+  cert: pki.leaf,
+  issuer: pki.intermediate,
+  thisUpdate: new Date(Date.now() - 60_000),
+  nextUpdate: new Date(Date.now() + 4 * DAY),
+});
+const dir = await mkdtemp(join(tmpdir(), 'stapler-bench-cli-'));
+const chainFile = join(dir, 'fullchain.pem');
+const responseFile = join(dir, 'response.der');
+const caFile = join(dir, 'root.pem');
+await writeFile(chainFile, fullchain(pki.leaf, pki.intermediate));
+await writeFile(responseFile, staple);
+await writeFile(caFile, pki.root.pem);
+
+const server = createServer({ cert: fullchain(pki.leaf, pki.intermediate), key: pki.leaf.keyPem }, (socket) => socket.end());
+server.on('OCSPRequest', (_cert: Buffer, _issuer: Buffer, done: (err: Error | null, response?: Buffer) => void) => done(null, staple));
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+const port = (server.address() as AddressInfo).port;
+
+const commands: Record<string, { argv: string[]; exit: number }> = {
+  'node -e 0': { argv: ['-e', '0'], exit: 0 },
+  'stapler --help': { argv: [BIN, '--help'], exit: 0 },
+  'stapler verify': { argv: [BIN, 'verify', responseFile, '--cert', chainFile], exit: 0 },
+  'stapler check': { argv: [BIN, 'check', `127.0.0.1:${port}`, '--servername', 'leaf.test', '--ca', caFile], exit: 0 },
+};
+
+function run(argv: string[]): Promise<{ ms: number; code: number; stderr: string }> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve) => {
+    execFile(process.execPath, argv, { encoding: 'utf8' }, (err, _stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ ms: Number(process.hrtime.bigint() - started) / 1e6, code, stderr });
+    });
+  });
+}
+
+const times: Record<string, number[]> = Object.fromEntries(Object.keys(commands).map((k) => [k, []]));
+try {
+  for (let r = 0; r < rounds + 1; r++) {
+    for (const [name, c] of Object.entries(commands)) {
+      const { ms, code, stderr } = await run(c.argv);
+      if (code !== c.exit) throw new Error(`${name} exited ${code}: ${stderr}`);
+      if (r > 0) times[name]!.push(ms); // round 0 warms the file cache
+    }
+  }
+} finally {
+  server.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const base = median(times['node -e 0']!);
+console.log(`CLI start-up, node ${process.version}, ${rounds} interleaved rounds (median wall time)`);
+console.log('| command | median | vs `node -e 0` |\n|---|---|---|');
+for (const [name, xs] of Object.entries(times)) console.log(`| \`${name}\` | ${median(xs).toFixed(0)} ms | ${(median(xs) / base).toFixed(2)}× |`);

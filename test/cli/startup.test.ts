@@ -1,0 +1,55 @@
+// CLI start-up: each command loads only what it uses. `stapler check` and `stapler verify` load
+// neither the daemon, nor pino, undici, redis or prom-client (bench/cli.ts measures the time).
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, it } from 'node:test';
+
+const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const HEAVY = /\/(daemon|store|metrics|engine\/engine\.ts)\/|node_modules\/(pino|undici|redis|@redis|prom-client)\//;
+
+/** The modules the CLI resolves while running `argv`, and its exit code. */
+function loadedBy(argv: string[]): { code: number | null; heavy: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'stapler-startup-'));
+  try {
+    const log = join(dir, 'resolved.txt');
+    writeFileSync(
+      join(dir, 'hook.mjs'),
+      `import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, context, next) {\n  const r = await next(spec, context);\n  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');\n  return r;\n}\n`,
+    );
+    writeFileSync(
+      join(dir, 'register.mjs'),
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`,
+    );
+    writeFileSync(log, '');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, MAIN, ...argv], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const resolved = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    assert.ok(
+      resolved.some((u) => u.endsWith('/src/cli/program.ts')),
+      `the hook saw the CLI load: ${run.stderr}`,
+    );
+    return { code: run.status, heavy: [...new Set(resolved.filter((u) => HEAVY.test(u)))] };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('CLI start-up', () => {
+  it('`stapler check` loads no daemon, engine, store, metrics, pino or undici', () => {
+    const { code, heavy } = loadedBy(['check', '127.0.0.1:1', '--timeout', '1']);
+    assert.equal(code, 2, 'a refused connection is exit 2');
+    assert.deepEqual(heavy, []);
+  });
+  it('`stapler verify` loads none of them either', () => {
+    const { code, heavy } = loadedBy(['verify', '/nonexistent/response.der', '--cert', '/nonexistent/cert.pem']);
+    assert.equal(code, 2, 'a missing file is exit 2');
+    assert.deepEqual(heavy, []);
+  });
+});

@@ -11,7 +11,13 @@ export class FetchQueue {
   private readonly urgent: Job[] = [];
   private readonly normal: Job[] = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(private limit: number) {}
+
+  /** A new limit: running tasks finish; a higher one starts queued tasks at once. */
+  setLimit(limit: number): void {
+    this.limit = limit;
+    this.next();
+  }
 
   get pending(): number {
     return this.urgent.length + this.normal.length;

@@ -34,8 +34,16 @@ export interface RefresherParts {
   readonly isClosed: () => boolean;
 }
 
+/** What reconfigure() may replace. */
+export type RefresherSettings = Pick<RefresherParts, 'store' | 'storeHealth' | 'fetcher' | 'refreshSettings' | 'verifySettings' | 'leaseTtlMs'>;
+
 export class Refresher {
-  constructor(private readonly p: RefresherParts) {}
+  constructor(private p: RefresherParts) {}
+
+  /** New settings, store or fetcher: each refresh reads them when it runs. */
+  update(settings: RefresherSettings): void {
+    this.p = { ...this.p, ...settings };
+  }
 
   /** Refresh one certificate (single flight). `force`: fetch even if the store holds a response not yet due. */
   refresh(m: ManagedCertificate, force = false): Promise<void> {
@@ -53,6 +61,23 @@ export class Refresher {
         this.p.changed();
       });
     return m.inflight;
+  }
+
+  /** Another process saved a staple for this certificate: adopt it (once our own fetch, if any, is done). */
+  storeChanged(m: ManagedCertificate | undefined): void {
+    if (!m || this.p.isClosed() || !m.fetchable) return;
+    const adopt = (): void => void this.adoptFromStore(m).then(() => this.p.changed());
+    if (m.inflight) void m.inflight.then(adopt);
+    else adopt();
+  }
+
+  /** A new store (reconfigure): a newer verified staple in it is taken, then the one held is saved to it. */
+  async adoptNewStore(m: ManagedCertificate): Promise<void> {
+    const { store, storeHealth } = this.p;
+    await this.adoptFromStore(m);
+    const s = m.life.staple;
+    if (s && !this.p.isClosed()) await storeHealth.attempt('save', () => store.save(m.id, s.der, s.verdict.validUntil), undefined);
+    this.p.changed();
   }
 
   /**

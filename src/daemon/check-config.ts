@@ -28,8 +28,9 @@ export async function checkConfigFiles(config: DaemonConfig): Promise<ConfigRepo
     }
   }
   errors.push(...(await checkHookPrograms(config.hooks)));
-  const { inputs, empty } = await matchCertificates(config, () => false, holdsCertificate);
+  const { inputs, empty, unknown } = await matchCertificates(config, () => false, holdsCertificate);
   for (const glob of empty) warnings.push(`certificate glob ${glob} matches no file (yet)`);
+  for (const u of unknown) errors.push(new InputError(`certificate glob ${u.glob}`, u.reason));
   const owners = new Map<string, string>();
   for (const path of inputs) {
     const outputs = outputsOf(config, path);

@@ -112,16 +112,22 @@ describe('stapler daemon', () => {
     responder.now = () => clock.now();
     await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
     const marker = join(dir, 'reloads.log');
-    const daemon = await startDaemon({ nginxInclude: '{cert}.stapling.conf', reload: { command: `echo reload >> ${marker}`, debounceMs: 50 } }, clock);
+    // On the fake clock, rescans and the reload's debounce run when the test moves time.
+    const daemon = await startDaemon(
+      { nginxInclude: '{cert}.stapling.conf', rescanMs: 3_600_000, reload: { command: `echo reload >> ${marker}`, debounceMs: 50 } },
+      clock,
+    );
     const staple = join(dir, 'certs', 'site.pem.ocsp');
     const reloads = async (): Promise<number> => (await readFile(marker, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
     await waitFor('the staple file', () => existsSync(staple));
+    await clock.advance(50);
     await waitFor('one reload for the first staple', async () => (await reloads()) === 1);
     responder.behaviour = 'http-500';
     const status = daemon.state().files[0]!;
     await clock.advanceTo(Date.parse(status.validUntil!));
     await waitFor('the staple file removed', () => !existsSync(staple));
     assert.match(await readFile(join(dir, 'certs', 'site.pem.stapling.conf'), 'utf8'), /ssl_stapling off;/);
+    await clock.advance(50);
     await waitFor('a reload after the removal', async () => (await reloads()) === 2);
     await daemon.settled();
     assert.equal(await reloads(), 2, 'debounced: one reload per change, not more');

@@ -22,7 +22,7 @@ export function fileLabels(daemon: Daemon): (s: CertificateStatus) => string {
 
 /** One row per certificate file, with the engine's numbers for it; files that cannot be used too. */
 export function statusRows(daemon: Daemon): StatusRow[] {
-  const statuses = new Map(daemon.stapling.status().map((s) => [key(s.subject, s.serial), s]));
+  const statuses = new Map(daemon.engine.status().map((s) => [key(s.subject, s.serial), s]));
   return daemon.state().files.map((f) => {
     const s = f.subject === null ? undefined : statuses.get(key(f.subject, f.serial));
     return {
@@ -91,7 +91,7 @@ export function observeRoutes(daemon: Daemon, metrics: StaplerMetrics, opts: Obs
       paths: ['/healthz'],
       methods,
       handle: (req, res) => {
-        const health = judgeHealth(daemon.stapling.status(), now(), fileLabels(daemon));
+        const health = judgeHealth(daemon.engine.status(), now(), fileLabels(daemon));
         const body = health.healthy ? 'ok\n' : `unhealthy:\n${health.problems.map((p) => `- ${p}\n`).join('')}`;
         send(req, res, health.healthy ? 200 : 503, 'text/plain; charset=utf-8', body);
       },

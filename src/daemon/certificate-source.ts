@@ -98,9 +98,11 @@ export class CertificateSource {
     try {
       info = await stat(path);
     } catch (err) {
+      // Unknown, not gone: it keeps what it holds, and says so once.
       const f = this.files.get(path);
-      this.log.error({ file: path }, `cannot read this certificate file: ${describeFsError(err)}`);
-      if (f) f.error = describeFsError(err);
+      const reason = describeFsError(err);
+      if (f?.error !== reason) this.log.error({ file: path }, `cannot read this certificate file: ${reason}`);
+      if (f) f.error = reason;
       return;
     }
     const known = this.files.get(path);

@@ -5,11 +5,17 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chown, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chown, lstat, mkdir, mkdtemp, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { buildConfig } from '../../src/daemon/config.ts';
+import { Daemon } from '../../src/daemon/daemon.ts';
+import { verifyResponse } from '../../src/ocsp/verify.ts';
+import { captureLogger } from '../support/log-capture.ts';
 import { fullchain, makePki, type TestPki } from '../support/pki.ts';
+import { waitFor } from '../support/wait.ts';
 import { TestResponder } from '../support/responder.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -72,5 +78,73 @@ describe('a certificate folder that cannot be read', () => {
     assert.equal(count(seen.messages, /cannot read the certificate glob/), 1);
     assert.equal(count(seen.messages, /can be read again/), 1);
     assert.equal(count(seen.messages, /staple file removed|removing its staple file/), 0, 'nothing removed');
+  });
+});
+
+describe('files changed under the daemon', () => {
+  let dir: string;
+  const daemons: Daemon[] = [];
+  after(async () => {
+    for (const d of daemons) await d.stop();
+  });
+  async function start(): Promise<Daemon> {
+    dir = await mkdtemp(join(tmpdir(), 'stapler-swap-'));
+    await mkdir(join(dir, 'certs'));
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    const config = buildConfig(
+      { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), rescanMs: 3_600_000, timeoutMs: 2_000 },
+      dir,
+    );
+    const daemon = new Daemon(config, { logger: captureLogger().logger });
+    daemons.push(daemon);
+    return daemon;
+  }
+
+  it('a certificate file replaced while it is read (a half-written PEM): the staple stays until the file reads the same broken way twice', async () => {
+    const daemon = await start();
+    await daemon.start();
+    const staple = join(dir, 'certs', 'site.pem.ocsp');
+    await waitFor('the staple file', () => existsSync(staple));
+    const full = fullchain(pki.leaf, pki.intermediate);
+    await writeFile(join(dir, 'certs', 'site.pem'), full.slice(0, Math.floor(full.length / 3)));
+    await daemon.rescan();
+    assert.ok(existsSync(staple), 'kept through a half-written file');
+    assert.equal(daemon.state().files[0]!.state, 'stapled');
+    // The writer finishes: nothing was lost.
+    await writeFile(join(dir, 'certs', 'site.pem'), full);
+    await daemon.rescan();
+    assert.ok(existsSync(staple));
+    assert.equal(daemon.state().files[0]!.state, 'stapled');
+    // Broken for good (the same contents on the next look): then it is unusable.
+    await writeFile(join(dir, 'certs', 'site.pem'), 'garbage\n');
+    await daemon.rescan();
+    await daemon.rescan();
+    assert.equal(daemon.state().files[0]!.state, 'unusable');
+    await waitFor('the staple file removed', () => !existsSync(staple));
+  });
+
+  it('a staple-file path that is a symlink swapped during writes: the link is replaced, never written through', async () => {
+    const daemon = await start();
+    const victims = [join(dir, 'victim-a'), join(dir, 'victim-b')];
+    for (const v of victims) await writeFile(v, 'precious\n');
+    const staple = join(dir, 'certs', 'site.pem.ocsp');
+    await symlink(victims[0]!, staple);
+    let swapping = true;
+    const swapper = (async () => {
+      for (let i = 0; swapping; i++) {
+        const tmp = `${staple}.swap`;
+        await symlink(victims[i % 2]!, tmp).catch(() => undefined);
+        await rename(tmp, staple).catch(() => undefined);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await daemon.start();
+    for (let i = 0; i < 5; i++) await daemon.refreshAll();
+    swapping = false;
+    await swapper;
+    for (const v of victims) assert.equal(await readFile(v, 'utf8'), 'precious\n', `${v} untouched`);
+    await daemon.refreshAll();
+    assert.ok((await lstat(staple)).isFile(), 'the staple path is a regular file once written');
+    assert.ok(verifyResponse(await readFile(staple), { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now: Date.now() }).ok);
   });
 });

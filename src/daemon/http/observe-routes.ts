@@ -92,8 +92,13 @@ export function observeRoutes(daemon: Daemon, metrics: StaplerMetrics, opts: Obs
       methods,
       handle: (req, res) => {
         const health = judgeHealth(daemon.engine.status(), now(), fileLabels(daemon));
-        const body = health.healthy ? 'ok\n' : `unhealthy:\n${health.problems.map((p) => `- ${p}\n`).join('')}`;
-        send(req, res, health.healthy ? 200 : 503, 'text/plain; charset=utf-8', body);
+        // A failed output (a staple file that cannot be written, say) is a problem too, naming the file.
+        const outputs = daemon
+          .state()
+          .files.flatMap((f) => f.outputs.filter((o) => !o.ok).map((o) => `${f.file}: cannot write its ${o.kind} ${o.target}: ${o.error ?? 'failed'}`));
+        const problems = [...health.problems, ...outputs];
+        const body = problems.length === 0 ? 'ok\n' : `unhealthy:\n${problems.map((p) => `- ${p}\n`).join('')}`;
+        send(req, res, problems.length === 0 ? 200 : 503, 'text/plain; charset=utf-8', body);
       },
     },
     {

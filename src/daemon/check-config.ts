@@ -3,7 +3,10 @@
 // overwrite a certificate or are shared); warnings are what it survives (a glob that matches
 // nothing yet).
 
-import { readFileCapped } from '../io/files.ts';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { describeFsError, readFileCapped } from '../io/files.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { readCertificates } from '../ocsp/pem.ts';
 import { checkHookPrograms } from './alerts/hook-programs.ts';
@@ -41,6 +44,34 @@ export async function checkConfigFiles(config: DaemonConfig): Promise<ConfigRepo
     }
     owners.set(outputs.stapleFile, path);
     if (outputs.includeFile) owners.set(outputs.includeFile, path);
+    // Parsed as the daemon will: a private key beside its certificate (certbot's privkey.pem)
+    // is skipped, a warning; anything else that is not a certificate is an error.
+    const unusable = await readAsTheDaemonWill(path);
+    if (unusable && /private key/.test(unusable)) warnings.push(`${path}: will not be used: ${unusable}`);
+    else if (unusable) errors.push(new InputError(path, `is not a certificate file: ${unusable}`));
+  }
+  for (const dir of new Set([...owners.keys()].map((o) => dirname(o)))) {
+    const problem = await unwritable(dir);
+    if (problem) warnings.push(`output directory ${dir}: the daemon cannot write there (${problem}): its staple files and includes would fail`);
   }
   return { errors, warnings, files: inputs.size };
+}
+
+/** Why the daemon would not use this file, or null: read and parsed as it will. */
+async function readAsTheDaemonWill(path: string): Promise<string | null> {
+  try {
+    readCertificates(await readFileCapped(path, CERT_FILE_LIMIT, { regularFileOnly: true }), path);
+    return null;
+  } catch (err) {
+    return err instanceof InputError ? err.reason : String(err);
+  }
+}
+
+async function unwritable(dir: string): Promise<string | null> {
+  try {
+    await access(dir, constants.W_OK);
+    return null;
+  } catch (err) {
+    return describeFsError(err);
+  }
 }

@@ -148,3 +148,35 @@ describe('files changed under the daemon', () => {
     assert.ok(verifyResponse(await readFile(staple), { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now: Date.now() }).ok);
   });
 });
+
+describe('--check-config reads the files as the daemon will', () => {
+  const run = (config: string): Promise<{ code: number; out: string; err: string }> =>
+    new Promise((resolve) =>
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', config, '--check-config'],
+        { cwd: ROOT },
+        (e, out, err) => resolve({ code: e ? Number(e.code) : 0, out, err }),
+      ),
+    );
+
+  it('refuses garbage named *.pem, warns about a private key and an output directory it cannot write', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stapler-check-'));
+    await mkdir(join(dir, 'certs'));
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    await writeFile(join(dir, 'certs', 'privkey.pem'), pki.leaf.keyPem);
+    const config = join(dir, 'stapler.yaml');
+    await writeFile(
+      config,
+      `certificates: ["${join(dir, 'certs', '*.pem')}"]\nstapleFile: "${dir}/missing/{name}.ocsp"\nstateFile: ${join(dir, 'state.json')}\n`,
+    );
+    const ok = await run(config);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.err, /privkey\.pem: will not be used: .*private key/);
+    assert.match(ok.err, /output directory .*missing: the daemon cannot write there \(does not exist\)/);
+    await writeFile(join(dir, 'certs', 'garbage.pem'), 'this is not a certificate\n');
+    const bad = await run(config);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /garbage\.pem: is not a certificate file: .*neither PEM nor DER/);
+  });
+});

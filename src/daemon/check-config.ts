@@ -44,11 +44,10 @@ export async function checkConfigFiles(config: DaemonConfig): Promise<ConfigRepo
     }
     owners.set(outputs.stapleFile, path);
     if (outputs.includeFile) owners.set(outputs.includeFile, path);
-    // Parsed as the daemon will: a private key beside its certificate (certbot's privkey.pem)
-    // is skipped, a warning; anything else that is not a certificate is an error.
+    // Parsed as the daemon will: a file that is not a certificate (garbage, a private key such as
+    // certbot's privkey.pem) is skipped by the daemon, which runs on: a warning naming it.
     const unusable = await readAsTheDaemonWill(path);
-    if (unusable && /private key/.test(unusable)) warnings.push(`${path}: will not be used: ${unusable}`);
-    else if (unusable) errors.push(new InputError(path, `is not a certificate file: ${unusable}`));
+    if (unusable) warnings.push(`${path}: not a certificate, the daemon will skip it: ${unusable}`);
   }
   for (const dir of new Set([...owners.keys()].map((o) => dirname(o)))) {
     const problem = await unwritable(dir);

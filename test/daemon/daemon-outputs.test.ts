@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { assembleDaemon } from '../../src/daemon/assemble.ts';
 import { buildConfig } from '../../src/daemon/config.ts';
+import { DaemonService } from '../../src/daemon/service.ts';
 import { captureLogger } from '../support/log-capture.ts';
 import { fullchain, makePki, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
@@ -85,5 +86,28 @@ describe('a staple file that cannot be written', () => {
     assert.ok(lines.some((l) => /the staple file works again/.test(l.message)));
     // Logged once when it failed, however many retries failed before the fix.
     assert.equal(lines.filter((l) => /cannot write the staple file/.test(l.message)).length, 1);
+  });
+});
+
+describe('the first-fetch line', () => {
+  it('in staple-file mode (no listener) names the files and says no staple file, not "answered 503"', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'stapler-first-'));
+    await mkdir(join(dir, 'certs'));
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    responder.behaviour = 'tryLater';
+    t.after(() => void (responder.behaviour = 'good'));
+    const config = buildConfig(
+      { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), timeoutMs: 1_000 },
+      dir,
+    );
+    const { logger, lines } = captureLogger();
+    const service = new DaemonService(config, { logger });
+    t.after(() => service.stop());
+    await service.start();
+    const line = lines.find((l) => /without a staple after their first fetch/.test(l.message));
+    assert.ok(line, lines.map((l) => l.message).join('\n'));
+    assert.match(line.message, /no staple file for them until they have one/);
+    assert.doesNotMatch(line.message, /503/);
+    assert.deepEqual(line.fields.unstapled, [join(dir, 'certs', 'site.pem')]);
   });
 });

@@ -7,11 +7,13 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { assembleDaemon } from '../../src/daemon/assemble.ts';
 import { buildConfig } from '../../src/daemon/config.ts';
+import { Daemon } from '../../src/daemon/daemon.ts';
 import { DaemonService } from '../../src/daemon/service.ts';
 import { captureLogger } from '../support/log-capture.ts';
 import { fullchain, makePki, type TestPki } from '../support/pki.ts';
@@ -109,5 +111,43 @@ describe('the first-fetch line', () => {
     assert.match(line.message, /no staple file for them until they have one/);
     assert.doesNotMatch(line.message, /503/);
     assert.deepEqual(line.fields.unstapled, [join(dir, 'certs', 'site.pem')]);
+  });
+});
+
+describe("HAProxy's minimum staple validity", () => {
+  it('a staple with under 300 s to its nextUpdate is not pushed and is reported (HAProxy would not staple it); a longer one is pushed', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'stapler-haproxy-min-'));
+    await mkdir(join(dir, 'certs'));
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    // A stand-in stats socket that accepts every push, as HAProxy's runtime API answers.
+    const pushes: string[] = [];
+    const socket = join(dir, 'admin.sock');
+    const server = createServer((c) => {
+      c.on('data', (d: Buffer) => {
+        pushes.push(d.toString());
+        c.end('OCSP Response updated!\n');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    t.after(() => server.close());
+    const before = responder.validityMs;
+    responder.validityMs = 260_000; // nextUpdate 200 s after now
+    t.after(() => void (responder.validityMs = before));
+    const config = buildConfig(
+      { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), timeoutMs: 1_000, haproxy: { socket } },
+      dir,
+    );
+    const daemon = new Daemon(config, { logger: captureLogger().logger });
+    t.after(() => daemon.stop());
+    await daemon.start();
+    const haproxy = (): { ok: boolean; error: string | null } | undefined => daemon.state().files[0]!.outputs.find((o) => o.kind === 'haproxy-push');
+    await waitFor('the HAProxy output reported', () => haproxy() !== undefined);
+    assert.equal(haproxy()!.ok, false);
+    assert.match(haproxy()!.error ?? '', /HAProxy does not staple a response valid for less than 300 s/);
+    assert.equal(pushes.length, 0, 'not pushed');
+    responder.validityMs = 3_600_000;
+    await daemon.refreshAll();
+    await waitFor('the push', () => haproxy()?.ok === true);
+    assert.equal(pushes.length, 1);
   });
 });

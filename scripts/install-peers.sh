@@ -13,6 +13,8 @@ declare -A PEERS=(
   [apache2]=apache2
   [javac]=openjdk-17-jdk-headless
   [chromium]=chromium
+  [systemd-notify]=systemd
+  [python3]=python3-minimal
 )
 
 # Debian keeps apache2 in /usr/sbin, outside a normal user's PATH.

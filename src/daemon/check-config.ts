@@ -3,7 +3,10 @@
 // overwrite a certificate or are shared); warnings are what it survives (a glob that matches
 // nothing yet).
 
-import { readFileCapped } from '../io/files.ts';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { describeFsError, readFileCapped } from '../io/files.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { readCertificates } from '../ocsp/pem.ts';
 import { checkHookPrograms } from './alerts/hook-programs.ts';
@@ -28,8 +31,9 @@ export async function checkConfigFiles(config: DaemonConfig): Promise<ConfigRepo
     }
   }
   errors.push(...(await checkHookPrograms(config.hooks)));
-  const { inputs, empty } = await matchCertificates(config, () => false, holdsCertificate);
+  const { inputs, empty, unknown } = await matchCertificates(config, () => false, holdsCertificate);
   for (const glob of empty) warnings.push(`certificate glob ${glob} matches no file (yet)`);
+  for (const u of unknown) errors.push(new InputError(`certificate glob ${u.glob}`, u.reason));
   const owners = new Map<string, string>();
   for (const path of inputs) {
     const outputs = outputsOf(config, path);
@@ -40,6 +44,33 @@ export async function checkConfigFiles(config: DaemonConfig): Promise<ConfigRepo
     }
     owners.set(outputs.stapleFile, path);
     if (outputs.includeFile) owners.set(outputs.includeFile, path);
+    // Parsed as the daemon will: a file that is not a certificate (garbage, a private key such as
+    // certbot's privkey.pem) is skipped by the daemon, which runs on: a warning naming it.
+    const unusable = await readAsTheDaemonWill(path);
+    if (unusable) warnings.push(`${path}: not a certificate, the daemon will skip it: ${unusable}`);
+  }
+  for (const dir of new Set([...owners.keys()].map((o) => dirname(o)))) {
+    const problem = await unwritable(dir);
+    if (problem) warnings.push(`output directory ${dir}: the daemon cannot write there (${problem}): its staple files and includes would fail`);
   }
   return { errors, warnings, files: inputs.size };
+}
+
+/** Why the daemon would not use this file, or null: read and parsed as it will. */
+async function readAsTheDaemonWill(path: string): Promise<string | null> {
+  try {
+    readCertificates(await readFileCapped(path, CERT_FILE_LIMIT, { regularFileOnly: true }), path);
+    return null;
+  } catch (err) {
+    return err instanceof InputError ? err.reason : String(err);
+  }
+}
+
+async function unwritable(dir: string): Promise<string | null> {
+  try {
+    await access(dir, constants.W_OK);
+    return null;
+  } catch (err) {
+    return describeFsError(err);
+  }
 }

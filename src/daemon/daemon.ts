@@ -1,77 +1,82 @@
 // The daemon: keeps staple files fresh for servers that cannot fetch well themselves (nginx,
-// HAProxy, lighttpd, Envoy). The engine keeps each staple; the daemon mirrors it to a file next
-// to the certificate, removes the file when no acceptable staple remains, and tells the server
-// (a debounced reload command, or HAProxy's runtime API).
+// HAProxy, lighttpd, Envoy). Thin wiring: the certificate source finds files and their
+// changes, the one engine (for the process's life: a SIGHUP reconfigures it in place) keeps
+// each staple, the output writer mirrors it to files, HAProxy and the reload command, and the
+// state file tells `stapler status`. Every timer runs on the injected clock.
 
-import { stat } from 'node:fs/promises';
-import type { Clock } from '../engine/clock.ts';
-import type { StapleFetcher } from '../fetch/staple-fetcher.ts';
+import { systemClock, type Clock, type TimerHandle } from '../engine/clock.ts';
+import { StaplingEngine } from '../engine/engine.ts';
 import type { Logger } from '../engine/logger.ts';
 import { certificateId } from '../engine/managed.ts';
-import { StaplingEngine } from '../engine/engine.ts';
-import { eachLimited } from '../io/each-limited.ts';
-import { describeFsError, readFileCapped } from '../io/files.ts';
-import { readCertificates } from '../ocsp/pem.ts';
+import type { StapleFetcher } from '../fetch/staple-fetcher.ts';
+import { readFileCapped } from '../io/files.ts';
+import type { Certificate } from '../ocsp/certificate.ts';
 import type { StapleStore } from '../store/store.ts';
-import { configChanges, type DaemonConfig } from './config.ts';
-import { CERT_FILE_LIMIT, describeError, holdsCertificate, matchCertificates, outputConflict, outputsOf, STAPLE_FILE_LIMIT } from './inputs.ts';
-import { pushStaple } from './haproxy.ts';
-import { writeOutputs, type WatchedFile } from './outputs.ts';
-import { Reloader } from './reloader.ts';
-import { daemonStore } from './store.ts';
-import { fileState, leftBehind, writeState, type DaemonState } from './state.ts';
 import { httpFetcherFor } from '../wiring/defaults.ts';
-import { observedParts, type EngineObserver } from './engine-observer.ts';
+import { CertificateSource, type SourceSink } from './certificate-source.ts';
+import { configChanges, type DaemonConfig } from './config.ts';
+import { CERT_FILE_LIMIT, describeError, outputsOf, STAPLE_FILE_LIMIT } from './inputs.ts';
+import type { OutputHealth } from './output-health.ts';
+import { OutputWriter } from './output-writer.ts';
+import type { WatchedFile } from './outputs.ts';
+import { Reloader } from './reloader.ts';
+import { fileState, leftBehind, StateFile, type DaemonState } from './state.ts';
+import { daemonStore } from './store.ts';
 
 export interface DaemonDeps {
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly fetcher?: StapleFetcher;
   readonly store?: StapleStore;
-  /** Metrics and alerts: they see (and may wrap) what each engine is made of. */
-  readonly observers?: readonly EngineObserver[];
+  /** Wrap each fetcher and store the engine is given (metrics count through them). */
+  readonly instrument?: { fetcher?(f: StapleFetcher): StapleFetcher; store?(s: StapleStore): StapleStore };
 }
 
-export class Daemon {
-  private engine: StaplingEngine;
-  private store: StapleStore;
+export class Daemon implements SourceSink {
+  /** The one engine, for the daemon's whole life. */
+  readonly engine: StaplingEngine;
   private readonly log: Logger;
-  private readonly files = new Map<string, WatchedFile>();
-  /** The files that hold each certificate (by id), and every path the daemon writes (with the
-   * file it belongs to): lookups that would otherwise walk all files, at 10,000 certificates. */
-  private readonly byCert = new Map<string, Set<WatchedFile>>();
-  private readonly outputs = new Map<string, WatchedFile>();
+  private readonly clock: Clock;
+  private store: StapleStore;
+  private readonly source: CertificateSource;
+  private readonly writer: OutputWriter;
   private readonly reloader: Reloader;
-  private readonly startedAt = new Date().toISOString();
-  private rescanTimer: NodeJS.Timeout | null = null;
-  private stateTimer: NodeJS.Timeout | null = null;
-  private stateSaveMs = 0;
+  private readonly stateFile: StateFile;
+  /** The files that hold each certificate (by id). */
+  private readonly byCert = new Map<string, Set<WatchedFile>>();
+  private readonly startedAt: number;
+  private rescanTimer: TimerHandle | null = null;
   private scanning: Promise<void> | null = null;
   private stopped = false;
-  private readonly warnedEmpty = new Set<string>();
-  /** Configuration reloads (SIGHUP) applied, and refused. */
-  configReloads = 0;
-  configReloadsRefused = 0;
+  private configReloads = 0;
+  private configReloadsRefused = 0;
 
   constructor(
     private config: DaemonConfig,
     private readonly deps: DaemonDeps,
   ) {
     this.log = deps.logger;
-    this.reloader = new Reloader(config.reload, deps.logger);
-    this.store = deps.store ?? daemonStore(config, this.log);
-    this.engine = this.makeEngine();
+    this.clock = deps.clock ?? systemClock;
+    this.startedAt = this.clock.now();
+    this.store = this.storeFor(config);
+    this.engine = new StaplingEngine({ ...config.engine, store: this.store, fetcher: this.fetcherFor(config), logger: this.log, clock: this.clock });
+    this.reloader = new Reloader(config.reload, this.log, this.clock);
+    this.stateFile = new StateFile(config.stateFile, () => this.state(), this.clock, this.log);
+    this.writer = new OutputWriter(config, this.engine, this.reloader, this.clock, this.log, () => this.stateFile.schedule());
+    this.source = new CertificateSource(config, this.log, this);
+    this.engine.on('updated', (s) => void this.onStapleChange(s.id));
+    this.engine.on('expired', (s) => void this.onStapleChange(s.id));
+    this.engine.on('refreshFailed', () => this.stateFile.schedule());
   }
 
-  private makeEngine(): StaplingEngine {
-    const { clock, fetcher, observers = [] } = this.deps;
-    const parts = observedParts(observers, { store: this.store, fetcher: fetcher ?? httpFetcherFor(this.config.engine) });
-    const engine = new StaplingEngine({ ...this.config.engine, ...parts, logger: this.log, ...(clock ? { clock } : {}) });
-    for (const o of observers) o.engine?.(engine);
-    engine.on('updated', (s) => void this.onStapleChange(s.id));
-    engine.on('expired', (s) => void this.onStapleChange(s.id));
-    engine.on('refreshFailed', () => this.scheduleState());
-    return engine;
+  private storeFor(config: DaemonConfig): StapleStore {
+    const store = this.deps.store ?? daemonStore(config, this.log);
+    return this.deps.instrument?.store?.(store) ?? store;
+  }
+
+  private fetcherFor(config: DaemonConfig): StapleFetcher {
+    const fetcher = this.deps.fetcher ?? httpFetcherFor(config.engine);
+    return this.deps.instrument?.fetcher?.(fetcher) ?? fetcher;
   }
 
   /** Successful runs of the reload command. */
@@ -79,137 +84,56 @@ export class Daemon {
     return this.reloader.succeeded;
   }
 
-  /** The engine now (a SIGHUP that changes the engine's settings replaces it). */
-  get stapling(): StaplingEngine {
-    return this.engine;
-  }
-
   async start(): Promise<void> {
     this.log.info({ globs: this.config.certificates, store: this.store.description }, 'stapler daemon starting');
     await this.rescan();
-    // This timer is what keeps the daemon's process alive (the engine's timers are unref'd).
-    this.rescanTimer = setInterval(() => void this.rescan(), this.config.rescanMs);
+    this.armRescan();
     const { usable, unusable } = this.counts();
     this.log.info({ certificates: usable, unusable }, 'stapler daemon started');
+  }
+
+  /** The next rescan, on the clock; it keeps the process alive (the engine's timers do not). */
+  private armRescan(): void {
+    this.rescanTimer?.cancel();
+    if (this.stopped) return;
+    this.rescanTimer = this.clock.at(this.clock.now() + this.config.rescanMs, () => void this.rescan().then(() => this.armRescan()), true);
   }
 
   /** Certificate files in use, and files that could not be used. */
   counts(): { usable: number; unusable: number } {
     let usable = 0;
-    for (const f of this.files.values()) if (f.certId) usable++;
-    return { usable, unusable: this.files.size - usable };
+    for (const f of this.source.files.values()) if (f.certId) usable++;
+    return { usable, unusable: this.source.files.size - usable };
   }
 
   /** Look at every glob and every known file; pick up new, changed and removed certificates. */
   rescan(): Promise<void> {
-    this.scanning ??= this.scan().finally(() => (this.scanning = null));
+    this.scanning ??= this.source
+      .scan()
+      .then(() => this.stateFile.schedule())
+      .finally(() => (this.scanning = null));
     return this.scanning;
   }
 
-  private async scan(): Promise<void> {
-    const { inputs, empty } = await matchCertificates(this.config, (p) => this.outputs.has(p), holdsCertificate);
-    for (const glob of empty) {
-      if (this.warnedEmpty.has(glob)) continue;
-      this.warnedEmpty.add(glob);
-      this.log.warn({ glob }, 'certificate glob matches no file');
-    }
-    this.log.debug({ files: inputs.size }, 'rescan');
-    await eachLimited(inputs, 64, async (path) => {
-      try {
-        await this.look(path, inputs);
-      } catch (err) {
-        // Whatever goes wrong with one file stays with that file.
-        const f = this.files.get(path);
-        const reason = err instanceof Error ? err.message : String(err);
-        if (f) await this.unusable(f, `unexpected error: ${reason}`).catch(() => undefined);
-        else this.log.error({ file: path }, `cannot use this certificate file: unexpected error: ${reason}`);
-      }
-    });
-    for (const [path, f] of this.files) {
-      if (!inputs.has(path)) await this.forget(f, 'the certificate file is gone (or no glob matches it now)');
-    }
-    this.scheduleState();
-  }
-
-  private async look(path: string, inputs: ReadonlySet<string>): Promise<void> {
-    let info;
-    try {
-      info = await stat(path);
-    } catch (err) {
-      return this.fileError(path, describeFsError(err));
-    }
-    const known = this.files.get(path);
-    if (known && !known.refused && known.mtimeMs === info.mtimeMs && known.size === info.size) return;
-    const { stapleFile, includeFile } = outputsOf(this.config, path);
-    const refused = outputConflict(path, { stapleFile, includeFile }, inputs, (o) => this.outputs.get(o)?.path ?? null);
-    if (known?.refused) {
-      if (refused === known.refused) return;
-      this.files.delete(path);
-    }
-    const f: WatchedFile = (known?.refused ? undefined : known) ?? {
-      path,
-      stapleFile,
-      includeFile,
-      mtimeMs: 0,
-      size: 0,
-      certId: null,
-      subject: null,
-      serial: null,
-      written: null,
-      include: null,
-      error: null,
-      refused,
-      syncing: Promise.resolve(),
-    };
-    if (refused) {
-      this.files.set(path, f);
-      f.error = refused;
-      this.log.error({ file: path }, `cannot use this certificate file: ${refused}`);
-      return;
-    }
-    if (!known || known.refused) {
-      this.files.set(path, f);
-      this.outputs.set(f.stapleFile, f);
-      if (f.includeFile) this.outputs.set(f.includeFile, f);
-      f.written = await readFileCapped(f.stapleFile, STAPLE_FILE_LIMIT, { regularFileOnly: true }).catch(() => null);
-      this.log.debug({ file: path, stapleFile: f.stapleFile, existingStaple: f.written !== null }, 'new certificate file');
-    }
-    f.mtimeMs = info.mtimeMs;
-    f.size = info.size;
-    await this.load(f);
-  }
-
-  /** (Re)read a certificate file and register what it holds. */
-  private async load(f: WatchedFile): Promise<void> {
-    let bytes: Buffer;
-    let chain;
-    try {
-      bytes = await readFileCapped(f.path, CERT_FILE_LIMIT, { regularFileOnly: true });
-      chain = readCertificates(bytes, f.path);
-    } catch (err) {
-      return this.unusable(f, describeError(err));
-    }
-    const id = certificateId(chain[0]!.der);
-    const sameCertificate = f.certId === id;
-    if (sameCertificate) {
-      // Same certificate, other bytes (say, its missing issuer was appended): register it again
-      // if the engine could not use it before.
+  /** A new or changed certificate file (SourceSink). */
+  async found(f: WatchedFile, bytes: Buffer, chain: readonly Certificate[]): Promise<void> {
+    const leaf = chain[0]!;
+    const id = certificateId(leaf.der);
+    const same = f.certId === id;
+    if (same) {
+      // Same certificate, other bytes (its missing issuer appended, say): register it again only if the engine could not use it.
       if (this.engine.statusById(id)?.state !== 'no-issuer') return;
       this.engine.removeById(id);
     }
-    const previous = sameCertificate ? null : f.certId;
-    this.holdCertificate(f, id);
-    f.subject = chain[0]!.subject;
-    f.serial = chain[0]!.serialHex;
+    const previous = same ? null : f.certId;
+    const first = !same && previous === null && f.written === null;
+    this.hold(f, id);
+    f.subject = leaf.subject;
+    f.serial = leaf.serialHex;
     f.error = null;
-    if (previous) {
+    if (previous)
       this.log.info({ file: f.path, serial: f.serial }, 'certificate file changed (renewed): its old staple will not be written for the new certificate');
-    }
-    // A staple file left from before (e.g. by another tool) seeds the store if the store has
-    // nothing: the engine verifies it like any stored staple.
-    if (f.written && !previous && (await this.store.load(id).catch(() => null)) === null) {
-      await this.store.save(id, f.written, 0).catch(() => undefined);
-    }
+    if (first) await this.seedFromStapleFile(f, id);
     try {
       const issuer = this.config.issuer ? await readFileCapped(this.config.issuer, CERT_FILE_LIMIT, { regularFileOnly: true }) : undefined;
       const status = await this.engine.add(bytes, { label: f.path, ...(issuer ? { issuer } : {}) });
@@ -218,36 +142,36 @@ export class Daemon {
     } catch (err) {
       return this.unusable(f, describeError(err));
     }
-    await this.sync(f);
+    await this.writer.sync(f);
   }
 
-  private unusable(f: WatchedFile, reason: string): Promise<void> {
+  /** A staple file left from before (by another tool, say) seeds the store if it has nothing: the engine verifies it like any stored staple. */
+  private async seedFromStapleFile(f: WatchedFile, id: string): Promise<void> {
+    f.written = await readFileCapped(f.stapleFile, STAPLE_FILE_LIMIT, { regularFileOnly: true }).catch(() => null);
+    this.log.debug({ file: f.path, stapleFile: f.stapleFile, existingStaple: f.written !== null }, 'new certificate file');
+    if (f.written && (await this.store.load(id).catch(() => null)) === null) await this.store.save(id, f.written, 0).catch(() => undefined);
+  }
+
+  /** A file that cannot be used (SourceSink): its certificate is let go and its outputs say so. */
+  async unusable(f: WatchedFile, reason: string): Promise<void> {
     this.log.error({ file: f.path }, `cannot use this certificate file: ${reason}`);
-    this.holdCertificate(f, null);
+    this.hold(f, null);
     f.subject = null;
     f.serial = null;
     f.error = reason;
-    return this.sync(f);
+    await this.writer.sync(f);
   }
 
-  private fileError(path: string, reason: string): void {
-    const f = this.files.get(path);
-    this.log.error({ file: path }, `cannot read this certificate file: ${reason}`);
-    if (f) f.error = reason;
-  }
-
-  private async forget(f: WatchedFile, why: string): Promise<void> {
-    this.files.delete(f.path);
-    if (f.refused) return;
+  /** A file gone (SourceSink): its staple file is removed. */
+  async removed(f: WatchedFile, why: string): Promise<void> {
     this.log.info({ file: f.path }, `${why}: removing its staple file`);
-    this.holdCertificate(f, null);
-    await this.sync(f);
-    this.outputs.delete(f.stapleFile);
-    if (f.includeFile) this.outputs.delete(f.includeFile);
+    this.hold(f, null);
+    await this.writer.sync(f);
+    this.writer.forget(f);
   }
 
   /** Point a file at a certificate (or none); the engine forgets a certificate no file holds. */
-  private holdCertificate(f: WatchedFile, id: string | null): void {
+  private hold(f: WatchedFile, id: string | null): void {
     const previous = f.certId;
     if (previous === id) return;
     if (previous) {
@@ -267,73 +191,56 @@ export class Daemon {
   }
 
   private async onStapleChange(id: string): Promise<void> {
-    for (const f of [...(this.byCert.get(id) ?? [])]) await this.sync(f);
-    this.scheduleState();
+    for (const f of [...(this.byCert.get(id) ?? [])]) await this.writer.sync(f);
+    this.stateFile.schedule();
+  }
+
+  /** Each output of each file holding this certificate: whether its last write worked, the error, since when. */
+  outputHealth(certId: string): readonly OutputHealth[] {
+    return [...(this.byCert.get(certId) ?? [])].flatMap((f) => this.writer.health(f));
   }
 
   /**
-   * Make the staple file (and nginx include) match the engine: the staple, or no file at all.
-   * Serialised per file: two interleaved syncs (an expiry and a new staple) could otherwise
-   * leave an include that says "on" beside a removed staple file.
-   */
-  private sync(f: WatchedFile): Promise<void> {
-    f.syncing = f.syncing
-      .then(() => this.syncNow(f))
-      .catch((err: unknown) => this.log.error({ file: f.path }, `cannot update the staple file: ${describeError(err)}`));
-    return f.syncing;
-  }
-
-  private async syncNow(f: WatchedFile): Promise<void> {
-    if (this.stopped || f.refused) return;
-    const staple = f.certId ? this.engine.stapleById(f.certId) : null;
-    const noResponder = f.certId !== null && this.engine.statusById(f.certId)?.state === 'no-responder';
-    const change = await writeOutputs(f, staple, noResponder, this.log);
-    if (!change) return;
-    const { stapleCurrent, removed, includeChanged } = change;
-    if (stapleCurrent && !removed && !includeChanged) return;
-    // HAProxy takes a new staple through its runtime API with no reload. It reads the files
-    // only when it (re)loads, so a removal, or a push it refuses (a certificate it loaded
-    // without a staple file, or a renewal it has not loaded yet), needs the reload command.
-    const pushed = staple && !stapleCurrent ? await pushStaple(this.config, staple, f, this.log) : false;
-    if (!pushed && (removed || includeChanged || (staple && !stapleCurrent))) this.reloader.schedule();
-    this.scheduleState();
-  }
-
-  /**
-   * Apply a new configuration (SIGHUP): files whose outputs move are forgotten (their old
-   * files removed) and picked up again; new engine settings or store mean a new engine,
-   * which reads the staples back from the store. Returns what changed, for the log.
+   * Apply a new configuration (SIGHUP) to the running parts: the engine is reconfigured in
+   * place (no staple is dropped, no certificate registered again), files whose outputs move
+   * are forgotten (old files removed) and picked up again. Returns what changed, for the log.
    */
   async reconfigure(next: DaemonConfig): Promise<string[]> {
     await this.scanning;
     const changes = configChanges(this.config, next);
-    // A new issuer file also means registering every certificate again.
-    const engineChanged = changes.some((k) => k.startsWith('engine') || k === 'storeDir' || k === 'store' || k === 'issuer');
-    for (const f of [...this.files.values()]) {
+    for (const f of [...this.source.files.values()]) {
       const outputs = outputsOf(next, f.path);
-      if (outputs.stapleFile !== f.stapleFile || outputs.includeFile !== f.includeFile) await this.forget(f, 'its output paths changed');
+      if (outputs.stapleFile !== f.stapleFile || outputs.includeFile !== f.includeFile) await this.source.forget(f, 'its output paths changed');
     }
     this.config = next;
+    this.source.configure(next);
     this.reloader.configure(next.reload);
-    if (engineChanged) {
-      await this.engine.close();
-      if (!this.deps.store) this.store = daemonStore(next, this.log);
-      this.engine = this.makeEngine();
-      this.byCert.clear();
-      // Register every file with the new engine on the rescan below.
-      for (const f of this.files.values()) {
-        f.certId = null;
-        f.mtimeMs = -1;
-      }
+    this.writer.configure(next);
+    this.stateFile.moveTo(next.stateFile);
+    const storeChanged = changes.includes('storeDir') || changes.includes('store');
+    const fetcherChanged = changes.some((k) => k.startsWith('engine.') && !ENGINE_ONLY.has(k));
+    if (storeChanged || changes.some((k) => k.startsWith('engine'))) {
+      const store = storeChanged && !this.deps.store ? this.storeFor(next) : undefined;
+      if (store) this.store = store;
+      this.engine.reconfigure({
+        ...next.engine,
+        ...(store ? { store } : {}),
+        ...(fetcherChanged && !this.deps.fetcher ? { fetcher: this.fetcherFor(next) } : {}),
+      });
     }
-    if (this.rescanTimer) {
-      clearInterval(this.rescanTimer);
-      this.rescanTimer = setInterval(() => void this.rescan(), next.rescanMs);
-    }
-    this.warnedEmpty.clear();
+    // A new issuer file concerns only the certificates that lack an issuer: they are read again.
+    if (changes.includes('issuer'))
+      for (const f of this.source.files.values()) if (f.certId && this.engine.statusById(f.certId)?.state === 'no-issuer') this.source.invalidate(f);
     await this.rescan();
+    this.armRescan();
     this.configReloads++;
     return changes;
+  }
+
+  /** A configuration reload refused (it did not parse): counted in the state. */
+  reloadRefused(): void {
+    this.configReloadsRefused++;
+    this.stateFile.schedule();
   }
 
   /** Refresh every certificate now (SIGUSR1 in `stapler daemon`). */
@@ -346,23 +253,13 @@ export class Daemon {
     return this.reloader.settled();
   }
 
-  private scheduleState(): void {
-    if (this.stateTimer || this.stopped) return;
-    const wait = Math.max(200, 10 * this.stateSaveMs); // a save is O(files): every 200 ms took all the CPU at 100,000
-    this.stateTimer = setTimeout(() => {
-      const started = performance.now();
-      this.stateTimer = null;
-      void this.saveState().then(() => (this.stateSaveMs = performance.now() - started));
-    }, wait);
-  }
-
   state(): DaemonState {
-    const files = [...this.files.values()].map((f) => fileState(f, f.certId ? this.engine.statusById(f.certId) : null));
+    const files = [...this.source.files.values()].map((f) => fileState(f, f.certId ? this.engine.statusById(f.certId) : null, this.writer.health(f)));
     const { usable, unusable } = this.counts();
     return {
       pid: process.pid,
-      startedAt: this.startedAt,
-      updatedAt: new Date().toISOString(),
+      startedAt: new Date(this.startedAt).toISOString(),
+      updatedAt: new Date(this.clock.now()).toISOString(),
       certificates: usable,
       unusable,
       reloads: this.reloader.succeeded,
@@ -373,28 +270,28 @@ export class Daemon {
     };
   }
 
-  async saveState(): Promise<void> {
-    try {
-      await writeState(this.config.stateFile, this.state());
-    } catch (err) {
-      this.log.warn({ file: this.config.stateFile, err: describeFsError(err) }, 'cannot write the state file');
-    }
+  saveState(): Promise<void> {
+    return this.stateFile.save();
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
-    if (this.rescanTimer) clearInterval(this.rescanTimer);
-    await this.scanning;
-    // A stop during start(): start() may have set its timer once the first scan ended.
-    if (this.rescanTimer) clearInterval(this.rescanTimer);
-    if (this.stateTimer) clearTimeout(this.stateTimer);
-    this.stateTimer = null;
     this.stopped = true;
+    this.rescanTimer?.cancel();
+    await this.scanning;
+    this.rescanTimer?.cancel();
+    this.stateFile.stop();
+    // Writes in progress finish (and schedule their reload) before the reload due runs.
+    await Promise.all([...this.source.files.values()].map((f) => f.syncing));
+    this.writer.stop();
     await this.reloader.stop();
-    const left = leftBehind(this.files.values(), (id) => this.engine.statusById(id));
+    const left = leftBehind(this.source.files.values(), (id) => this.engine.statusById(id));
     await this.engine.close();
-    await this.saveState();
+    await this.stateFile.save();
     if (left) this.log.warn(left, 'stapler daemon stopped: its staple files stay, and nothing removes them at expiry until it runs again');
     else this.log.info({}, 'stapler daemon stopped');
   }
 }
+
+/** Engine settings the HTTP fetcher is not built from: any other change means a new fetcher. */
+const ENGINE_ONLY = new Set(['engine.refresh', 'engine.concurrency', 'engine.leaseTtlMs', 'engine.responderUrls', 'engine.responderUrlsByIssuer']);

@@ -1,10 +1,37 @@
 // Expanding certificate globs: *, ?, [...] within a path segment, and ** across segments.
 // Node 20 has no fs.glob; this is the small part of one that certificate paths need.
+// An error is not an absence: only ENOENT and ENOTDIR say that a path is not there. Any other
+// failure (EMFILE, ENFILE, EIO, EACCES, a timeout) throws GlobUnknownError, so that the caller
+// keeps the files it knew rather than forgetting them (and deleting their staple files).
 
+import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const MAGIC = /[*?[]/;
+/** Answers that mean "not there"; every other error means "unknown". */
+const ABSENT = new Set(['ENOENT', 'ENOTDIR']);
+
+export class GlobUnknownError extends Error {
+  override readonly name = 'GlobUnknownError';
+  constructor(
+    readonly path: string,
+    readonly code: string,
+    message: string,
+  ) {
+    super(`cannot read ${path}: ${message}`);
+  }
+}
+
+function unknownOrAbsent<T>(path: string, absent: T): (err: NodeJS.ErrnoException) => T {
+  return (err) => {
+    if (err.code && ABSENT.has(err.code)) return absent;
+    throw new GlobUnknownError(path, err.code ?? 'UNKNOWN', err.message);
+  };
+}
+
+const isFile = (path: string): Promise<boolean> => stat(path).then((s) => s.isFile(), unknownOrAbsent(path, false));
+const entries = (dir: string): Promise<Dirent[]> => readdir(dir, { withFileTypes: true }).catch(unknownOrAbsent<Dirent[]>(dir, []));
 const MAX_MATCHES = 100_000;
 
 function segmentRegExp(segment: string): RegExp {
@@ -29,41 +56,28 @@ function segmentRegExp(segment: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-/** Absolute paths of the regular files that `pattern` (an absolute path) matches, sorted. */
+/** Absolute paths of the regular files that `pattern` (an absolute path) matches, sorted. Throws GlobUnknownError when an error leaves that unknown. */
 export async function expandGlob(pattern: string): Promise<string[]> {
-  if (!MAGIC.test(pattern)) {
-    return (await stat(pattern).then(
-      (s) => s.isFile(),
-      () => false,
-    ))
-      ? [pattern]
-      : [];
-  }
+  if (!MAGIC.test(pattern)) return (await isFile(pattern)) ? [pattern] : [];
   const segments = pattern.split('/').filter((s, i) => s !== '' || i === 0);
   const out = new Set<string>();
   const walk = async (dir: string, i: number): Promise<void> => {
     if (out.size >= MAX_MATCHES) return;
     if (i === segments.length) {
-      if (
-        await stat(dir).then(
-          (s) => s.isFile(),
-          () => false,
-        )
-      )
-        out.add(dir);
+      if (await isFile(dir)) out.add(dir);
       return;
     }
     const seg = segments[i]!;
     if (seg === '**') {
       await walk(dir, i + 1);
-      for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      for (const entry of await entries(dir)) {
         if (entry.isDirectory() && !entry.name.startsWith('.')) await walk(join(dir, entry.name), i);
       }
       return;
     }
     if (!MAGIC.test(seg)) return walk(join(dir, seg), i + 1);
     const re = segmentRegExp(seg);
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    for (const entry of await entries(dir)) {
       if (re.test(entry.name) && (!entry.name.startsWith('.') || seg.startsWith('.'))) await walk(join(dir, entry.name), i + 1);
     }
   };

@@ -61,22 +61,29 @@ export async function pushOcspResponse(socket: string, der: Buffer, timeoutMs: n
   if (!/updated/i.test(answer)) throw new HaproxyError(`stats socket ${socket}: HAProxy refused the response: ${answer.split('\n')[0] || '(no answer)'}`);
 }
 
-/** Push a staple when HAProxy is configured, logging the outcome; false when it is not, or refused (then the caller reloads). */
+/**
+ * HAProxy's own rule (src/ssl_ocsp.c and ssl_sock.c, OCSP_MAX_RESPONSE_TIME_SKEW): a response
+ * "expires" 300 s before its nextUpdate, and one already "expired" is not stapled (older
+ * versions ignore it silently, newer ones refuse it: "Must be valid during at least 300s").
+ */
+export const HAPROXY_MIN_VALIDITY_MS = 300_000;
+
+/** Why HAProxy would not staple a response with this nextUpdate now, or null. */
+export function haproxyWouldIgnore(nextUpdate: number | null, now: number): string | null {
+  if (nextUpdate === null) return 'HAProxy ignores a response without nextUpdate';
+  const left = Math.floor((nextUpdate - now) / 1000);
+  return nextUpdate - HAPROXY_MIN_VALIDITY_MS < now
+    ? `HAProxy does not staple a response valid for less than ${HAPROXY_MIN_VALIDITY_MS / 1000} s (this one: ${left} s to its nextUpdate)`
+    : null;
+}
+
+/** Push a staple to HAProxy, logging success; throws HaproxyError (the caller records it and reloads). */
 export async function pushStaple(
-  config: { readonly haproxy: { readonly socket: string; readonly timeoutMs: number } | null; readonly reload: unknown },
+  haproxy: { readonly socket: string; readonly timeoutMs: number },
   staple: Buffer,
-  about: { readonly serial: string | null; readonly path: string },
+  about: { readonly serial: string | null },
   log: Logger,
-): Promise<boolean> {
-  const { haproxy } = config;
-  if (!haproxy) return false;
-  try {
-    await pushOcspResponse(haproxy.socket, staple, haproxy.timeoutMs);
-    log.info({ socket: haproxy.socket, serial: about.serial }, 'staple pushed to HAProxy');
-    return true;
-  } catch (err) {
-    const fallback = config.reload ? '; running the reload command instead' : '';
-    log.error({ socket: haproxy.socket, serial: about.serial, file: about.path }, `cannot push the staple to HAProxy: ${(err as Error).message}${fallback}`);
-    return false;
-  }
+): Promise<void> {
+  await pushOcspResponse(haproxy.socket, staple, haproxy.timeoutMs);
+  log.info({ socket: haproxy.socket, serial: about.serial }, 'staple pushed to HAProxy');
 }

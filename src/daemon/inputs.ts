@@ -6,7 +6,7 @@
 import { readFileCapped } from '../io/files.ts';
 import { readCertificates } from '../ocsp/pem.ts';
 import type { DaemonConfig } from './config.ts';
-import { expandGlob } from './glob.ts';
+import { expandGlob, GlobUnknownError } from './glob.ts';
 import { nginxPathProblem } from './nginx.ts';
 import { expandTemplate } from './template.ts';
 
@@ -32,23 +32,43 @@ export async function holdsCertificate(path: string): Promise<boolean> {
   }
 }
 
+export interface Matches {
+  readonly inputs: Set<string>;
+  /** The globs that match nothing. */
+  readonly empty: string[];
+  /** The globs whose expansion failed with an error that leaves it unknown (their last matches were used), and why. */
+  readonly unknown: { readonly glob: string; readonly reason: string }[];
+}
+
 /**
  * The certificate files the globs match now. A matched path that is one of the daemon's own
  * outputs (known as such, named .ocsp, or the output of another matched file and holding no
- * certificate) is not an input. `empty` lists the globs that match nothing.
+ * certificate) is not an input. A glob whose expansion fails (EMFILE, EIO, EACCES...) matches
+ * what it matched last time (`last`, updated here): an error is not an absence.
  */
 export async function matchCertificates(
   config: Pick<DaemonConfig, 'certificates' | 'stapleFile' | 'nginxInclude'>,
   isKnownOutput: (path: string) => boolean,
   isCertificate: (path: string) => Promise<boolean>,
-): Promise<{ inputs: Set<string>; empty: string[] }> {
+  last: Map<string, readonly string[]> = new Map(),
+): Promise<Matches> {
   const matched = new Set<string>();
   const empty: string[] = [];
+  const unknown: { glob: string; reason: string }[] = [];
   for (const glob of config.certificates) {
-    const paths = await expandGlob(glob);
-    if (paths.length === 0) empty.push(glob);
+    let paths: readonly string[];
+    try {
+      paths = await expandGlob(glob);
+      last.set(glob, paths);
+    } catch (err) {
+      if (!(err instanceof GlobUnknownError)) throw err;
+      unknown.push({ glob, reason: err.message });
+      paths = last.get(glob) ?? [];
+    }
+    if (paths.length === 0 && !unknown.some((u) => u.glob === glob)) empty.push(glob);
     for (const p of paths) if (!isKnownOutput(p) && !p.endsWith('.ocsp') && !p.endsWith('.issuer')) matched.add(p);
   }
+  for (const g of last.keys()) if (!config.certificates.includes(g)) last.delete(g);
   const outputsOfOthers = new Set<string>();
   for (const p of matched) {
     const { stapleFile, includeFile } = outputsOf(config, p);
@@ -56,7 +76,7 @@ export async function matchCertificates(
   }
   const inputs = new Set<string>();
   for (const p of matched) if (!outputsOfOthers.has(p) || (await isCertificate(p))) inputs.add(p);
-  return { inputs, empty };
+  return { inputs, empty, unknown };
 }
 
 /**

@@ -1,10 +1,13 @@
 // Writing one certificate file's outputs: its staple file and its nginx include, so that they
-// say what the engine says (the staple, or no file and "ssl_stapling off").
+// say what the engine says (the staple, or no file and "ssl_stapling off"). A failed write
+// throws OutputWriteError naming the output; what was written before it stays recorded.
 
 import { unlink } from 'node:fs/promises';
 import type { Logger } from '../engine/logger.ts';
 import { describeFsError, writeFileAtomic } from '../io/files.ts';
+import type { Outputs } from './inputs.ts';
 import { NGINX_INCLUDE_OFF, nginxIncludeOn } from './nginx.ts';
+import type { OutputKind } from './output-health.ts';
 
 export interface WatchedFile {
   readonly path: string;
@@ -23,8 +26,29 @@ export interface WatchedFile {
   error: string | null;
   /** Why its outputs cannot be written (they would overwrite a certificate, or another's): nothing is written for it. */
   refused: string | null;
+  /** The contents (times) that failed to parse once, while it held a certificate: a second look decides. */
+  brokenSince: { readonly mtimeMs: number; readonly size: number } | null;
   /** The sync in progress: syncs of one file run one after the other, each from the engine's state when it runs. */
   syncing: Promise<void>;
+}
+
+export function newWatchedFile(path: string, outputs: Outputs, refused: string | null): WatchedFile {
+  return {
+    path,
+    stapleFile: outputs.stapleFile,
+    includeFile: outputs.includeFile,
+    mtimeMs: 0,
+    size: 0,
+    certId: null,
+    subject: null,
+    serial: null,
+    written: null,
+    include: null,
+    error: null,
+    refused,
+    brokenSince: null,
+    syncing: Promise.resolve(),
+  };
 }
 
 export interface OutputChange {
@@ -36,40 +60,62 @@ export interface OutputChange {
   readonly includeChanged: boolean;
 }
 
-/** Make f's files match `staple` (null: none). Returns what changed, or null when nothing did or a write failed (logged). */
+export class OutputWriteError extends Error {
+  override readonly name = 'OutputWriteError';
+  constructor(
+    readonly kind: OutputKind,
+    readonly target: string,
+    cause: unknown,
+  ) {
+    super(describeFsError(cause));
+  }
+}
+
+async function write(kind: OutputKind, path: string, data: Uint8Array): Promise<void> {
+  try {
+    await writeFileAtomic(path, data, 0o644);
+  } catch (err) {
+    throw new OutputWriteError(kind, path, err);
+  }
+}
+
+/** Make f's files match `staple` (null: none). Returns what changed, or null when nothing had to. Throws OutputWriteError. */
 export async function writeOutputs(f: WatchedFile, staple: Buffer | null, noResponder: boolean, log: Logger): Promise<OutputChange | null> {
   // nginx refuses a configuration whose include is missing: write "off" as soon as a
   // certificate has no staple, not only once a first staple came and went.
   const includeWanted = !f.includeFile ? null : staple ? 'on' : 'off';
   const stapleCurrent = staple ? f.written !== null && staple.equals(f.written) : f.written === null;
   if (stapleCurrent && f.include === includeWanted) return null;
+  const before = f.include;
   let removed = false;
-  try {
-    if (staple) {
-      if (!stapleCurrent) await writeFileAtomic(f.stapleFile, staple, 0o644);
-      // The include is written after the staple it names (and turned off before the staple goes).
-      if (f.includeFile && f.include !== 'on') await writeFileAtomic(f.includeFile, Buffer.from(nginxIncludeOn(f.stapleFile)), 0o644);
-      if (!stapleCurrent) log.info({ file: f.stapleFile, serial: f.serial }, 'staple file written');
-    } else {
-      if (f.includeFile && f.include !== 'off') await writeFileAtomic(f.includeFile, Buffer.from(NGINX_INCLUDE_OFF), 0o644);
-      removed = await unlink(f.stapleFile).then(
-        () => true,
-        (err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-          return false;
-        },
-      );
-      // A certificate without an OCSP URL is a quiet no-op, even when an old staple file goes.
-      if (removed && noResponder) log.info({ file: f.stapleFile, serial: f.serial }, 'the certificate has no OCSP responder: its old staple file removed');
-      else if (removed) log.warn({ file: f.stapleFile, serial: f.serial }, 'no acceptable staple: staple file removed');
+  if (staple) {
+    if (!stapleCurrent) {
+      await write('staple-file', f.stapleFile, staple);
+      f.written = staple;
+      log.info({ file: f.stapleFile, serial: f.serial }, 'staple file written');
     }
-  } catch (err) {
-    log.error({ file: f.stapleFile, err: describeFsError(err) }, 'cannot write the staple file');
-    return null;
+    // The include is written after the staple it names (and turned off before the staple goes).
+    if (f.includeFile && f.include !== 'on') {
+      await write('nginx-include', f.includeFile, Buffer.from(nginxIncludeOn(f.stapleFile)));
+      f.include = 'on';
+    }
+  } else {
+    if (f.includeFile && f.include !== 'off') {
+      await write('nginx-include', f.includeFile, Buffer.from(NGINX_INCLUDE_OFF));
+      f.include = 'off';
+    }
+    try {
+      await unlink(f.stapleFile);
+      removed = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputWriteError('staple-file', f.stapleFile, err);
+    }
+    f.written = null;
+    // A certificate without an OCSP URL is a quiet no-op, even when an old staple file goes.
+    if (removed && noResponder) log.info({ file: f.stapleFile, serial: f.serial }, 'the certificate has no OCSP responder: its old staple file removed');
+    else if (removed) log.warn({ file: f.stapleFile, serial: f.serial }, 'no acceptable staple: staple file removed');
   }
   // A first "off" include with no staple file removed changes nothing a server serves: no reload for it.
-  const includeChanged = f.include !== includeWanted && !(f.include === null && includeWanted === 'off');
-  f.written = staple;
-  f.include = includeWanted;
+  const includeChanged = before !== includeWanted && !(before === null && includeWanted === 'off');
   return { stapleCurrent, removed, includeChanged };
 }

@@ -3,7 +3,9 @@
 // does not keep a file set it has not seen.
 
 import { execFile } from 'node:child_process';
+import { systemClock, type Clock, type TimerHandle } from '../engine/clock.ts';
 import type { Logger } from '../engine/logger.ts';
+import type { OutputHealth } from './output-health.ts';
 
 export interface ReloadSettings {
   readonly command: string;
@@ -20,14 +22,23 @@ export class Reloader {
   succeeded = 0;
   failed = 0;
   private consecutiveFailures = 0;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
+  /** Whether the last run worked, and since when (null: never ran). */
+  private last: { ok: boolean; error: string | null; since: number } | null = null;
   private pending: { readonly promise: Promise<void>; readonly resolve: () => void } | null = null;
   private stopped = false;
 
   constructor(
     private settings: ReloadSettings | null,
     private readonly log: Logger,
+    private readonly clock: Clock = systemClock,
   ) {}
+
+  /** The reload command as an output: whether its last run worked (null: none configured, or not run yet). */
+  health(): OutputHealth | null {
+    if (!this.settings || !this.last) return null;
+    return { kind: 'reload-command', target: this.settings.command, ...this.last };
+  }
 
   configure(settings: ReloadSettings | null): void {
     this.settings = settings;
@@ -41,10 +52,11 @@ export class Reloader {
       const promise = new Promise<void>((r) => (resolve = r));
       this.pending = { promise, resolve };
     }
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     const delay = delayMs ?? this.settings.debounceMs;
     this.log.debug({ command: this.settings.command, inMs: delay }, 'reload scheduled');
-    this.timer = setTimeout(() => void this.run(), delay);
+    // Kept alive: a reload that is due must run even when nothing else is pending.
+    this.timer = this.clock.at(this.clock.now() + delay, () => void this.run(), true);
   }
 
   /** Resolves once the reload that is due (if any) has run. */
@@ -56,7 +68,7 @@ export class Reloader {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) {
-      clearTimeout(this.timer);
+      this.timer.cancel();
       await this.run();
     }
   }
@@ -72,6 +84,8 @@ export class Reloader {
         if (err) {
           this.failed++;
           this.consecutiveFailures++;
+          const error = err.message.split('\n')[0] ?? 'failed';
+          if (this.last?.ok !== false) this.last = { ok: false, error, since: this.clock.now() };
           const retryMs = Math.min(Math.max(settings.debounceMs, RELOAD_RETRY_INITIAL_MS) * 2 ** (this.consecutiveFailures - 1), RELOAD_RETRY_MAX_MS);
           this.log.error(
             { command: settings.command, stderr: String(stderr).trim(), failures: this.consecutiveFailures, retryInMs: this.stopped ? null : retryMs },
@@ -82,6 +96,7 @@ export class Reloader {
         } else {
           this.succeeded++;
           this.consecutiveFailures = 0;
+          if (!this.last?.ok) this.last = { ok: true, error: null, since: this.clock.now() };
           this.log.info({ command: settings.command, output: `${String(stdout)}${String(stderr)}`.trim() }, 'reload command ran');
           resolve();
         }

@@ -7,6 +7,7 @@
 // the new address is bound first, then the old one closed; if the new one cannot be bound, the
 // old one stays and the error is logged (the reload of everything else still applies).
 
+import { systemClock, type Clock, type TimerHandle } from '../engine/clock.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { StaplerMetrics } from '../metrics/metrics.ts';
 import type { DaemonConfig } from './config.ts';
@@ -16,6 +17,7 @@ import { HttpListener } from './http/listener.ts';
 import type { OcspObserver } from './http/ocsp-route.ts';
 import type { HttpRoute } from './http/route.ts';
 import { daemonRoutes } from './http/routes.ts';
+import { SystemdNotifier } from './systemd-notify.ts';
 
 /** Added to the engine's per-refresh deadline: the first round of fetches is waited for at most this long. */
 export const FIRST_FETCH_MARGIN_MS = 2_000;
@@ -25,6 +27,8 @@ export interface ServiceDeps extends DaemonDeps {
   readonly ocspObserver?: OcspObserver;
   /** Serve /metrics, /healthz, /status.json and /status from these metrics. */
   readonly metrics?: StaplerMetrics;
+  /** The environment systemd's NOTIFY_SOCKET and WATCHDOG_USEC are read from (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 export class DaemonService {
@@ -33,12 +37,16 @@ export class DaemonService {
   readonly routes: readonly HttpRoute[];
   private listener: HttpListener | null = null;
   private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly notifier: SystemdNotifier | null;
 
   constructor(
     private config: DaemonConfig,
     deps: ServiceDeps,
   ) {
     this.log = deps.logger;
+    this.clock = deps.clock ?? systemClock;
+    this.notifier = SystemdNotifier.fromEnv(deps.env ?? process.env, this.log, this.clock);
     this.daemon = new Daemon(config, deps);
     this.routes = daemonRoutes(this.daemon, this.log, {
       ...(deps.ocspObserver ? { ocspObserver: deps.ocspObserver } : {}),
@@ -46,12 +54,25 @@ export class DaemonService {
     });
   }
 
-  /** Bind (throws if the address cannot be had), start the daemon, and wait (bounded) for its first fetches. */
+  /**
+   * Bind (throws if the address cannot be had), start the daemon (which writes every nginx
+   * include, "off" until a staple comes), wait (bounded) for its first fetches, and tell
+   * systemd it is ready.
+   */
   async start(): Promise<void> {
     if (this.config.listen) this.listener = await this.bind(this.config.listen, false);
     await this.daemon.start();
     this.listener?.open();
     await this.firstFetches();
+    await this.notifier?.ready(this.statusLine());
+  }
+
+  /** systemd's STATUS= line: the counts. */
+  statusLine(): string {
+    const files = this.daemon.state().files;
+    const n = (p: (f: (typeof files)[number]) => boolean): number => files.filter(p).length;
+    const failing = n((f) => f.outputs.some((o) => !o.ok));
+    return `${n((f) => f.stapleWritten || f.state === 'stapled' || f.state === 'stapled-refresh-failing')} stapled, ${n((f) => f.state === 'unstapled' || f.state === 'pending')} without a staple, ${n((f) => f.state === 'unusable' || f.state === 'no-issuer')} unusable${failing ? `, ${failing} with a failing output` : ''}`;
   }
 
   /** The listener's bound address (the port chosen for port 0), or null. */
@@ -61,6 +82,21 @@ export class DaemonService {
 
   /** Apply a new configuration (SIGHUP); returns what changed (a listener that could not move says so). */
   async reconfigure(next: DaemonConfig): Promise<string[]> {
+    await this.notifier?.reloading();
+    try {
+      return await this.apply(next);
+    } finally {
+      await this.notifier?.ready(this.statusLine());
+    }
+  }
+
+  /** A configuration refused (SIGHUP): systemd hears that the reload ended. */
+  async reloadRefused(): Promise<void> {
+    this.daemon.reloadRefused();
+    await this.notifier?.ready(this.statusLine());
+  }
+
+  private async apply(next: DaemonConfig): Promise<string[]> {
     const changes = (await this.daemon.reconfigure(next)).filter((c) => c !== 'listen');
     const before = this.config.listen;
     // Compared with the address in use (not the last configuration): a move that failed is tried again.
@@ -74,6 +110,7 @@ export class DaemonService {
   }
 
   async stop(): Promise<void> {
+    await this.notifier?.stopping();
     await this.listener?.close();
     this.listener = null;
     await this.daemon.stop();
@@ -111,17 +148,19 @@ export class DaemonService {
    */
   private async firstFetches(): Promise<void> {
     const timeout = (this.config.engine.deadlineMs ?? DEFAULT_DEADLINE_MS) + FIRST_FETCH_MARGIN_MS;
-    const engine = this.daemon.stapling;
+    const engine = this.daemon.engine;
     // No fetch running or queued: every first fetch has ended (retries wait on timers, not here).
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([engine.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
-    clearTimeout(timer);
+    let timer: TimerHandle | undefined;
+    await Promise.race([engine.idle(), new Promise<void>((resolve) => (timer = this.clock.at(this.clock.now() + timeout, resolve, true)))]);
+    timer?.cancel();
     const statuses = engine.status();
-    const unstapled = statuses.filter((s) => s.state === 'pending' || s.state === 'unstapled');
+    const unstapled = this.daemon.state().files.filter((f) => f.state === 'pending' || f.state === 'unstapled');
     if (unstapled.length > 0)
       this.log.warn(
-        { unstapled: unstapled.slice(0, 20).map((s) => s.subject), count: unstapled.length },
-        'certificates without a staple after their first fetch: answered 503 until they have one',
+        { unstapled: unstapled.slice(0, 20).map((f) => f.file), count: unstapled.length },
+        this.listener
+          ? 'certificates without a staple after their first fetch: the responder answers 503 for them until they have one'
+          : 'certificates without a staple after their first fetch: no staple file for them until they have one',
       );
     const stapled = statuses.filter((s) => s.state === 'stapled' || s.state === 'stapled-refresh-failing').length;
     this.log.info({ stapled, unstapled: unstapled.length, listen: this.listener ? this.address() : null }, 'ready: the first fetches are done');

@@ -11,7 +11,7 @@ import { InputError } from '../ocsp/errors.ts';
 import type { CertId } from '../ocsp/request.ts';
 import { readCertificates } from '../ocsp/pem.ts';
 import type { StapleStore } from '../store/store.ts';
-import { systemClock, type Clock, type TimerHandle } from './clock.ts';
+import { systemClock, type Clock } from './clock.ts';
 import { ChangeSignal } from './change-signal.ts';
 import { ClosedError } from './errors.ts';
 import { step, type Effect, type LifecycleEvent } from './lifecycle.ts';
@@ -19,16 +19,13 @@ import type { Logger } from './logger.ts';
 import { certificateId, type ManagedCertificate } from './managed.ts';
 import { validateOptions, verifySettingsOf } from './options.ts';
 import { DEFAULT_REFRESH_SETTINGS, type RefreshSettings } from './policy.ts';
-import { FetchQueue } from './queue.ts';
+import { FetchQueue, queueLimitsOf } from './queue.ts';
 import { CertificateRegistry } from './registry.ts';
 import { waitUntilReady } from './ready.ts';
 import { Refresher } from './refresher.ts';
 import { StoreChanges } from './store-changes.ts';
-import { StoreHealth } from './store-health.ts';
+import { Retirement, StoreBinding } from './store-binding.ts';
 import type { CertIdLookup, CertificateStatus, EngineSettings, ReadyReport, StaplerEvents } from './types.ts';
-
-/** How often the store is asked to drop expired staples and stale locks. */
-const PRUNE_INTERVAL_MS = 60 * 60_000;
 
 /** How one certificate is added: its issuer when the chain lacks it, its responders, a label. */
 export interface AddOptions {
@@ -52,46 +49,46 @@ export interface EngineDependencies {
 /** The engine's settings and what it is given. */
 export type EngineOptions = EngineSettings & EngineDependencies;
 
+/** What reconfigure() takes: the new tunables (each one left out returns to its default), and optionally a new fetcher and store. */
+export type Reconfiguration = EngineSettings & { readonly fetcher?: StapleFetcher; readonly store?: StapleStore };
+
 /** The stapling engine: keeps an acceptable OCSP response for each registered certificate, with the store, fetcher, logger and clock it is given. */
 export class StaplingEngine extends EventEmitter<StaplerEvents> {
   private readonly clock: Clock;
   protected readonly log: Logger;
-  private readonly store: StapleStore;
-  private readonly fetcher: StapleFetcher;
-  private readonly storeHealth: StoreHealth;
-  private readonly refreshSettings: RefreshSettings;
+  private fetcher: StapleFetcher;
+  private binding: StoreBinding;
+  private refreshSettings: RefreshSettings;
   private readonly random: () => number;
+  private readonly queue: FetchQueue;
   private readonly refresher: Refresher;
   private readonly registry: CertificateRegistry;
   private readonly changes: ChangeSignal;
   /** Loads after the store says a staple changed: coalesced per certificate, bounded in all. */
   private readonly storeChanges: StoreChanges<ManagedCertificate>;
   private readonly abort = new AbortController();
-  private readonly unwatch: () => void;
-  private pruneTimer: TimerHandle | null = null;
+  private readonly retired: Retirement;
   private closed = false;
 
-  constructor(private readonly options: EngineOptions) {
+  constructor(private options: EngineOptions) {
     super();
     validateOptions(options);
     this.clock = options.clock ?? systemClock;
     this.changes = new ChangeSignal(this.clock);
     this.log = options.logger;
     this.random = options.random ?? Math.random;
-    this.store = options.store;
     this.fetcher = options.fetcher;
-    this.storeHealth = new StoreHealth(this.log, this.store.description);
+    this.retired = new Retirement(this.log);
+    this.binding = new StoreBinding(options.store, this.clock, this.log, (id) => this.onStoreChange(id));
     this.refreshSettings = { ...DEFAULT_REFRESH_SETTINGS, ...options.refresh };
     this.registry = new CertificateRegistry(options);
+    this.queue = new FetchQueue(queueLimitsOf(options), this.clock);
     this.refresher = new Refresher({
       clock: this.clock,
-      store: this.store,
-      storeHealth: this.storeHealth,
+      store: this.binding.store,
+      storeHealth: this.binding.health,
       fetcher: options.fetcher,
-      queue: new FetchQueue(
-        { limit: options.concurrency ?? 64, perOrigin: options.responderConcurrency ?? 8, ratePerSecond: options.responderRatePerSecond ?? 200 },
-        this.clock,
-      ),
+      queue: this.queue,
       log: this.log,
       refreshSettings: this.refreshSettings,
       verifySettings: verifySettingsOf(options),
@@ -106,13 +103,58 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       (m) => (this.registry.isRegistered(m) ? this.refresher.adoptFromStore(m).then(() => this.notifyChange()) : Promise.resolve()),
       (m) => m.inflight,
     );
-    this.unwatch = this.store.watch((id) => this.onStoreChange(id));
-    this.prune();
   }
 
   /** Where staples are kept (for logs and status). */
   get storeDescription(): string {
-    return this.store.description;
+    return this.binding.store.description;
+  }
+
+  private get store(): StapleStore {
+    return this.binding.store;
+  }
+
+  /**
+   * New settings in place (a daemon's SIGHUP). Staples held stay served, with no gap; timers are
+   * planned again under a new refresh policy; a new store is adopted (ours saved to it, a newer
+   * verified one taken from it); replaced parts close once idle. Registrations stay.
+   */
+  reconfigure(settings: Reconfiguration): void {
+    this.assertOpen();
+    const { fetcher, store, ...tunables } = settings;
+    validateOptions(tunables);
+    const before = this.options;
+    const injected = { ...(before.clock ? { clock: before.clock } : {}), ...(before.random ? { random: before.random } : {}) };
+    this.options = { ...tunables, ...injected, logger: before.logger, store: store ?? before.store, fetcher: fetcher ?? before.fetcher };
+    const refreshSettings = { ...DEFAULT_REFRESH_SETTINGS, ...tunables.refresh };
+    const replan = JSON.stringify(refreshSettings) !== JSON.stringify(this.refreshSettings);
+    this.refreshSettings = refreshSettings;
+    this.queue.setLimits(queueLimitsOf(tunables));
+    if (fetcher && fetcher !== this.fetcher) {
+      this.retired.retire(this.fetcher, this.idle());
+      this.fetcher = fetcher;
+    }
+    const newStore = store && store !== this.store;
+    if (newStore) {
+      this.binding.detach();
+      this.retired.retire(this.binding.store, this.idle());
+      this.binding = new StoreBinding(store, this.clock, this.log, (id) => this.onStoreChange(id));
+    }
+    this.refresher.update({
+      store: this.binding.store,
+      storeHealth: this.binding.health,
+      fetcher: this.fetcher,
+      refreshSettings,
+      verifySettings: verifySettingsOf(this.options),
+      leaseTtlMs: tunables.leaseTtlMs ?? 30_000,
+    });
+    const nowFetchable = this.registry.setOverrides(tunables);
+    for (const m of this.registry.all()) {
+      if (nowFetchable.has(m)) void this.start(m);
+      if (replan && !m.inflight) void this.apply(m, { type: 'replanned' });
+      if (newStore && m.fetchable) void this.refresher.adoptNewStore(m);
+    }
+    this.notifyChange();
   }
 
   // ---------------------------------------------------------------- registration
@@ -263,7 +305,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
         });
         return null;
       case 'save':
-        return this.storeHealth.attempt('save', () => this.store.save(m.id, effect.der, effect.expiresAt), undefined);
+        return this.binding.health.attempt('save', () => this.store.save(m.id, effect.der, effect.expiresAt), undefined);
       case 'emit':
         this.emitSafely(effect.event, m.status());
         return null;
@@ -301,21 +343,11 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     return this.refresher.refresh(m, true);
   }
 
+  /** Another process saved a staple: load it (coalesced per certificate, bounded in all). */
   private onStoreChange(id: string): void {
     const m = this.registry.get(id);
     if (!m || this.closed || !m.fetchable) return;
     this.storeChanges.changed(m);
-  }
-
-  /** Ask the store to drop expired staples and stale locks, now and then every hour. */
-  private prune(): void {
-    if (this.closed) return;
-    void this.storeHealth
-      .attempt('prune', () => this.store.prune(this.clock.now()), 0)
-      .then((removed) => {
-        if (removed > 0) this.log.debug({ store: this.store.description, removed }, 'removed expired staples and stale locks from the store');
-      });
-    this.pruneTimer = this.clock.at(this.clock.now() + PRUNE_INTERVAL_MS, () => this.prune());
   }
 
   // ---------------------------------------------------------------- waiting and status
@@ -327,20 +359,9 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
    * settles by the timeout, and keeps the process alive until then.
    */
   ready(opts: { timeout?: number } = {}): Promise<ReadyReport> {
-    const timeout = opts.timeout ?? 10_000;
-    if (!Number.isFinite(timeout) || timeout < 0)
-      return Promise.reject(new InputError('ready({ timeout })', `${String(timeout)} is not valid: expected milliseconds, 0 or more`));
-    return waitUntilReady(
-      {
-        certificates: () => this.registry.all(),
-        isRegistered: (m) => this.registry.isRegistered(m),
-        onRegister: (fn) => this.registry.onRegister(fn),
-        nextChange: (deadline) => this.changes.next(deadline),
-        now: () => this.clock.now(),
-        isClosed: () => this.closed,
-      },
-      timeout,
-    );
+    const { registry: r, changes, clock } = this;
+    const source = { certificates: () => r.all(), isRegistered: (m: ManagedCertificate) => r.isRegistered(m), onRegister: r.onRegister.bind(r) };
+    return waitUntilReady({ ...source, nextChange: (d) => changes.next(d), now: () => clock.now(), isClosed: () => this.closed }, opts.timeout ?? 10_000);
   }
 
   private notifyChange(): void {
@@ -365,12 +386,12 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     if (this.closed) return;
     this.closed = true;
     this.abort.abort();
-    this.unwatch();
+    this.binding.detach();
     this.storeChanges.close();
-    this.pruneTimer?.cancel();
     for (const m of this.registry.all()) m.cancelTimers();
     await this.idle();
     this.notifyChange();
+    await this.retired.settled();
     await this.fetcher.close();
     await this.store.close();
   }

@@ -69,7 +69,9 @@ export type LifecycleEvent =
   /** The expiry timer fired. */
   | { readonly type: 'expired' }
   /** Another process holds the refresh lease: its result will come through the store. */
-  | { readonly type: 'lease-busy' };
+  | { readonly type: 'lease-busy' }
+  /** The refresh policy changed: plan the next refresh again under the new settings. */
+  | { readonly type: 'replanned' };
 
 export type EngineEventName = 'updated' | 'revoked' | 'expired' | 'refreshFailed' | 'mustStapleAtRisk';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -107,6 +109,8 @@ export function step(state: Lifecycle, event: LifecycleEvent, ctx: StepContext):
       return failed(state, event.reason, event.message, ctx);
     case 'expired':
       return expired(state, ctx);
+    case 'replanned':
+      return { state: { ...state, nextRefresh: replan(state, ctx) }, effects: [] };
     case 'lease-busy': {
       const nextRefresh = { at: ctx.now + Math.min(ctx.leaseTtlMs, ctx.settings.backoffInitialMs), rule: 'another process is fetching' };
       return {
@@ -187,6 +191,14 @@ function plan(kept: Staple, latest: Staple, ctx: StepContext): Decision {
     ctx.settings,
     ctx.random,
   );
+}
+
+/** The next refresh under new settings: the retry after the last failed fetch, the refresh of the staple held, or as planned. */
+function replan(state: Lifecycle, ctx: StepContext): Decision | null {
+  const s = state.staple;
+  if (state.failures > 0)
+    return nextRetry(state.failures - state.backoffFrom, s?.verdict.validUntil ?? null, state.lastFetchAt ?? ctx.now, ctx.settings, ctx.random);
+  return s ? plan(s, s, ctx) : state.nextRefresh;
 }
 
 function failed(state: Lifecycle, reason: FailureReason, message: string, ctx: StepContext): Step {

@@ -18,6 +18,11 @@ export interface QueueLimits {
   readonly ratePerSecond: number;
 }
 
+/** The queue's bounds from the engine's settings, with their defaults (resolved here once). */
+export function queueLimitsOf(o: { readonly concurrency?: number; readonly responderConcurrency?: number; readonly responderRatePerSecond?: number }): QueueLimits {
+  return { limit: o.concurrency ?? 64, perOrigin: o.responderConcurrency ?? 8, ratePerSecond: o.responderRatePerSecond ?? 200 };
+}
+
 interface Job {
   readonly start: () => void;
 }
@@ -64,9 +69,15 @@ export class FetchQueue {
   private readonly turns: Lane[] = [];
 
   constructor(
-    private readonly limits: QueueLimits,
+    private limits: QueueLimits,
     private readonly clock: Clock,
   ) {}
+
+  /** New bounds (reconfigure): running fetches finish; wider bounds start queued fetches at once. */
+  setLimits(limits: QueueLimits): void {
+    this.limits = limits;
+    this.pump();
+  }
 
   get pending(): number {
     let n = 0;

@@ -2,6 +2,7 @@
 // its deadline: its timer keeps the process alive, so `await stapler.ready()` at the top level of
 // a program never leaves Node exiting with the await unsettled (exit code 13).
 
+import { InputError } from '../ocsp/errors.ts';
 import { MustStapleError } from './errors.ts';
 import type { ManagedCertificate } from './managed.ts';
 import type { ReadyReport } from './types.ts';
@@ -18,6 +19,7 @@ export interface ReadySource {
 }
 
 export async function waitUntilReady(source: ReadySource, timeout: number): Promise<ReadyReport> {
+  if (!Number.isFinite(timeout) || timeout < 0) throw new InputError('ready({ timeout })', `${String(timeout)} is not valid: expected milliseconds, 0 or more`);
   const deadline = source.now() + timeout;
   // Each certificate is looked at once when it appears, then only while it is still waiting:
   // with 10,000 certificates, a wake-up per completed fetch must not rescan them all.

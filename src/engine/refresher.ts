@@ -41,11 +41,19 @@ export interface RefresherParts {
   readonly isClosed: () => boolean;
 }
 
+/** What reconfigure() may replace. */
+export type RefresherSettings = Pick<RefresherParts, 'store' | 'storeHealth' | 'fetcher' | 'refreshSettings' | 'verifySettings' | 'leaseTtlMs'>;
+
 export class Refresher {
   /** Each responder URL's origin (the queue's lanes), worked out once: thousands of certificates share a few. */
   private readonly origins = new Map<string, string>();
 
-  constructor(private readonly p: RefresherParts) {}
+  constructor(private p: RefresherParts) {}
+
+  /** New settings, store or fetcher: each refresh reads them when it runs. */
+  update(settings: RefresherSettings): void {
+    this.p = { ...this.p, ...settings };
+  }
 
   private originOf(url: string): string {
     let origin = this.origins.get(url);
@@ -76,6 +84,15 @@ export class Refresher {
         this.p.changed();
       });
     return m.inflight;
+  }
+
+  /** A new store (reconfigure): a newer verified staple in it is taken, then the one held is saved to it. */
+  async adoptNewStore(m: ManagedCertificate): Promise<void> {
+    const { store, storeHealth } = this.p;
+    await this.adoptFromStore(m);
+    const s = m.life.staple;
+    if (s && !this.p.isClosed()) await storeHealth.attempt('save', () => store.save(m.id, s.der, s.verdict.validUntil), undefined);
+    this.p.changed();
   }
 
   /**

@@ -42,7 +42,25 @@ export class CertificateRegistry {
   /** One shared list per distinct set of responder URLs: thousands of certificates name the same few. */
   private readonly urlLists = new Map<string, readonly string[]>();
 
-  constructor(private readonly overrides: ResponderOverrides) {}
+  constructor(private overrides: ResponderOverrides) {}
+
+  /** New responder overrides: each certificate's URLs are worked out again; returns those that became fetchable. */
+  setOverrides(overrides: ResponderOverrides): Set<ManagedCertificate> {
+    const same =
+      JSON.stringify([overrides.responderUrls, overrides.responderUrlsByIssuer]) ===
+      JSON.stringify([this.overrides.responderUrls, this.overrides.responderUrlsByIssuer]);
+    this.overrides = overrides;
+    const nowFetchable = new Set<ManagedCertificate>();
+    if (same) return nowFetchable;
+    this.urlLists.clear();
+    for (const m of this.byId.values()) {
+      if (m.urlOverride) continue;
+      const was = m.fetchable;
+      m.urls = this.responderUrlsFor(m.cert, m.issuer);
+      if (!was && m.fetchable) nowFetchable.add(m);
+    }
+    return nowFetchable;
+  }
 
   /** Read a certificate with its chain (and an optional separate issuer), and find its issuer. */
   read(certificate: Uint8Array, label: string, issuerInput?: Uint8Array): Candidate {

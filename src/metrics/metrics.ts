@@ -199,8 +199,8 @@ export class StaplerMetrics {
   }
 
   /**
-   * Count this engine's refreshes and export its certificates (the last engine observed is the one
-   * exported: the daemon observes the engine a SIGHUP makes). `handshakes` reads the library's
+   * Count this engine's refreshes and export its certificates (an engine lives as long as its
+   * process: a SIGHUP reconfigures the daemon's in place). `handshakes` reads the library's
    * handshake counts.
    */
   observe(engine: StaplingEngine, handshakes?: () => HandshakeCounts): this {

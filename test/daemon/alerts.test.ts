@@ -71,7 +71,7 @@ async function setup(over: Partial<HooksConfig> = {}) {
     ...over,
   };
   const alerts = new Alerts(config, { logger, label, now: () => rig.clock.now() });
-  alerts.engine(rig.stapler);
+  alerts.watch(rig.stapler);
   return { out, rig, alerts, lines };
 }
 

@@ -70,7 +70,7 @@ describe('daemons while the fleet store fails', { skip: missing ?? false }, () =
     running.splice(running.indexOf(h.daemon), 1);
     await h.daemon.stop();
   };
-  const idOf = (h: Host): string => h.daemon.stapling.status()[0]!.id;
+  const idOf = (h: Host): string => h.daemon.engine.status()[0]!.id;
   const inRedis = (h: Host): boolean => redis.cli('EXISTS', `stapler:{${idOf(h)}}:staple`) === '1';
   const said = (h: Host, text: string): number => h.lines.filter((l) => l.message.startsWith(text)).length;
   /** GeneralizedTime has seconds: move the responder one second on, so that its next response is visibly newer. */
@@ -79,7 +79,7 @@ describe('daemons while the fleet store fails', { skip: missing ?? false }, () =
   async function refreshed(h: Host): Promise<void> {
     const before = await readFile(h.stapleFile);
     await nextSecond();
-    await h.daemon.stapling.refreshById(idOf(h));
+    await h.daemon.engine.refreshById(idOf(h));
     await waitFor('the staple file refreshed', async () => !(await readFile(h.stapleFile)).equals(before));
   }
 

@@ -7,10 +7,11 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it, type TestContext } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
-import { captureLogger } from '../support/log-capture.ts';
+import { captureLogger, type LogLine } from '../support/log-capture.ts';
+import type { Logger } from '../../src/engine/logger.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
@@ -21,21 +22,19 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 let pki: TestPki;
 let responder: TestResponder;
 let dir: string;
-const daemons: Daemon[] = [];
 
-const { logger, lines } = captureLogger();
+// Each test has its own logger and its own daemons, stopped by that test (in its t.after).
+let logger: Logger;
+let lines: LogLine[];
 
 before(async () => {
   responder = new TestResponder();
   pki = await makePki({ ocspUrl: await responder.listen() });
   responder.serve(pki);
 });
-after(async () => {
-  for (const d of daemons) await d.stop();
-  await responder.close();
-});
+after(() => responder.close());
 beforeEach(async () => {
-  lines.length = 0;
+  ({ logger, lines } = captureLogger());
   responder.behaviour = 'good';
   responder.now = () => Date.now();
   dir = await mkdtemp(join(tmpdir(), 'stapler-daemon-'));
@@ -46,7 +45,7 @@ function stapleFor(leaf: Issued, der: Buffer): boolean {
   return verifyResponse(der, { certificate: leaf.cert, issuer: pki.intermediate.cert, now: Date.now() }).ok;
 }
 
-async function startDaemon(settings: Record<string, unknown> = {}, clock?: FakeClock): Promise<Daemon> {
+async function startDaemon(t: TestContext, settings: Record<string, unknown> = {}, clock?: FakeClock): Promise<Daemon> {
   const config = buildConfig(
     {
       certificates: [join(dir, 'certs', '*.pem')],
@@ -59,16 +58,16 @@ async function startDaemon(settings: Record<string, unknown> = {}, clock?: FakeC
     dir,
   );
   const daemon = new Daemon(config, { logger, ...(clock ? { clock } : {}) });
-  daemons.push(daemon);
+  t.after(() => daemon.stop());
   await daemon.start();
   return daemon;
 }
 
 describe('stapler daemon', () => {
-  it('writes a verified staple beside each certificate: HAProxy files (cert, chain and key) and plain chains', async () => {
+  it('writes a verified staple beside each certificate: HAProxy files (cert, chain and key) and plain chains', async (t) => {
     await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate) + pki.leaf.keyPem);
     await writeFile(join(dir, 'certs', 'rsa.pem'), fullchain(pki.rsaLeaf, pki.intermediate));
-    const daemon = await startDaemon({ nginxInclude: '{cert}.stapling.conf' });
+    const daemon = await startDaemon(t, { nginxInclude: '{cert}.stapling.conf' });
     // The include is written after the staple it names (and turned off before the staple goes).
     // The include exists at once ("off"): wait for it to say "on".
     await waitFor(
@@ -107,22 +106,28 @@ describe('stapler daemon', () => {
     assert.ok(parsed.files.every((f) => f.stapleWritten));
   });
 
-  it('removes the staple file when no acceptable staple remains, and runs the reload command (debounced)', async () => {
+  it('removes the staple file when no acceptable staple remains, and runs the reload command (debounced)', async (t) => {
     const clock = new FakeClock(Date.now());
     responder.now = () => clock.now();
     await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
     const marker = join(dir, 'reloads.log');
-    const daemon = await startDaemon({ nginxInclude: '{cert}.stapling.conf', reload: { command: `echo reload >> ${marker}`, debounceMs: 50 } }, clock);
+    // On the fake clock, rescans and the reload's debounce run when the test moves time.
+    const daemon = await startDaemon(
+      t,
+      { nginxInclude: '{cert}.stapling.conf', rescanMs: 3_600_000, reload: { command: `echo reload >> ${marker}`, debounceMs: 50 } },
+      clock,
+    );
     const staple = join(dir, 'certs', 'site.pem.ocsp');
     const reloads = async (): Promise<number> => (await readFile(marker, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
     await waitFor('the staple file', () => existsSync(staple));
-    await waitFor('one reload for the first staple', async () => (await reloads()) === 1);
+    // The reload is scheduled once the writes are done: move time until it has run.
+    await waitFor('one reload for the first staple', async () => (await reloads()) === 1 || (await clock.advance(50), false));
     responder.behaviour = 'http-500';
     const status = daemon.state().files[0]!;
     await clock.advanceTo(Date.parse(status.validUntil!));
     await waitFor('the staple file removed', () => !existsSync(staple));
     assert.match(await readFile(join(dir, 'certs', 'site.pem.stapling.conf'), 'utf8'), /ssl_stapling off;/);
-    await waitFor('a reload after the removal', async () => (await reloads()) === 2);
+    await waitFor('a reload after the removal', async () => (await reloads()) === 2 || (await clock.advance(50), false));
     await daemon.settled();
     assert.equal(await reloads(), 2, 'debounced: one reload per change, not more');
     // Recovery writes it back.
@@ -132,7 +137,7 @@ describe('stapler daemon', () => {
     await waitFor('the staple file back', async () => existsSync(staple) || (await clock.advance(60_000), false));
   });
 
-  it("staples certbot's layout: cert.pem (no chain) beside fullchain.pem, chain.pem and privkey.pem", async () => {
+  it("staples certbot's layout: cert.pem (no chain) beside fullchain.pem, chain.pem and privkey.pem", async (t) => {
     const live = join(dir, 'certs');
     // cert.pem sorts first: its leaf is registered before the chain that names its issuer.
     await writeFile(join(live, 'cert.pem'), pki.leaf.pem);
@@ -141,7 +146,7 @@ describe('stapler daemon', () => {
     await writeFile(join(live, 'privkey.pem'), pki.leaf.keyPem);
     const asked = (): number => responder.received.filter((r) => r.serials.includes(pki.leaf.cert.serialHex)).length;
     const before = asked();
-    const daemon = await startDaemon();
+    const daemon = await startDaemon(t);
     await waitFor('both files holding the leaf stapled', () => existsSync(join(live, 'fullchain.pem.ocsp')) && existsSync(join(live, 'cert.pem.ocsp')));
     assert.ok(stapleFor(pki.leaf, await readFile(join(live, 'cert.pem.ocsp'))));
     assert.ok(stapleFor(pki.leaf, await readFile(join(live, 'fullchain.pem.ocsp'))));
@@ -151,10 +156,10 @@ describe('stapler daemon', () => {
     assert.equal(byFile.get('privkey.pem'), 'unusable');
   });
 
-  it('gives a renewed certificate (new serial) its own staple at once, never the old one', async () => {
+  it('gives a renewed certificate (new serial) its own staple at once, never the old one', async (t) => {
     const file = join(dir, 'certs', 'site.pem');
     await writeFile(file, fullchain(pki.leaf, pki.intermediate));
-    await startDaemon({ refresh: { backoffInitialMs: 200, floorMs: 100 } });
+    await startDaemon(t, { refresh: { backoffInitialMs: 200, floorMs: 100 } });
     const staple = join(dir, 'certs', 'site.pem.ocsp');
     await waitFor('the first staple', () => existsSync(staple));
     const renewed = await issue({ name: 'leaf.test', issuer: pki.intermediate, ocspUrls: [responder.url] });
@@ -167,7 +172,7 @@ describe('stapler daemon', () => {
     assert.ok(!stapleFor(pki.leaf, await readFile(staple)));
   });
 
-  it('keeps serving every other certificate through bad input, with a clear log line for each', async () => {
+  it('keeps serving every other certificate through bad input, with a clear log line for each', async (t) => {
     await writeFile(join(dir, 'certs', 'good.pem'), fullchain(pki.leaf, pki.intermediate));
     await writeFile(join(dir, 'certs', 'key.pem'), pki.leaf.keyPem);
     await writeFile(join(dir, 'certs', 'garbage.pem'), 'this is not a certificate\n');
@@ -177,7 +182,7 @@ describe('stapler daemon', () => {
     await writeFile(join(dir, 'certs', 'no-issuer.pem'), orphan.pem);
     await writeFile(join(dir, 'certs', 'locked.pem'), fullchain(pki.mustStapleLeaf, pki.intermediate));
     await chmod(join(dir, 'certs', 'locked.pem'), 0o000);
-    const daemon = await startDaemon({
+    const daemon = await startDaemon(t, {
       certificates: [join(dir, 'certs', '*.pem'), join(dir, 'nowhere', '*.crt')],
       haproxy: { socket: join(dir, 'missing.sock') },
     });
@@ -207,7 +212,7 @@ describe('stapler daemon', () => {
     assert.ok(!existsSync(join(dir, 'certs', 'key.pem.ocsp')));
   });
 
-  it('keeps a valid staple file left from before (responder down), and removes one that is not valid', async () => {
+  it('keeps a valid staple file left from before (responder down), and removes one that is not valid', async (t) => {
     await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
     await writeFile(join(dir, 'certs', 'rsa.pem'), fullchain(pki.rsaLeaf, pki.intermediate));
     const kept = await responder.makeResponse(pki.leaf.cert.serialHex);
@@ -215,17 +220,17 @@ describe('stapler daemon', () => {
     // rsa.pem's old file holds another certificate's staple: it must not survive.
     await writeFile(join(dir, 'certs', 'rsa.pem.ocsp'), kept);
     responder.behaviour = 'hang';
-    const daemon = await startDaemon();
+    const daemon = await startDaemon(t);
     await waitFor('the invalid staple file removed', () => !existsSync(join(dir, 'certs', 'rsa.pem.ocsp')));
     assert.deepEqual(await readFile(join(dir, 'certs', 'site.pem.ocsp')), kept);
     const site = daemon.state().files.find((f) => f.file.endsWith('site.pem'))!;
     assert.equal(site.state, 'stapled');
   });
 
-  it('runs a reload that is due before it stops', async () => {
+  it('runs a reload that is due before it stops', async (t) => {
     await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
     const marker = join(dir, 'reloads.log');
-    const daemon = await startDaemon({ reload: { command: `echo reload >> ${marker}`, debounceMs: 600_000 } });
+    const daemon = await startDaemon(t, { reload: { command: `echo reload >> ${marker}`, debounceMs: 600_000 } });
     await waitFor('the staple file', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')));
     await waitFor('a reload due', () => daemon.state().files[0]!.state === 'stapled');
     assert.equal(existsSync(marker), false, 'not yet: the debounce is long');
@@ -238,17 +243,17 @@ describe('stapler daemon', () => {
     assert.equal(left.fields.firstExpiry, daemon.state().files[0]!.validUntil);
   });
 
-  it('picks up a fix: a file whose chain lacked the issuer, once the issuer is appended', async () => {
+  it('picks up a fix: a file whose chain lacked the issuer, once the issuer is appended', async (t) => {
     const file = join(dir, 'certs', 'site.pem');
     await writeFile(file, pki.leaf.pem);
-    const daemon = await startDaemon();
+    const daemon = await startDaemon(t);
     assert.equal(daemon.state().files[0]!.state, 'no-issuer');
     await writeFile(file, fullchain(pki.leaf, pki.intermediate));
     await waitFor('the staple once the chain is complete', () => existsSync(join(dir, 'certs', 'site.pem.ocsp')));
   });
 
-  it('picks up a certificate file added while it runs, and forgets one that is removed', async () => {
-    await startDaemon();
+  it('picks up a certificate file added while it runs, and forgets one that is removed', async (t) => {
+    await startDaemon(t);
     await writeFile(join(dir, 'certs', 'late.pem'), fullchain(pki.leaf, pki.intermediate));
     await waitFor('the late staple', () => existsSync(join(dir, 'certs', 'late.pem.ocsp')));
     await rm(join(dir, 'certs', 'late.pem'));

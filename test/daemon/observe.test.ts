@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { observedService } from '../../src/cli/commands/daemon.ts';
+import { assembleDaemon } from '../../src/daemon/assemble.ts';
 import { buildConfig } from '../../src/daemon/config.ts';
 import type { Daemon } from '../../src/daemon/daemon.ts';
 import { METRIC_NAMES } from '../../src/metrics/metrics.ts';
@@ -66,7 +66,7 @@ async function start(settings: Record<string, unknown> = {}): Promise<Running> {
     },
     dir,
   );
-  const { service } = observedService(config, logger);
+  const { service } = assembleDaemon(config, logger);
   stops.push(() => service.stop());
   await service.start();
   const daemon = service.daemon;
@@ -214,7 +214,7 @@ describe('the daemon, observed', () => {
       } finally {
         responder.behaviour = 'good';
       }
-      const status = r.daemon.stapling.status();
+      const status = r.daemon.engine.status();
       assert.deepEqual(
         status.map((s) => s.lastError?.reason),
         [reason, reason],
@@ -235,7 +235,7 @@ describe('/healthz, unhealthy', () => {
     responder.behaviour = 'http-500';
     const r = await start();
     try {
-      await waitFor('a failed first fetch', () => r.daemon.stapling.status().every((s) => s.state === 'unstapled'));
+      await waitFor('a failed first fetch', () => r.daemon.engine.status().every((s) => s.state === 'unstapled'));
       const res = await get(`${r.url}/healthz`);
       assert.equal(res.status, 503);
       assert.match(res.body, /^unhealthy:\n/);
@@ -252,7 +252,7 @@ describe('/healthz, unhealthy', () => {
     responder.validityMs = 30 * 60_000;
     try {
       const r = await start();
-      await waitFor('both stapled', () => r.daemon.stapling.status().every((s) => s.state === 'stapled'));
+      await waitFor('both stapled', () => r.daemon.engine.status().every((s) => s.state === 'stapled'));
       const res = await get(`${r.url}/healthz`);
       assert.deepEqual([res.status, res.body], [200, 'ok\n']);
     } finally {

@@ -85,7 +85,7 @@ async function serve(opts: { clock?: FakeClock; certs?: Issued[]; settings?: Rec
 
 const stapleFile = (leaf: Issued): Promise<Buffer> => readFile(join(dir, 'certs', `${leaf.name}.pem.ocsp`));
 const waitStapled = (s: Served, leaf: Issued = pki.leaf): Promise<void> =>
-  waitFor('a staple', () => s.daemon.stapling.status().some((c) => c.serial === leaf.cert.serialHex && c.state === 'stapled'));
+  waitFor('a staple', () => s.daemon.engine.status().some((c) => c.serial === leaf.cert.serialHex && c.state === 'stapled'));
 
 function requestFor(leaf: Issued, hash: 'sha1' | 'sha256' | 'sha384' = 'sha1', nonce?: Uint8Array): Buffer {
   return buildRequest(certIdFor(leaf.cert, pki.intermediate.cert, hash), nonce ? { nonce } : {});
@@ -121,7 +121,7 @@ describe('the daemon as an OCSP responder', () => {
       assert.deepEqual(byGet.body, staple, `${hash} GET`);
     }
     const res = await get(`${s.base}/${encodeURIComponent(requestFor(pki.leaf).toString('base64'))}`);
-    const status = s.daemon.stapling.status()[0]!;
+    const status = s.daemon.engine.status()[0]!;
     assert.equal(res.headers['last-modified'], new Date(status.thisUpdate!).toUTCString());
     assert.equal(res.headers['expires'], new Date(status.nextUpdate!).toUTCString());
     const maxAge = Number(/max-age=(\d+), public, no-transform, must-revalidate/.exec(String(res.headers['cache-control']))![1]);
@@ -136,7 +136,7 @@ describe('the daemon as an OCSP responder', () => {
   it('copes with the quirks of real clients: raw base64 with "/" and "+", "+" read as a space, a doubled "/", HTTP/1.0 with Connection: close, an absolute-URI request line', async () => {
     const s = await serve();
     await waitStapled(s);
-    const staple = s.daemon.stapling.stapleById(s.daemon.stapling.status()[0]!.id)!;
+    const staple = s.daemon.engine.stapleById(s.daemon.engine.status()[0]!.id)!;
     // A request whose base64 holds both '/' and '+' (the nonce is varied until it does).
     let req = requestFor(pki.leaf);
     for (let i = 0; !/\/.*\+|\+.*\//.test(req.toString('base64')); i++) req = requestFor(pki.leaf, 'sha1', Buffer.from([i, i >> 8, 7, 9]));
@@ -202,7 +202,7 @@ describe('the daemon as an OCSP responder', () => {
   it('answers a request with a nonce from the cache: the staple as is', async () => {
     const s = await serve();
     await waitStapled(s);
-    const staple = s.daemon.stapling.stapleById(s.daemon.stapling.status()[0]!.id)!;
+    const staple = s.daemon.engine.stapleById(s.daemon.engine.status()[0]!.id)!;
     const res = await post(`${s.base}/`, requestFor(pki.leaf, 'sha1', Buffer.alloc(32, 5)));
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, staple);
@@ -321,9 +321,9 @@ describe('the daemon as an OCSP responder', () => {
     assert.match(pending.body.toString(), /no verified OCSP response/);
     // The hanging first fetch times out (timeoutMs 1 s): start() ends with the certificate unstapled.
     await starting;
-    await slow.daemon.stapling.idle();
+    await slow.daemon.engine.idle();
     responder.behaviour = 'good';
-    await slow.daemon.stapling.refreshById(slow.daemon.stapling.status()[0]!.id);
+    await slow.daemon.engine.refreshById(slow.daemon.engine.status()[0]!.id);
     assert.equal((await post(`http://127.0.0.1:${port}/`, requestFor(pki.leaf))).status, 200);
   });
 
@@ -334,8 +334,8 @@ describe('the daemon as an OCSP responder', () => {
     await waitStapled(s);
     assert.equal((await post(`${s.base}/`, requestFor(pki.leaf))).status, 200);
     responder.behaviour = 'http-500';
-    await clock.advanceTo(s.daemon.stapling.status()[0]!.validUntil! + 1);
-    const status = s.daemon.stapling.status()[0]!;
+    await clock.advanceTo(s.daemon.engine.status()[0]!.validUntil! + 1);
+    const status = s.daemon.engine.status()[0]!;
     assert.equal(status.state, 'unstapled');
     const res = await post(`${s.base}/`, requestFor(pki.leaf));
     assert.equal(res.status, 503);

@@ -77,13 +77,21 @@ async function setUp(name: string, leaf: Issued): Promise<{ dir: string; certFil
 
 async function startDaemon(dir: string, clock: FakeClock, settings: Record<string, unknown>, logger: Logger = silentLogger): Promise<Daemon> {
   const config = buildConfig(
-    { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), rescanMs: 100, ...settings },
+    // On the fake clock, a rescan runs when the test moves time (or calls rescan()).
+    { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), rescanMs: 3_600_000, ...settings },
     dir,
   );
   const daemon = new Daemon(config, { logger, clock });
   cleanups.push(() => daemon.stop());
   await daemon.start();
   return daemon;
+}
+
+/** The reload that is due has run: its debounce runs on the fake clock, moved on until it has. */
+async function reloaded(daemon: Daemon, clock: FakeClock): Promise<void> {
+  let done = false;
+  void daemon.settled().then(() => (done = true));
+  await waitFor('the reload that is due', async () => done || (await clock.advance(100), done));
 }
 
 async function check(port: number, dir: string): Promise<{ ok: boolean; serial: string; summary: string }> {
@@ -142,7 +150,7 @@ describe('nginx fed by the daemon', { skip: noNginx }, () => {
       'the staple and the include, on',
       async () => existsSync(`${certFile}.ocsp`) && /ssl_stapling on/.test(await readFile(include, 'utf8').catch(() => '')),
     );
-    await daemon.settled();
+    await reloaded(daemon, clock);
     await startProcess('nginx', ['-p', dir, '-c', conf], /start worker process/, join(dir, 'error.log'));
 
     const stapled = await opensslStatus(port);
@@ -155,7 +163,7 @@ describe('nginx fed by the daemon', { skip: noNginx }, () => {
     await clock.advanceTo(Date.parse(daemon.state().files[0]!.validUntil!));
     await waitFor('the staple file removed', () => !existsSync(`${certFile}.ocsp`));
     assert.match(await readFile(include, 'utf8'), /ssl_stapling off;/);
-    await daemon.settled();
+    await reloaded(daemon, clock);
     // After a reload, an old worker may still answer for a while: wait until several answers
     // in a row are from the new configuration (bounded by waitFor's limit).
     let clean = 0;
@@ -279,6 +287,7 @@ frontend fe
 
     // A refresh: the new staple goes through the runtime API, with no reload. (In near real
     // time: HAProxy checks the response's window against its own clock.)
+    await reloaded(daemon, clock); // the first staple's reload, due on the fake clock
     const reloadsBefore = daemon.reloads;
     const before = await readFile(`${certFile}.ocsp`);
     await clock.advance(2_000);
@@ -297,11 +306,12 @@ frontend fe
     const renewed = await issue({ name: 'leaf.test', issuer: pki.intermediate, ocspUrls: [responder.url] });
     responder.serve(pki, [renewed]);
     await writeFile(certFile, fullchain(renewed, pki.intermediate) + renewed.keyPem);
+    await daemon.rescan();
     await waitFor('the renewed staple file', async () => {
       if (!existsSync(`${certFile}.ocsp`)) return false;
       return verifyResponse(await readFile(`${certFile}.ocsp`), { certificate: renewed.cert, issuer: pki.intermediate.cert, now: clock.now() }).ok;
     });
-    await daemon.settled();
+    await reloaded(daemon, clock);
     await waitFor('HAProxy to serve the renewed certificate, stapled', async () => {
       const r = await check(port, dir).catch(() => null);
       return r !== null && r.serial === renewed.cert.serialHex && r.ok;

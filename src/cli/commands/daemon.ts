@@ -2,7 +2,6 @@
 
 import { buildConfig, parseYaml, type DaemonConfig } from '../../daemon/config.ts';
 import { checkConfigFiles } from '../../daemon/check-config.ts';
-import type { StaplingEngine } from '../../engine/engine.ts';
 import { logLevelFromEnv, pinoLogger, type Logger } from '../../engine/logger.ts';
 import { combinedError } from '../../engine/options.ts';
 import { readFileCapped } from '../../io/files.ts';
@@ -11,15 +10,9 @@ import { isRedisUrl } from '../../store/redis-options.ts';
 import { EXIT } from '../exit-codes.ts';
 import { checkHookPrograms } from '../../daemon/alerts/hook-programs.ts';
 import { formatAddress } from '../../daemon/http/listen-address.ts';
-import { fileLabels } from '../../daemon/http/observe-routes.ts';
-import { OCSP_RESULTS } from '../../daemon/http/ocsp-route.ts';
-import { Alerts } from '../../daemon/alerts/alerts.ts';
 import { DEFAULT_HOOKS } from '../../daemon/alerts/hook-config.ts';
-import type { CertificateStatus } from '../../engine/types.ts';
-import { StaplerMetrics } from '../../metrics/metrics.ts';
+import { assembleDaemon } from '../../daemon/assemble.ts';
 import { chooseLogFormat, prettyDestination } from '../pretty-log.ts';
-import { readFileSync } from 'node:fs';
-import { DaemonService, type ServiceDeps } from '../../daemon/service.ts';
 
 export interface DaemonFlags {
   config?: string;
@@ -88,7 +81,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
   }
   const logger = pinoLogger(config.logLevel, chooseLogFormat(config.logFormat, Boolean(process.stdout.isTTY)) === 'pretty' ? prettyDestination() : undefined);
   // The daemon and its listener, watched by metrics and alerts.
-  const { service, alerts } = observedService(config, logger);
+  const { service, alerts } = assembleDaemon(config, logger);
   const daemon = service.daemon;
   let reloading: Promise<void> = Promise.resolve();
   const reconfigure = async (log: Logger): Promise<void> => {
@@ -96,9 +89,9 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
     try {
       next = await loadDaemonConfig(flags);
     } catch (err) {
-      daemon.configReloadsRefused++;
       const message = err instanceof InputError ? err.message : String(err);
       log.error({ signal: 'SIGHUP' }, `configuration refused, the running one stays: ${message}`);
+      await service.reloadRefused();
       return;
     }
     alerts.configure(next.hooks ?? DEFAULT_HOOKS);
@@ -142,46 +135,6 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
   }
   await stopped;
   return EXIT.ok;
-}
-
-/** The daemon service with metrics and alerts watching every engine it makes, and the metrics routes. */
-export function observedService(
-  config: DaemonConfig,
-  logger: Logger,
-  deps: Partial<ServiceDeps> = {},
-): { service: DaemonService; metrics: StaplerMetrics; alerts: Alerts } {
-  let service: DaemonService | null = null;
-  const labels = cachedLabels(() => (service ? fileLabels(service.daemon) : null));
-  const metrics = new StaplerMetrics({ certLabels: () => labels, version: packageVersion() });
-  const alerts = new Alerts(config.hooks ?? DEFAULT_HOOKS, { logger, label: labels });
-  const observers = [
-    { fetcher: metrics.instrumentFetcher.bind(metrics), store: metrics.instrumentStore.bind(metrics), engine: (e: StaplingEngine) => void metrics.observe(e) },
-    alerts,
-  ];
-  service = new DaemonService(config, { ...deps, logger, observers, metrics, ocspObserver: metrics.responderObserver(OCSP_RESULTS) });
-  return { service, metrics, alerts };
-}
-
-/** File labels, rebuilt at most every few seconds (the daemon's files change rarely; an alert storm must not rebuild them per alert). */
-function cachedLabels(build: () => ((s: CertificateStatus) => string) | null, ttlMs = 2_000): (s: CertificateStatus) => string {
-  let built: { at: number; label: (s: CertificateStatus) => string } | null = null;
-  return (s) => {
-    const now = Date.now();
-    if (!built || now - built.at > ttlMs) {
-      const label = build();
-      if (!label) return `${s.subject} #${s.serial}`;
-      built = { at: now, label };
-    }
-    return built.label(s);
-  };
-}
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** A hook that cannot run is found now, not when the alert it is for fires (the daemon still starts). */

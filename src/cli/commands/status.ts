@@ -66,6 +66,8 @@ export function judge(state: DaemonState, running: boolean): { verdict: 'OK' | '
   if (failing) warning.push(`${failing} staple(s) whose refresh is failing`);
   const pending = n((f) => f.state === 'pending');
   if (pending) warning.push(`${pending} certificate(s) waiting for a first staple`);
+  for (const f of state.files)
+    for (const o of f.outputs ?? []) if (!o.ok) warning.push(`${f.file}: cannot write its ${o.kind} ${o.target}: ${o.error ?? 'failed'}`);
   const broken = n((f) => f.state === 'unusable' || f.state === 'no-issuer');
   if (broken) warning.push(`${broken} file(s) that cannot be used`);
   if (critical.length > 0) return { verdict: 'CRITICAL', code: STATUS_EXIT.critical, reasons: [...critical, ...warning] };

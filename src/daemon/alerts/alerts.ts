@@ -5,7 +5,6 @@
 import type { StaplingEngine } from '../../engine/engine.ts';
 import type { Logger } from '../../engine/logger.ts';
 import type { CertificateStatus } from '../../engine/types.ts';
-import type { EngineObserver } from '../engine-observer.ts';
 import { alertDetails, type AlertDetails } from './alert.ts';
 import type { HookEvent, HooksConfig } from './hook-config.ts';
 import { HookRunner, MAX_QUEUED_HOOKS } from './hook-runner.ts';
@@ -22,7 +21,7 @@ export interface AlertsOptions {
   readonly now?: () => number;
 }
 
-export class Alerts implements EngineObserver {
+export class Alerts {
   /** `${event} ${certificate id}` for every alert raised and not yet cleared. */
   private readonly raised = new Set<string>();
   private readonly runner: HookRunner;
@@ -44,7 +43,8 @@ export class Alerts implements EngineObserver {
     this.runner.configure(config);
   }
 
-  engine(engine: StaplingEngine): void {
+  /** Alert on this engine's events (the daemon's one engine, for its whole life). */
+  watch(engine: StaplingEngine): void {
     engine.on('revoked', (s) => this.raise('revoked', s));
     engine.on('expired', (s) => this.raise('expired', s));
     engine.on('mustStapleAtRisk', (s) => this.raise('mustStapleAtRisk', s));

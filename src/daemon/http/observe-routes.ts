@@ -22,7 +22,7 @@ export function fileLabels(daemon: Daemon): (s: CertificateStatus) => string {
 
 /** One row per certificate file, with the engine's numbers for it; files that cannot be used too. */
 export function statusRows(daemon: Daemon): StatusRow[] {
-  const statuses = new Map(daemon.stapling.status().map((s) => [key(s.subject, s.serial), s]));
+  const statuses = new Map(daemon.engine.status().map((s) => [key(s.subject, s.serial), s]));
   return daemon.state().files.map((f) => {
     const s = f.subject === null ? undefined : statuses.get(key(f.subject, f.serial));
     return {
@@ -91,9 +91,14 @@ export function observeRoutes(daemon: Daemon, metrics: StaplerMetrics, opts: Obs
       paths: ['/healthz'],
       methods,
       handle: (req, res) => {
-        const health = judgeHealth(daemon.stapling.status(), now(), fileLabels(daemon));
-        const body = health.healthy ? 'ok\n' : `unhealthy:\n${health.problems.map((p) => `- ${p}\n`).join('')}`;
-        send(req, res, health.healthy ? 200 : 503, 'text/plain; charset=utf-8', body);
+        const health = judgeHealth(daemon.engine.status(), now(), fileLabels(daemon));
+        // A failed output (a staple file that cannot be written, say) is a problem too, naming the file.
+        const outputs = daemon
+          .state()
+          .files.flatMap((f) => f.outputs.filter((o) => !o.ok).map((o) => `${f.file}: cannot write its ${o.kind} ${o.target}: ${o.error ?? 'failed'}`));
+        const problems = [...health.problems, ...outputs];
+        const body = problems.length === 0 ? 'ok\n' : `unhealthy:\n${problems.map((p) => `- ${p}\n`).join('')}`;
+        send(req, res, problems.length === 0 ? 200 : 503, 'text/plain; charset=utf-8', body);
       },
     },
     {

@@ -40,5 +40,5 @@ export function reservedRoute(): HttpRoute {
 
 /** The OCSP responder over the daemon's current engine (every path not owned by another route). */
 export function ocspRouteFor(daemon: Daemon, log: Logger, observer?: OcspObserver): OcspRoute {
-  return new OcspRoute({ lookup: (id) => daemon.stapling.lookupCertId(id), log, observer });
+  return new OcspRoute({ lookup: (id) => daemon.engine.lookupCertId(id), log, observer });
 }

@@ -1,0 +1,56 @@
+// The daemon as `stapler daemon` runs it, assembled here (not in the CLI) so that tests build
+// the same thing: the service, with metrics counting through its one engine's fetcher and
+// store, and alerts on that engine's events. The engine lives as long as the daemon, so each
+// watcher is attached once.
+
+import { readFileSync } from 'node:fs';
+import type { Logger } from '../engine/logger.ts';
+import type { CertificateStatus } from '../engine/types.ts';
+import { StaplerMetrics } from '../metrics/metrics.ts';
+import { Alerts } from './alerts/alerts.ts';
+import { DEFAULT_HOOKS } from './alerts/hook-config.ts';
+import type { DaemonConfig } from './config.ts';
+import { fileLabels } from './http/observe-routes.ts';
+import { OCSP_RESULTS } from './http/ocsp-route.ts';
+import { DaemonService, type ServiceDeps } from './service.ts';
+
+export interface AssembledDaemon {
+  readonly service: DaemonService;
+  readonly metrics: StaplerMetrics;
+  readonly alerts: Alerts;
+}
+
+/** The daemon service with metrics and alerts watching its engine, and the metrics routes. */
+export function assembleDaemon(config: DaemonConfig, logger: Logger, deps: Partial<Omit<ServiceDeps, 'logger'>> = {}): AssembledDaemon {
+  let service: DaemonService | null = null;
+  const now = (): number => (deps.clock ?? { now: Date.now }).now();
+  const labels = cachedLabels(() => (service ? fileLabels(service.daemon) : null), now);
+  const metrics = new StaplerMetrics({ certLabels: () => labels, version: packageVersion() });
+  const alerts = new Alerts(config.hooks ?? DEFAULT_HOOKS, { logger, label: labels, now });
+  const instrument = { fetcher: metrics.instrumentFetcher.bind(metrics), store: metrics.instrumentStore.bind(metrics) };
+  service = new DaemonService(config, { ...deps, logger, instrument, metrics, ocspObserver: metrics.responderObserver(OCSP_RESULTS) });
+  metrics.observe(service.daemon.engine);
+  alerts.watch(service.daemon.engine);
+  return { service, metrics, alerts };
+}
+
+/** File labels, rebuilt at most every few seconds (the daemon's files change rarely; an alert storm must not rebuild them per alert). */
+function cachedLabels(build: () => ((s: CertificateStatus) => string) | null, now: () => number, ttlMs = 2_000): (s: CertificateStatus) => string {
+  let built: { at: number; label: (s: CertificateStatus) => string } | null = null;
+  return (s) => {
+    if (!built || now() - built.at > ttlMs) {
+      const label = build();
+      if (!label) return `${s.subject} #${s.serial}`;
+      built = { at: now(), label };
+    }
+    return built.label(s);
+  };
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,149 @@
+// The daemon's output writer: makes each certificate file's outputs say what the engine says,
+// the staple file, the nginx include, a push to HAProxy and the reload command, and keeps
+// whether each last worked. A failed write is retried with backoff (the engine's state is read
+// again at each try) and logged once when it fails and once when it works again.
+
+import type { Clock, TimerHandle } from '../engine/clock.ts';
+import type { StaplingEngine } from '../engine/engine.ts';
+import type { Logger } from '../engine/logger.ts';
+import type { DaemonConfig } from './config.ts';
+import { haproxyWouldIgnore, pushStaple } from './haproxy.ts';
+import { describeError } from './inputs.ts';
+import { OutputHealthBook, type OutputHealth } from './output-health.ts';
+import { OutputWriteError, writeOutputs, type WatchedFile } from './outputs.ts';
+import type { Reloader } from './reloader.ts';
+
+export const OUTPUT_RETRY_INITIAL_MS = 1_000;
+export const OUTPUT_RETRY_MAX_MS = 5 * 60_000;
+
+interface Retry {
+  timer: TimerHandle | null;
+  failures: number;
+}
+
+export class OutputWriter {
+  private readonly books = new Map<WatchedFile, OutputHealthBook>();
+  private readonly retries = new Map<WatchedFile, Retry>();
+  private stopped = false;
+
+  constructor(
+    private config: DaemonConfig,
+    private readonly engine: StaplingEngine,
+    private readonly reloader: Reloader,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    /** Something a status reader shows changed. */
+    private readonly changed: () => void,
+  ) {}
+
+  configure(config: DaemonConfig): void {
+    this.config = config;
+    if (!config.haproxy) for (const b of this.books.values()) b.drop('haproxy-push');
+  }
+
+  /**
+   * Make the file's outputs match the engine: the staple, or no file at all. Serialised per
+   * file: two interleaved syncs (an expiry and a new staple) could otherwise leave an include
+   * that says "on" beside a removed staple file.
+   */
+  sync(f: WatchedFile): Promise<void> {
+    f.syncing = f.syncing
+      .then(() => this.syncNow(f))
+      .catch((err: unknown) => this.log.error({ file: f.path }, `cannot update the outputs: ${describeError(err)}`));
+    return f.syncing;
+  }
+
+  /** Each output of this file: whether its last write worked, its error, since when (the reload command's too). */
+  health(f: WatchedFile): readonly OutputHealth[] {
+    const own = this.books.get(f)?.list() ?? [];
+    const reload = this.reloader.health();
+    return reload ? [...own, reload] : own;
+  }
+
+  /** The file is forgotten: no retry, no health kept. */
+  forget(f: WatchedFile): void {
+    this.retries.get(f)?.timer?.cancel();
+    this.retries.delete(f);
+    this.books.delete(f);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const r of this.retries.values()) r.timer?.cancel();
+    this.retries.clear();
+  }
+
+  private book(f: WatchedFile): OutputHealthBook {
+    let b = this.books.get(f);
+    if (!b) this.books.set(f, (b = new OutputHealthBook(this.log, () => this.clock.now(), f.path)));
+    return b;
+  }
+
+  private async syncNow(f: WatchedFile): Promise<void> {
+    if (this.stopped || f.refused) return;
+    const staple = f.certId ? this.engine.stapleById(f.certId) : null;
+    const status = f.certId ? this.engine.statusById(f.certId) : null;
+    const book = this.book(f);
+    let change;
+    try {
+      change = await writeOutputs(f, staple, status?.state === 'no-responder', this.log);
+    } catch (err) {
+      if (!(err instanceof OutputWriteError)) throw err;
+      book.failed(err.kind, err.target, err.message);
+      this.retryLater(f);
+      this.changed();
+      return;
+    }
+    book.ok('staple-file', f.stapleFile);
+    if (f.includeFile) book.ok('nginx-include', f.includeFile);
+    this.succeeded(f);
+    if (!change) return;
+    const { stapleCurrent, removed, includeChanged } = change;
+    if (stapleCurrent && !removed && !includeChanged) return;
+    // HAProxy takes a new staple through its runtime API with no reload. It reads the files
+    // only when it (re)loads, so a removal, or a push it refuses (a certificate it loaded
+    // without a staple file, or a renewal it has not loaded yet), needs the reload command.
+    const pushed = staple && !stapleCurrent ? await this.push(f, staple, status?.nextUpdate ?? null, book) : false;
+    if (!pushed && (removed || includeChanged || (staple && !stapleCurrent))) this.reloader.schedule();
+    this.changed();
+  }
+
+  private async push(f: WatchedFile, staple: Buffer, nextUpdate: number | null, book: OutputHealthBook): Promise<boolean> {
+    const { haproxy } = this.config;
+    if (!haproxy) return false;
+    const ignored = haproxyWouldIgnore(nextUpdate, this.clock.now());
+    if (ignored) {
+      book.failed('haproxy-push', haproxy.socket, ignored);
+      return false;
+    }
+    try {
+      await pushStaple(haproxy, staple, f, this.log);
+      book.ok('haproxy-push', haproxy.socket);
+      return true;
+    } catch (err) {
+      book.failed('haproxy-push', haproxy.socket, `${describeError(err)}${this.config.reload ? '; running the reload command instead' : ''}`);
+      return false;
+    }
+  }
+
+  private succeeded(f: WatchedFile): void {
+    const r = this.retries.get(f);
+    if (!r) return;
+    r.timer?.cancel();
+    this.retries.delete(f);
+  }
+
+  /** Try the file's outputs again after a doubling delay. */
+  private retryLater(f: WatchedFile): void {
+    if (this.stopped) return;
+    let r = this.retries.get(f);
+    if (!r) this.retries.set(f, (r = { timer: null, failures: 0 }));
+    r.failures++;
+    r.timer?.cancel();
+    const delay = Math.min(OUTPUT_RETRY_INITIAL_MS * 2 ** Math.min(r.failures - 1, 20), OUTPUT_RETRY_MAX_MS);
+    r.timer = this.clock.at(this.clock.now() + delay, () => {
+      r.timer = null;
+      void this.sync(f);
+    });
+  }
+}

@@ -1,0 +1,82 @@
+// systemd's notify protocol against a real unix datagram socket the test binds (python3 plays
+// systemd): READY=1 after the include exists and the first fetch is done, STATUS= with counts,
+// RELOADING=1 then READY=1 around a reload, WATCHDOG=1, STOPPING=1.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildConfig } from '../../src/daemon/config.ts';
+import { DaemonService } from '../../src/daemon/service.ts';
+import { SYSTEMD_NOTIFY } from '../../src/daemon/systemd-notify.ts';
+import { captureLogger } from '../support/log-capture.ts';
+import { fullchain, makePki, type TestPki } from '../support/pki.ts';
+import { TestResponder } from '../support/responder.ts';
+import { waitFor } from '../support/wait.ts';
+
+const FIXTURE = new URL('./fixtures/notify-socket.py', import.meta.url).pathname;
+let pki: TestPki;
+let responder: TestResponder;
+
+before(async () => {
+  responder = new TestResponder();
+  pki = await makePki({ ocspUrl: await responder.listen() });
+  responder.serve(pki);
+});
+after(() => responder.close());
+
+describe('systemd notify protocol', { skip: !existsSync(SYSTEMD_NOTIFY) && `${SYSTEMD_NOTIFY} is not installed (Debian: the systemd package)` }, () => {
+  it('READY=1 once the include exists and the first fetch is done; RELOADING=1/READY=1; WATCHDOG=1; STOPPING=1', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'stapler-notify-'));
+    await mkdir(join(dir, 'certs'));
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    const socketPath = join(dir, 'notify.sock');
+    const systemd = spawn('python3', [FIXTURE, socketPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => void systemd.kill());
+    const messages: string[] = [];
+    const include = join(dir, 'certs', 'site.pem.stapling.conf');
+    const staple = join(dir, 'certs', 'site.pem.ocsp');
+    /** What was on disk when each READY=1 arrived. */
+    const atReady: { include: boolean; staple: boolean }[] = [];
+    createInterface({ input: systemd.stdout }).on('line', (line) => {
+      const m = (JSON.parse(line) as { message?: string }).message;
+      if (m === undefined) return;
+      messages.push(m);
+      if (/^READY=1$/m.test(m)) atReady.push({ include: existsSync(include), staple: existsSync(staple) && readFileSync(include, 'utf8').includes('on;') });
+    });
+    await waitFor('the socket', () => existsSync(socketPath));
+    const settings = {
+      certificates: [join(dir, 'certs', '*.pem')],
+      stateFile: join(dir, 'state.json'),
+      storeDir: join(dir, 'store'),
+      nginxInclude: '{cert}.stapling.conf',
+      timeoutMs: 2_000,
+    };
+    const config = buildConfig(settings, dir);
+    const env = { ...process.env, NOTIFY_SOCKET: socketPath, WATCHDOG_USEC: '400000', WATCHDOG_PID: String(process.pid) };
+    const service = new DaemonService(config, { logger: captureLogger().logger, env });
+    t.after(() => service.stop());
+    await service.start();
+    await waitFor('READY=1', () => messages.some((m) => /^READY=1$/m.test(m)));
+    assert.deepEqual(atReady[0], { include: true, staple: true }, 'the include (on, with its staple) was written before READY=1');
+    const ready = messages.find((m) => /^READY=1$/m.test(m))!;
+    assert.match(ready, /^STATUS=1 stapled, 0 without a staple, 0 unusable$/m);
+    assert.match(ready, new RegExp(`^MAINPID=${process.pid}$`, 'm'));
+    await waitFor('WATCHDOG=1', () => messages.some((m) => /^WATCHDOG=1$/m.test(m)));
+
+    const before = messages.length;
+    await service.reconfigure(buildConfig({ ...settings, timeoutMs: 3_000 }, dir));
+    await waitFor('READY=1 after the reload', () => messages.slice(before).some((m) => /^READY=1$/m.test(m)));
+    const reload = messages.slice(before).filter((m) => !/^(WATCHDOG|BARRIER)=1$/m.test(m));
+    assert.match(reload[0]!, /^RELOADING=1$/m);
+    assert.match(reload[0]!, /^MONOTONIC_USEC=\d+$/m);
+    assert.match(reload[1]!, /^READY=1$/m);
+
+    await service.stop();
+    await waitFor('STOPPING=1', () => messages.some((m) => /^STOPPING=1$/m.test(m)));
+  });
+});

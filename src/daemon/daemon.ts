@@ -211,7 +211,6 @@ export class Daemon {
     try {
       const issuer = this.config.issuer ? await readFileCapped(this.config.issuer, CERT_FILE_LIMIT, { regularFileOnly: true }) : undefined;
       const status = await this.engine.add(bytes, { label: f.path, ...(issuer ? { issuer } : {}) });
-      if (status.state === 'no-issuer') f.error = `the issuer of "${status.subject}" is not in the file: give the full chain or the issuer setting`;
       this.log.debug({ file: f.path, serial: f.serial, state: status.state }, 'certificate registered');
     } catch (err) {
       return this.unusable(f, describeError(err));
@@ -353,7 +352,8 @@ export class Daemon {
   }
 
   state(): DaemonState {
-    const files = [...this.files.values()].map((f) => fileState(f, f.certId ? this.engine.statusById(f.certId) : null));
+    const now = this.deps.clock?.now() ?? Date.now();
+    const files = [...this.files.values()].map((f) => fileState(f, f.certId ? this.engine.statusById(f.certId) : null, now));
     const { usable, unusable } = this.counts();
     return {
       pid: process.pid,

@@ -6,6 +6,7 @@ import type { Clock } from './clock.ts';
 import type { FailureReason, StapleFetcher } from '../fetch/staple-fetcher.ts';
 import type { Logger } from './logger.ts';
 import type { RefreshSettings } from './policy.ts';
+import type { OutputHealth, Verdict } from './verdict.ts';
 
 export interface StaplerOptions {
   /** Where staples persist. Default: a directory (see `defaultStoreDir`); 'memory' keeps them in the process; a redis:// or rediss:// URL shares them with a fleet (two tiers: Redis over the default directory). */
@@ -55,7 +56,11 @@ export type CertificateState =
   /** No acceptable response (never had one, or it expired); fetching goes on. */
   | 'unstapled';
 
-export interface CertificateStatus {
+/**
+ * A certificate as the engine sees it, with its verdict (see verdict.ts: `verdict`, `summary`,
+ * `serving`, `atRisk`, `problems`), judged once here so that every face reads the same facts.
+ */
+export interface CertificateStatus extends Verdict {
   /** SHA-256 of the certificate's DER, hex: its identity in stores and status. */
   readonly id: string;
   readonly subject: string;
@@ -77,6 +82,8 @@ export interface CertificateStatus {
   readonly lastError: { readonly reason: FailureReason; readonly message: string; readonly at: number } | null;
   readonly consecutiveFailures: number;
   readonly counters: { readonly fetches: number; readonly fetchFailures: number; readonly stapled: number; readonly unstapled: number };
+  /** The health of what is written for it (empty from the engine: the daemon fills it, and judges again). */
+  readonly outputs: readonly OutputHealth[];
 }
 
 export interface StaplerEvents {

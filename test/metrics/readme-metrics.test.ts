@@ -1,13 +1,14 @@
-// The README's metrics: every metric it names (in the table and in the alert rules) is in a
-// scrape, and every metric a scrape has is in the README's table.
+// The documented metrics (README.md and docs/observability.md, read as one): every metric they
+// name (in the tables and in the alert rules) is in a scrape, and every metric a scrape has is in a table.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { METRIC_NAMES, StaplerMetrics } from '../../src/metrics/metrics.ts';
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const docs = ['../../README.md', '../../docs/observability.md'].map((p) => new URL(p, import.meta.url)).filter((u) => existsSync(u));
+const readme = docs.map((u) => readFileSync(u, 'utf8')).join('\n');
 
 describe('the README metrics', () => {
   it('names only metrics a scrape has, and lists every one of them', async () => {

@@ -152,7 +152,7 @@ export function observedService(
 ): { service: DaemonService; metrics: StaplerMetrics; alerts: Alerts } {
   let service: DaemonService | null = null;
   const labels = cachedLabels(() => (service ? fileLabels(service.daemon) : null));
-  const metrics = new StaplerMetrics({ certLabels: () => labels, version: packageVersion() });
+  const metrics = new StaplerMetrics({ ...config.metrics, certLabels: () => labels, version: packageVersion() });
   const alerts = new Alerts(config.hooks ?? DEFAULT_HOOKS, { logger, label: labels });
   const observers = [
     { fetcher: metrics.instrumentFetcher.bind(metrics), store: metrics.instrumentStore.bind(metrics), engine: (e: StaplingEngine) => void metrics.observe(e) },

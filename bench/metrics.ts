@@ -18,6 +18,9 @@ import type { Server as TlsServer } from 'node:tls';
 import type { StaplingEngine } from '../src/engine/engine.ts';
 import { silentLogger } from '../src/engine/logger.ts';
 import type { CertificateStatus } from '../src/engine/types.ts';
+import { statusRow } from '../src/daemon/http/observe-routes.ts';
+import { renderStatusPage } from '../src/daemon/http/status-page.ts';
+import { fileState } from '../src/daemon/state.ts';
 import { judge } from '../src/engine/verdict.ts';
 import { StaplerMetrics } from '../src/metrics/metrics.ts';
 import { attach } from '../src/node/attach.ts';
@@ -172,4 +175,28 @@ for (const count of quick ? [1_000] : [10_000, 100_000]) {
       `| ${fmt(count)} | ${label} | ${fmt(median(times), 1)} | ${fmt(median(blocks), 1)} | ${fmt(Buffer.byteLength(text))} | ${fmt(samples)} | ${rounds} |`,
     );
   }
+}
+
+// ---- 3. the status page: one page of cards out of every certificate (the daemon's file states)
+console.log('\n## The status page (renderStatusPage: summary, problems first, one page of 50 cards)\n');
+console.log('| certificates | render, median (ms) | bytes |');
+console.log('|---|---|---|');
+for (const count of quick ? [1_000] : [10_000, 100_000]) {
+  const now = Date.now();
+  const files = Array.from({ length: count }, (_x, i) => {
+    const s = statusOf(i, now);
+    return fileState(
+      { path: `/etc/ssl/private/${SUBJECTS[i]!.slice(3)}.pem`, stapleFile: '', written: null, subject: s.subject, serial: s.serial, error: null },
+      s,
+      now,
+    );
+  });
+  const times: number[] = [];
+  let html = '';
+  for (let r = 0; r < (quick ? 2 : 7); r++) {
+    const t = performance.now();
+    html = renderStatusPage({ title: 'Stapler', facts: [], rows: files, toRow: statusRow, refreshSeconds: 30 }, now);
+    times.push(performance.now() - t);
+  }
+  console.log(`| ${fmt(count)} | ${fmt(median(times), 1)} | ${fmt(Buffer.byteLength(html))} |`);
 }

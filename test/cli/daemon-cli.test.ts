@@ -224,7 +224,13 @@ describe('stapler status (command line)', () => {
     for (const t of ok.stdout.match(/\d{4}-\d\d-\d\d[ T][\d:.]+Z?/g) ?? []) assert.match(t, /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d\.\d{3})?Z$/, t);
     await writeFile(
       file('warn.json'),
-      stateWith(process.pid, [row({ state: 'stapled-refresh-failing', lastError: `fetch-timeout: ${'no answer from the responder '.repeat(6)}` })]),
+      stateWith(process.pid, [
+        row({
+          state: 'stapled-refresh-failing',
+          validUntil: '2099-01-01T00:00:00.000Z',
+          lastError: `fetch-timeout: ${'no answer from the responder '.repeat(6)}`,
+        }),
+      ]),
     );
     const warn = await stapler(['status', '--state', file('warn.json')]);
     assert.equal(warn.code, 1);

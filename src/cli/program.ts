@@ -119,7 +119,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("print the daemon's certificates and staples (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)")
     .option('--state <file>', "the daemon's state file (default: the daemon's own default, see `stapler daemon --help`)")
     .option('--json', 'print JSON')
-    .action(async (opts: { state?: string; json?: boolean }) => setExit(await (await import('./commands/status.ts')).statusCommand(opts, { out, log })));
+    .option('--all', 'list every certificate (default: the summary and the certificates with a problem)')
+    .action(async (opts: { state?: string; json?: boolean; all?: boolean }) =>
+      setExit(await (await import('./commands/status.ts')).statusCommand(opts, { out, log })),
+    );
 
   program
     .command('completion')

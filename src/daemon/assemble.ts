@@ -25,7 +25,7 @@ export function assembleDaemon(config: DaemonConfig, logger: Logger, deps: Parti
   let service: DaemonService | null = null;
   const now = (): number => (deps.clock ?? { now: Date.now }).now();
   const labels = cachedLabels(() => (service ? fileLabels(service.daemon) : null), now);
-  const metrics = new StaplerMetrics({ certLabels: () => labels, version: packageVersion() });
+  const metrics = new StaplerMetrics({ ...config.metrics, certLabels: () => labels, version: packageVersion() });
   const alerts = new Alerts(config.hooks ?? DEFAULT_HOOKS, { logger, label: labels, now });
   const instrument = { fetcher: metrics.instrumentFetcher.bind(metrics), store: metrics.instrumentStore.bind(metrics) };
   service = new DaemonService(config, { ...deps, logger, instrument, metrics, ocspObserver: metrics.responderObserver(OCSP_RESULTS) });

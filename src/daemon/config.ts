@@ -45,6 +45,8 @@ export interface DaemonConfig {
   readonly logFormat: 'pretty' | 'json' | null;
   /** Commands and a webhook run on alerts (revoked, expired, failure streak, Must-Staple at risk), or null. */
   readonly hooks: HooksConfig | null;
+  /** Per-certificate metric series: for problems and the `soonest` to lapse (default), or for all. */
+  readonly metrics: { readonly perCertificate: 'problems' | 'all'; readonly soonest: number; readonly maxProblems: number };
   /** The engine's tunables. */
   readonly engine: EngineSettings;
 }
@@ -166,6 +168,7 @@ const FIELDS: Readonly<Record<string, Checker>> = {
   logLevel: oneOf(...LOG_LEVELS),
   logFormat: oneOf('pretty', 'json'),
   hooks: section(HOOK_FIELDS),
+  metrics: section({ perCertificate: oneOf('problems', 'all'), soonest: num(0, 100_000), maxProblems: num(0, 1_000_000) }),
   // The engine's tunables, named and bounded as in the library.
   ...Object.fromEntries(OPTION_KEYS.map((k) => [k, engineValue])),
   responderUrls: oneOrMany,
@@ -260,6 +263,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
     logLevel: (c.logLevel as LogLevel | undefined) ?? 'info',
     logFormat: (c.logFormat as 'pretty' | 'json' | undefined) ?? null,
     hooks: c.hooks ? hooksOf(c.hooks as Record<string, unknown>) : null,
+    metrics: { perCertificate: 'problems', soonest: 100, maxProblems: 1_000, ...(c.metrics as Partial<DaemonConfig['metrics']> | undefined) },
     engine: engine,
   };
 }

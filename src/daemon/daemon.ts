@@ -137,7 +137,6 @@ export class Daemon implements SourceSink {
     try {
       const issuer = this.config.issuer ? await readFileCapped(this.config.issuer, CERT_FILE_LIMIT, { regularFileOnly: true }) : undefined;
       const status = await this.engine.add(bytes, { label: f.path, ...(issuer ? { issuer } : {}) });
-      if (status.state === 'no-issuer') f.error = `the issuer of "${status.subject}" is not in the file: give the full chain or the issuer setting`;
       this.log.debug({ file: f.path, serial: f.serial, state: status.state }, 'certificate registered');
     } catch (err) {
       return this.unusable(f, describeError(err));
@@ -254,7 +253,8 @@ export class Daemon implements SourceSink {
   }
 
   state(): DaemonState {
-    const files = [...this.source.files.values()].map((f) => fileState(f, f.certId ? this.engine.statusById(f.certId) : null, this.writer.health(f)));
+    const now = this.clock.now();
+    const files = [...this.source.files.values()].map((f) => fileState(f, f.certId ? this.engine.statusById(f.certId) : null, now, this.writer.health(f)));
     const { usable, unusable } = this.counts();
     return {
       pid: process.pid,

@@ -4,14 +4,12 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Clock, TimerHandle } from '../engine/clock.ts';
 import type { Logger } from '../engine/logger.ts';
-import type { CertificateStatus } from '../engine/types.ts';
+import type { CertificateState, CertificateStatus } from '../engine/types.ts';
+import { judge, withOutputs, type OutputHealth, type Verdict } from '../engine/verdict.ts';
 import { describeFsError, writeFileAtomic } from '../io/files.ts';
-import type { OutputHealth } from './output-health.ts';
 
-/** An output in the state file: its time as ISO 8601. */
-export type OutputState = Omit<OutputHealth, 'since'> & { readonly since: string };
-
-export interface FileState {
+/** A certificate file, with the engine's facts and verdict for it (the verdict `stapler status`, /healthz and /status read). */
+export interface FileState extends Verdict {
   readonly file: string;
   readonly stapleFile: string;
   readonly stapleWritten: boolean;
@@ -25,9 +23,12 @@ export interface FileState {
   readonly nextUpdate: string | null;
   readonly validUntil: string | null;
   readonly nextRefreshAt: string | null;
+  /** The last error, while its cause lasts (a file that cannot be used, a failing refresh). */
   readonly lastError: string | null;
-  /** Each output (staple file, include, HAProxy push, reload command): whether its last write worked. */
-  readonly outputs: readonly OutputState[];
+  /** Refreshes that failed in a row. */
+  readonly failures: number;
+  /** Each output's health (the daemon's output writer fills it). */
+  readonly outputs: readonly OutputHealth[];
 }
 
 export interface DaemonState {
@@ -50,10 +51,19 @@ export const isoOrNull = (t: number | null | undefined): string | null => (t ===
 
 export function fileState(
   f: { path: string; stapleFile: string; written: Buffer | null; subject: string | null; serial: string | null; error: string | null },
-  s: CertificateStatus | null,
+  status: CertificateStatus | null,
+  now: number,
   outputs: readonly OutputHealth[] = [],
 ): FileState {
-  const failed = outputs.find((o) => !o.ok);
+  const s = status && withOutputs(status, outputs, now);
+  const failing = s?.state === 'unstapled' || s?.state === 'stapled-refresh-failing';
+  const unusable: Verdict = {
+    verdict: 'WARNING',
+    summary: 'unusable',
+    serving: false,
+    atRisk: false,
+    problems: [`cannot use this file: ${f.error ?? 'unknown'}`],
+  };
   return {
     file: f.path,
     stapleFile: f.stapleFile,
@@ -67,11 +77,14 @@ export function fileState(
     nextUpdate: isoOrNull(s?.nextUpdate),
     validUntil: isoOrNull(s?.validUntil),
     nextRefreshAt: isoOrNull(s?.nextRefreshAt),
-    lastError:
-      f.error ??
-      (s?.lastError ? `${s.lastError.reason}: ${s.lastError.message}` : null) ??
-      (failed ? `output failing: ${failed.kind} ${failed.target}: ${failed.error ?? ''}` : null),
-    outputs: outputs.map((o) => ({ ...o, since: new Date(o.since).toISOString() })),
+    lastError: f.error ?? (failing && s?.lastError ? `${s.lastError.reason}: ${s.lastError.message}` : null),
+    failures: s?.consecutiveFailures ?? 0,
+    verdict: s?.verdict ?? unusable.verdict,
+    summary: s?.summary ?? unusable.summary,
+    serving: s?.serving ?? false,
+    atRisk: s?.atRisk ?? false,
+    problems: s?.problems ?? unusable.problems,
+    outputs,
   };
 }
 
@@ -137,4 +150,29 @@ export class StateFile {
     this.timer?.cancel();
     this.timer = null;
   }
+}
+
+/**
+ * A file's verdict as the daemon wrote it; for a state file from an earlier version (without one),
+ * judged now from the facts it holds, by the same rule.
+ */
+export function verdictOf(f: Omit<FileState, keyof Verdict | 'failures' | 'outputs'> & Partial<FileState>, now: number): Verdict {
+  if (f.verdict && f.summary !== undefined && f.problems)
+    return { verdict: f.verdict, summary: f.summary, serving: f.serving ?? false, atRisk: f.atRisk ?? false, problems: f.problems };
+  if (f.state === 'unusable')
+    return { verdict: 'WARNING', summary: 'unusable', serving: false, atRisk: false, problems: [`cannot use this file: ${f.lastError ?? 'unknown'}`] };
+  const at = (t: string | null): number | null => (t === null ? null : Date.parse(t));
+  const colon = f.lastError?.indexOf(': ') ?? -1;
+  const lastError = f.lastError
+    ? { reason: colon > 0 ? f.lastError.slice(0, colon) : f.lastError, message: colon > 0 ? f.lastError.slice(colon + 2) : '' }
+    : null;
+  const facts = {
+    state: f.state as CertificateState,
+    certStatus: f.certStatus,
+    mustStaple: f.mustStaple,
+    validUntil: at(f.validUntil),
+    nextRefreshAt: at(f.nextRefreshAt),
+    lastError,
+  };
+  return judge(facts, now, f.outputs ?? []);
 }

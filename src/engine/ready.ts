@@ -48,9 +48,9 @@ export async function waitUntilReady(source: ReadySource, timeout: number): Prom
         if (must.length > 0) throw mustStapleError('timeout', must, `could not be stapled within ${timeout} ms`);
         const all = [...source.certificates()];
         return {
-          stapled: all.filter((m) => m.life.staple).map((m) => m.status()),
-          noResponder: all.filter((m) => !m.fetchable).map((m) => m.status()),
-          unstapled: [...waiting].map((m) => m.status()),
+          stapled: all.filter((m) => m.life.staple).map((m) => m.status(source.now())),
+          noResponder: all.filter((m) => !m.fetchable).map((m) => m.status(source.now())),
+          unstapled: [...waiting].map((m) => m.status(source.now())),
         };
       }
       await source.nextChange(deadline);

@@ -3,6 +3,7 @@
 import type { HashName } from '../ocsp/signature.ts';
 import type { FailureReason } from '../fetch/staple-fetcher.ts';
 import type { RefreshSettings } from './policy.ts';
+import type { OutputHealth, Verdict } from './verdict.ts';
 
 /**
  * The engine's settings: plain values, checked by one table (options.ts) that the library and
@@ -57,8 +58,11 @@ export type CertificateState =
   /** No acceptable response (never had one, or it expired); fetching goes on. */
   | 'unstapled';
 
-/** One certificate's status, as `status()` and the events report it. */
-export interface CertificateStatus {
+/**
+ * A certificate as the engine sees it, with its verdict (see verdict.ts: `verdict`, `summary`,
+ * `serving`, `atRisk`, `problems`), judged once here so that every face reads the same facts.
+ */
+export interface CertificateStatus extends Verdict {
   /** SHA-256 of the certificate's DER, hex: its identity in stores and status. */
   readonly id: string;
   readonly subject: string;
@@ -80,6 +84,8 @@ export interface CertificateStatus {
   readonly lastError: { readonly reason: FailureReason; readonly message: string; readonly at: number } | null;
   readonly consecutiveFailures: number;
   readonly counters: { readonly fetches: number; readonly fetchFailures: number; readonly stapled: number; readonly unstapled: number };
+  /** The health of what is written for it (empty from the engine: the daemon fills it, and judges again). */
+  readonly outputs: readonly OutputHealth[];
 }
 
 /** The events a Stapler emits, each with the certificate's status. */

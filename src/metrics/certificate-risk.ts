@@ -1,63 +1,43 @@
-// Pure judgements on certificate statuses, shared by the metrics, /healthz and the alerts.
+// Readings of the engine's verdict (src/engine/verdict.ts, the one rule) for the metrics, /healthz
+// and the alerts, and the labels they name certificates by.
 
 import type { CertificateStatus } from '../engine/types.ts';
+import { overall, type Judged, type VerdictLevel } from '../engine/verdict.ts';
 
-/** A staple that lapses sooner than this makes /healthz fail (refreshing should have replaced it long before). */
-export const LAPSE_WARNING_MS = 60 * 60_000;
-
-const STAPLED = new Set(['stapled', 'stapled-refresh-failing']);
+export { LAPSE_WARNING_MS } from '../engine/verdict.ts';
 
 /** Serving a staple now. */
-export const isStapled = (s: CertificateStatus): boolean => STAPLED.has(s.state);
+export const isStapled = (s: CertificateStatus): boolean => s.serving;
 
 /**
  * A Must-Staple certificate that clients enforcing Must-Staple will refuse now, or may soon: it has
- * no staple, or its refresh is failing and the next try comes after its staple lapses (the
- * engine's own mustStapleAtRisk rule).
+ * no staple, or its staple lapses before it is replaced.
  */
-export function mustStapleAtRisk(s: CertificateStatus): boolean {
-  if (!s.mustStaple) return false;
-  if (!isStapled(s)) return true;
-  return s.state === 'stapled-refresh-failing' && s.validUntil !== null && s.nextRefreshAt !== null && s.nextRefreshAt >= s.validUntil;
-}
+export const mustStapleAtRisk = (s: CertificateStatus): boolean => s.mustStaple && s.atRisk;
 
 /** The /healthz verdict on the managed certificates: healthy or not, with one line per problem. */
 export interface Health {
+  /** Not CRITICAL: /healthz answers 200 (with the WARNING lines, if any), else 503. */
   readonly healthy: boolean;
-  /** One line per problem, naming the certificate. */
+  readonly verdict: VerdictLevel;
+  /** One line per problem, naming the certificate, worst first (bounded: see `more`). */
   readonly problems: readonly string[];
+  /** Problem lines left out. */
+  readonly more: number;
 }
 
-/**
- * The /healthz rule. Unhealthy when:
- * (a) a Must-Staple certificate has no acceptable staple (unstapled, no responder, no issuer);
- * (b) any certificate is unstapled: its first fetch failed, or its staple expired during an outage.
- *     Without Must-Staple too: the daemon's responder then answers 503 and servers staple nothing,
- *     which is the failure stapling exists to avoid, and the daemon can only fix it with the CA back;
- * (c) a staple lapses within `windowMs` (an hour) and its refresh is failing, or no refresh is
- *     planned before it lapses. A freshly refreshed short-lived staple (1-hour responses) is healthy.
- * Pending (first fetch not done) is healthy: the daemon is starting. No responder without
- * Must-Staple is healthy: there is nothing to staple.
- */
-export function judgeHealth(statuses: readonly CertificateStatus[], now: number, label: (s: CertificateStatus) => string, windowMs = LAPSE_WARNING_MS): Health {
-  const problems: string[] = [];
-  const why = (s: CertificateStatus): string => `${s.state}${s.lastError ? `: ${s.lastError.reason}` : ''}`;
-  for (const s of statuses) {
-    if (s.state === 'pending') continue;
-    if (s.mustStaple && !isStapled(s)) problems.push(`${label(s)}: Must-Staple and no staple (${why(s)})`);
-    else if (s.state === 'unstapled') problems.push(`${label(s)}: no staple (${why(s)})`);
-    else if (isStapled(s) && s.validUntil !== null && s.validUntil - now < windowMs && !refreshPlannedInTime(s)) {
-      const minutes = Math.max(0, Math.floor((s.validUntil - now) / 60_000));
-      const cause = s.state === 'stapled-refresh-failing' ? `its refresh is failing (${why(s)})` : 'no refresh is planned before then';
-      problems.push(`${label(s)}: the staple lapses in ${minutes} min (at ${new Date(s.validUntil).toISOString()}) and ${cause}`);
-    }
-  }
-  return { healthy: problems.length === 0, problems };
+/** The /healthz reading of the verdicts: unhealthy when any certificate is CRITICAL. */
+export function judgeHealth<T extends Judged>(items: Iterable<T>, label: (s: T) => string, maxProblems = 100): Health {
+  const o = overall(items, label, maxProblems);
+  return { healthy: o.verdict !== 'CRITICAL', verdict: o.verdict, problems: o.problems, more: o.more };
 }
 
-/** A healthy refresh ahead: not failing, and planned before the staple lapses. */
-const refreshPlannedInTime = (s: CertificateStatus): boolean =>
-  s.state === 'stapled' && s.nextRefreshAt !== null && s.validUntil !== null && s.nextRefreshAt < s.validUntil;
+/** The /healthz body: "ok", or the verdict and its problem lines. */
+export function healthBody(h: Health): string {
+  if (h.problems.length === 0 && h.verdict === 'OK') return 'ok\n';
+  const head = h.healthy ? 'warning:' : 'unhealthy:';
+  return `${head}\n${h.problems.map((p) => `- ${p}\n`).join('')}${h.more > 0 ? `- … and ${h.more} more\n` : ''}`;
+}
 
 /** The default `cert` label outside the daemon: subject and serial, unique within the managed set. */
 export const subjectSerial = (s: CertificateStatus): string => `${s.subject} #${s.serial}`;

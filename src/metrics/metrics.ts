@@ -1,16 +1,20 @@
-// Prometheus metrics for Stapler, on prom-client 15. Per-certificate gauges are computed from the
-// engine's status at each scrape (always right, nothing to keep in sync, and a removed
-// certificate's series go with it); counters come from the engine's events and from decorators
-// of the fetcher and the store. Nothing here runs on the handshake path.
+// Prometheus metrics for Stapler, on prom-client 15. Gauges are computed from the engine's status
+// at each scrape (always right, nothing to keep in sync, and a removed certificate's series go
+// with it): counts by state, verdict and responder for all certificates, and series of their own
+// for the few that need a look (a problem, or the soonest to lapse), or for all by option (see
+// snapshot.ts). Counters come from the engine's events and from decorators of the fetcher and
+// the store. Nothing here runs on the handshake path.
 
 import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { requireOptional } from '../io/optional-package.ts';
 import type { StaplingEngine } from '../engine/engine.ts';
 import type { CertificateStatus } from '../engine/types.ts';
+import { withOutputs, type OutputHealth } from '../engine/verdict.ts';
 import { FAILURE_REASONS, type StapleFetcher } from '../fetch/staple-fetcher.ts';
 import type { StapleStore } from '../store/store.ts';
 import { mustStapleAtRisk, responderHost, subjectSerial } from './certificate-risk.ts';
+import { readSnapshot, type SeriesOptions, type Snapshot } from './snapshot.ts';
 import { InstrumentedFetcher } from './instrumented-fetcher.ts';
 import { InstrumentedStore } from './instrumented-store.ts';
 
@@ -21,7 +25,7 @@ export interface HandshakeCounts {
 }
 
 /** Options of StaplerMetrics. */
-export interface StaplerMetricsOptions {
+export interface StaplerMetricsOptions extends SeriesOptions {
   /** Where the metrics are registered (default: a new Registry of their own, see `registry`). */
   readonly registry?: Registry;
   /**
@@ -29,6 +33,8 @@ export interface StaplerMetricsOptions {
    * The daemon labels a certificate with its file. Keep it bounded by the managed set.
    */
   readonly certLabels?: () => (status: CertificateStatus) => string;
+  /** Each certificate's outputs' health (the daemon's), chosen once per scrape: a failed output makes it WARNING here too. */
+  readonly outputsOf?: () => (status: CertificateStatus) => readonly OutputHealth[];
   /** The version in stapler_build_info (default: unknown). */
   readonly version?: string;
 }
@@ -36,7 +42,15 @@ export interface StaplerMetricsOptions {
 /** Every metric's name, as exported (for documentation and tests). */
 export const METRIC_NAMES = [
   'stapler_build_info',
+  'stapler_certificates',
+  'stapler_certificates_by_verdict',
+  'stapler_certificates_by_responder',
+  'stapler_certificates_at_risk',
+  'stapler_outputs_failing',
+  'stapler_staple_soonest_valid_until_timestamp_seconds',
+  'stapler_certificate_series',
   'stapler_certificate_info',
+  'stapler_certificate_verdict',
   'stapler_certificate_state',
   'stapler_certificate_revoked',
   'stapler_certificate_not_after_timestamp_seconds',
@@ -56,10 +70,8 @@ export const METRIC_NAMES = [
   'stapler_ocsp_responder_duration_seconds',
 ] as const;
 
-const FIRST_PER_CERT = 'stapler_certificate_info';
-const LAST_PER_CERT = 'stapler_must_staple_at_risk';
-
 type Row = { readonly s: CertificateStatus; readonly cert: string };
+type Reading = Snapshot & { readonly labelled: readonly Row[] };
 
 /** Prometheus metrics for a Stapler or the daemon's engine, on prom-client. */
 export class StaplerMetrics {
@@ -67,7 +79,8 @@ export class StaplerMetrics {
   readonly registry: Registry;
   private engine: StaplingEngine | null = null;
   private handshakes: (() => HandshakeCounts) | null = null;
-  private snapshot: Row[] | null = null;
+  private reading: Promise<Reading> | null = null;
+  private readonly series: SeriesOptions;
   private turn: Promise<void> = Promise.resolve();
   private readonly refreshes: Counter<'result'>;
   private readonly failures: Counter<'reason'>;
@@ -77,43 +90,99 @@ export class StaplerMetrics {
   private readonly responderRequests: Counter<'result'>;
   private readonly responderDuration: Histogram;
   private readonly certLabels: () => (status: CertificateStatus) => string;
+  private readonly outputsOf: (() => (status: CertificateStatus) => readonly OutputHealth[]) | null;
 
   constructor(options: StaplerMetricsOptions = {}) {
     // prom-client is an optional dependency: it loads here, when metrics are first asked for.
     const { Counter, Gauge, Histogram, Registry } = requireOptional<typeof PromClient>('prom-client', 'StaplerMetrics');
     const registers = [(this.registry = options.registry ?? new Registry())];
     this.certLabels = options.certLabels ?? (() => subjectSerial);
+    this.outputsOf = options.outputsOf ?? null;
+    this.series = { perCertificate: options.perCertificate ?? 'problems', soonest: options.soonest ?? 100, maxProblems: options.maxProblems ?? 1_000 };
+    /** A gauge filled from the scrape's reading; the first one registered reads the engine (a scrape collects them in order). */
+    const family = (
+      name: string,
+      help: string,
+      labelNames: readonly string[],
+      fill: (r: Reading, set: (labels: Record<string, string>, v: number) => void) => void,
+    ): void => {
+      const first = this.reading === null;
+      if (first) this.reading = Promise.resolve({ ...emptyReading });
+      const gauge: Gauge<string> = new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect: async () => {
+          if (first) this.reading = this.read();
+          const reading = this.reading!;
+          // One event-loop turn per family: the OCSP responder answers between them.
+          await this.nextTurn();
+          const r = await reading;
+          gauge.reset();
+          fill(r, (labels, v) => gauge.set(labels, v));
+        },
+      });
+    };
     const perCert = (
       name: string,
       help: string,
       value: (s: CertificateStatus) => number | null,
       extra: readonly string[] = [],
       labels?: (r: Row) => Record<string, string>,
-    ): void => {
-      const gauge: Gauge<string> = new Gauge({
-        name,
-        help,
-        labelNames: ['cert', ...extra],
-        registers,
-        collect: async () => {
-          // One event-loop turn per family: a scrape of 10,000 certificates would otherwise hold
-          // the daemon (and its OCSP responder) for its whole length.
-          await this.nextTurn();
-          gauge.reset();
-          // A scrape collects every metric in the order registered: the first per-certificate
-          // gauge reads the engine, the others share what it read.
-          for (const r of this.rows(name === FIRST_PER_CERT)) {
-            const v = value(r.s);
-            if (v !== null) gauge.set({ cert: r.cert, ...labels?.(r) }, v);
-          }
-          if (name === LAST_PER_CERT) this.snapshot = null;
-        },
+    ): void =>
+      family(name, help, ['cert', ...extra], (r, set) => {
+        for (const row of r.labelled) {
+          const v = value(row.s);
+          if (v !== null) set({ cert: row.cert, ...labels?.(row) }, v);
+        }
       });
-    };
     const seconds = (t: number | null): number | null => (t === null ? null : t / 1000);
     new Gauge({ name: 'stapler_build_info', help: 'Stapler and Node versions (always 1).', labelNames: ['version', 'node'], registers }).set(
       { version: options.version ?? 'unknown', node: process.versions.node },
       1,
+    );
+    family('stapler_certificates', 'Certificates by stapling state.', ['state'], (r, set) => {
+      for (const [state, n] of r.byState) set({ state }, n);
+    });
+    family(
+      'stapler_certificates_by_verdict',
+      'Certificates by verdict: OK, WARNING, CRITICAL (the verdict of /healthz and `stapler status`).',
+      ['verdict'],
+      (r, set) => {
+        for (const [verdict, n] of Object.entries(r.byVerdict)) set({ verdict }, n);
+      },
+    );
+    family('stapler_certificates_by_responder', 'Certificates by the host of their first OCSP responder, and state.', ['responder', 'state'], (r, set) => {
+      for (const [key, n] of r.byResponder) {
+        const [responder, state] = key.split('\u0000') as [string, string];
+        set({ responder, state }, n);
+      }
+    });
+    family(
+      'stapler_certificates_at_risk',
+      'Certificates whose staple may lapse before it is replaced, and Must-Staple certificates without one.',
+      [],
+      (r, set) => set({}, r.atRisk),
+    );
+    family(
+      'stapler_outputs_failing',
+      'Outputs (staple files, includes, HAProxy pushes, reloads) whose last write failed, by kind (the daemon).',
+      ['kind'],
+      (r, set) => {
+        for (const [kind, n] of r.outputsFailing) set({ kind }, n);
+      },
+    );
+    family('stapler_staple_soonest_valid_until_timestamp_seconds', 'The earliest end of a staple being served.', [], (r, set) => {
+      if (r.soonestValidUntil !== null) set({}, r.soonestValidUntil / 1000);
+    });
+    family(
+      'stapler_certificate_series',
+      'Certificates with series of their own, by why (problem, soonest, all), and those with a problem left out (omitted).',
+      ['why'],
+      (r, set) => {
+        for (const [why, n] of Object.entries(r.exported)) set({ why }, n);
+      },
     );
     perCert(
       'stapler_certificate_info',
@@ -126,6 +195,13 @@ export class StaplerMetrics {
         responder: responderHost(s.responders[0]),
         must_staple: String(s.mustStaple),
       }),
+    );
+    perCert(
+      'stapler_certificate_verdict',
+      "The certificate's verdict (1; only its current verdict is exported).",
+      () => 1,
+      ['verdict'],
+      ({ s }) => ({ verdict: s.verdict }),
     );
     perCert(
       'stapler_certificate_state',
@@ -261,13 +337,14 @@ export class StaplerMetrics {
     return this.registry.metrics();
   }
 
-  /** One status list per scrape, shared by every gauge's collect; `fresh` reads the engine again. */
-  private rows(fresh: boolean): Row[] {
-    if (this.snapshot && !fresh) return this.snapshot;
+  /** One reading of the engine per scrape, shared by every family's collect. */
+  private async read(): Promise<Reading> {
+    const statuses = this.engine?.statuses() ?? [];
+    const outputs = this.outputsOf?.();
+    const judged = outputs ? mapIterable(statuses, (s) => withOutputs(s, outputs(s), Date.now())) : statuses;
+    const snap = await readSnapshot(judged, this.series);
     const label = this.certLabels();
-    const rows = (this.engine?.status() ?? []).map((s) => ({ s, cert: label(s) }));
-    this.snapshot = rows;
-    return rows;
+    return { ...snap, labelled: snap.rows.map((s) => ({ s, cert: label(s) })) };
   }
 
   /** Resolves after the previous family's turn and one more event-loop turn (setImmediate). */
@@ -277,3 +354,19 @@ export class StaplerMetrics {
     return turn;
   }
 }
+
+function* mapIterable<A, B>(items: Iterable<A>, f: (a: A) => B): IterableIterator<B> {
+  for (const a of items) yield f(a);
+}
+
+const emptyReading: Reading = {
+  byState: new Map(),
+  byVerdict: { CRITICAL: 0, WARNING: 0, OK: 0 },
+  byResponder: new Map(),
+  atRisk: 0,
+  outputsFailing: new Map(),
+  soonestValidUntil: null,
+  rows: [],
+  exported: { problem: 0, soonest: 0, all: 0, omitted: 0 },
+  labelled: [],
+};

@@ -214,20 +214,32 @@ describe('stapler status (command line)', () => {
 
   it('follows the monitoring-plugin exit codes, and fits 80 columns', async () => {
     await writeFile(file('ok.json'), stateWith(process.pid, [row({})]));
-    const ok = await stapler(['status', '--state', file('ok.json')]);
+    const ok = await stapler(['status', '--state', file('ok.json'), '--all']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /^OK: 1 stapled/);
+    assert.match(ok.stdout, /\nverdicts: 0 CRITICAL, 0 WARNING, 1 OK\nstates: 1 stapled\n/);
     assert.match(ok.stdout, new RegExp(`state file ${file('ok.json')}`));
     assert.match(ok.stdout, /…\/www\.example\.com\.pem +stapled +2026-11-29T00:00Z +2026-11-25T12:00Z/);
     // Every time it prints is ISO 8601.
     for (const t of ok.stdout.match(/\d{4}-\d\d-\d\d[ T][\d:.]+Z?/g) ?? []) assert.match(t, /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d\.\d{3})?Z$/, t);
     await writeFile(
       file('warn.json'),
-      stateWith(process.pid, [row({ state: 'stapled-refresh-failing', lastError: `fetch-timeout: ${'no answer from the responder '.repeat(6)}` })]),
+      stateWith(process.pid, [
+        row({
+          state: 'stapled-refresh-failing',
+          validUntil: '2099-01-01T00:00:00.000Z',
+          lastError: `fetch-timeout: ${'no answer from the responder '.repeat(6)}`,
+        }),
+      ]),
     );
     const warn = await stapler(['status', '--state', file('warn.json')]);
     assert.equal(warn.code, 1);
-    assert.match(warn.stdout, /^WARNING: 1 staple\(s\) whose refresh is failing/);
+    assert.match(warn.stdout, /^WARNING: 1 refresh failing\n/);
+    // By default: the summary and the certificates with a problem, each problem on its own line.
+    assert.match(warn.stdout, /with a problem: 1 \(--all lists every certificate\)\n/);
+    assert.match(warn.stdout, /…\/www\.example\.com\.pem +refresh failing +/);
+    assert.match(warn.stdout, /\n {2}its refresh is failing \(stapled-refresh-failing: fetch-timeout: no answer/);
+    assert.doesNotMatch((await stapler(['status', '--state', file('ok.json')])).stdout, /www\.example\.com\.pem/, 'OK rows only with --all');
     for (const l of warn.stdout.split('\n')) assert.ok(l.length <= 80, `over 80 columns: ${l}`);
     await writeFile(file('crit.json'), stateWith(process.pid, [row({ state: 'unstapled' })]));
     assert.equal((await stapler(['status', '--state', file('crit.json')])).code, 2);

@@ -8,26 +8,36 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { escapeHtml, renderStatusPage, timeline, type StatusRow } from '../../src/daemon/http/status-page.ts';
 import { CHROMIUM, peerSkip } from '../support/peers.ts';
+import { parseStatusQuery, selectRows } from '../../src/daemon/http/status-query.ts';
+import type { CertificateState } from '../../src/engine/types.ts';
+import { judge } from '../../src/engine/verdict.ts';
 
 const OUT = new URL('../../test-output/', import.meta.url).pathname;
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
-const row = (over: Partial<StatusRow>): StatusRow => ({
-  file: '/etc/ssl/private/www.example.com.pem',
-  subject: 'CN=www.example.com',
-  serial: '04a1b2c3d4e5f60718293a4b5c6d7e8f',
-  state: 'stapled',
-  certStatus: 'good',
-  mustStaple: false,
-  thisUpdate: NOW - 24 * HOUR,
-  nextUpdate: NOW + 72 * HOUR,
-  validUntil: NOW + 72 * HOUR,
-  nextRefreshAt: NOW + 24 * HOUR,
-  lastError: null,
-  failures: 0,
-  ...over,
-});
+const row = (over: Partial<StatusRow>): StatusRow => {
+  const r: StatusRow = {
+    file: '/etc/ssl/private/www.example.com.pem',
+    subject: 'CN=www.example.com',
+    serial: '04a1b2c3d4e5f60718293a4b5c6d7e8f',
+    state: 'stapled',
+    certStatus: 'good',
+    mustStaple: false,
+    thisUpdate: NOW - 24 * HOUR,
+    nextUpdate: NOW + 72 * HOUR,
+    validUntil: NOW + 72 * HOUR,
+    nextRefreshAt: NOW + 24 * HOUR,
+    lastError: null,
+    failures: 0,
+    verdict: 'OK',
+    summary: '',
+    problems: [],
+    ...over,
+  };
+  const lastError = r.lastError ? { reason: r.lastError.split(':')[0]!, message: r.lastError } : null;
+  return { ...r, ...judge({ ...r, state: r.state as CertificateState, lastError }, NOW) };
+};
 
 /** The rows of the page: each state, long unbroken names, and names that try to be HTML. */
 export const SAMPLE_ROWS: StatusRow[] = [
@@ -90,12 +100,19 @@ describe('the status page in Chromium', () => {
     try {
       const page = await browser.newPage({ viewport: { width: 360, height: 800 }, javaScriptEnabled: false });
       const facts = ['daemon pid 4242, started 2026-11-22T06:00:00.000Z', '5 certificate(s), 0 unusable file(s)'];
-      await page.setContent(renderStatusPage({ title: 'Stapler', facts, rows: SAMPLE_ROWS, refreshSeconds: 3600 }, NOW));
+      const unmanaged = [`sha256 issuer name hash ${'ab'.repeat(32)}, issuer key hash ${'cd'.repeat(32)}, serial ${'0f'.repeat(20)}: 3 request(s)`];
+      await page.setContent(renderStatusPage({ title: 'Stapler', facts, rows: SAMPLE_ROWS, unmanaged, refreshSeconds: 3600 }, NOW));
       assert.equal(await page.locator('article.cert').count(), SAMPLE_ROWS.length);
-      assert.deepEqual(
-        await page.locator('.file').allTextContents(),
-        SAMPLE_ROWS.map((r) => r.file),
-      );
+      // Problems first: CRITICAL (the revoked and the Must-Staple one without a staple), WARNING, then OK.
+      assert.deepEqual(await page.locator('article.cert').evaluateAll((els) => els.map((e) => e.getAttribute('data-verdict'))), [
+        'CRITICAL',
+        'CRITICAL',
+        'WARNING',
+        'OK',
+        'OK',
+      ]);
+      assert.deepEqual((await page.locator('.file').allTextContents()).sort(), SAMPLE_ROWS.map((r) => r.file).sort());
+      assert.equal(await page.locator('.unmanaged li').count(), 1);
       // The markers: the middle of "now" is at nowPct of the bar's inner width.
       const bars = page.locator('.bar');
       assert.equal(await bars.count(), 3);
@@ -118,5 +135,45 @@ describe('the status page in Chromium', () => {
     } finally {
       await browser.close();
     }
+  });
+});
+
+describe('the status page at scale', () => {
+  const many = Array.from({ length: 1_000 }, (_x, i) =>
+    row({
+      file: `/etc/ssl/many/host-${i}.pem`,
+      subject: `CN=host-${i}.example.com`,
+      ...(i % 100 === 7 ? { state: 'unstapled', thisUpdate: null, validUntil: null } : {}),
+    }),
+  );
+
+  it('counts every verdict and state, shows problems first, one page at a time', () => {
+    const sel = selectRows(many, parseStatusQuery(new URLSearchParams('')));
+    assert.deepEqual([sel.total, sel.matched, sel.pages, sel.rows.length], [1_000, 1_000, 20, 50]);
+    assert.deepEqual(sel.byVerdict, { CRITICAL: 10, WARNING: 0, OK: 990 });
+    assert.equal(sel.byState.get('unstapled'), 10);
+    assert.deepEqual(
+      sel.rows.slice(0, 11).map((r) => r.verdict),
+      [...Array(10).fill('CRITICAL'), 'OK'],
+    );
+    const last = selectRows(many, parseStatusQuery(new URLSearchParams('page=999')));
+    assert.deepEqual([last.page, last.rows.length, last.rows.at(-1)!.file], [20, 50, '/etc/ssl/many/host-999.pem']);
+  });
+
+  it('filters by verdict, by state and by name (case-insensitive), and bounds what it is given', () => {
+    assert.equal(selectRows(many, parseStatusQuery(new URLSearchParams('state=critical'))).matched, 10);
+    assert.equal(selectRows(many, parseStatusQuery(new URLSearchParams('state=unstapled'))).matched, 10);
+    assert.equal(selectRows(many, parseStatusQuery(new URLSearchParams('name=HOST-99'))).matched, 11);
+    assert.equal(selectRows(many, parseStatusQuery(new URLSearchParams('name=host-107&state=OK'))).matched, 0);
+    const q = parseStatusQuery(new URLSearchParams(`name=${'x'.repeat(10_000)}&page=-5`));
+    assert.deepEqual([q.name!.length, q.page], [200, 1]);
+  });
+
+  it('ships one page of cards whatever the number of certificates, with links to the others', () => {
+    const html = renderStatusPage({ title: 'Stapler', facts: [], rows: many, query: parseStatusQuery(new URLSearchParams('page=2')), refreshSeconds: 30 }, NOW);
+    assert.equal(html.match(/<article /g)!.length, 50);
+    assert.match(html, /51–100 of 1000 \(page 2 of 20\)/);
+    assert.match(html, /href="\?page=3"/);
+    assert.match(html, /href="\?state=CRITICAL"/);
   });
 });

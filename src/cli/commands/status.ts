@@ -1,15 +1,27 @@
 // stapler status: what the daemon is doing, from its state file. Exit codes follow the
-// monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+// monitoring-plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. The verdict is the one
+// the daemon wrote for each file (the same /healthz and /status read); line 1 holds it whole,
+// for monitoring tools; then a summary and the certificates with a problem (all with --all).
 
 import { defaultStateFile } from '../../daemon/config.ts';
-import type { DaemonState, FileState } from '../../daemon/state.ts';
+import { verdictOf, type DaemonState, type FileState } from '../../daemon/state.ts';
+import { overall, type Judged, type VerdictLevel } from '../../engine/verdict.ts';
 import { readFileCapped } from '../../io/files.ts';
 import { InputError } from '../../ocsp/errors.ts';
 
 export const STATUS_EXIT = { ok: 0, warning: 1, critical: 2, unknown: 3 } as const;
 const WIDTH = 80;
+/** A state file of 100,000 certificates is about 80 MB: this bounds what is read. */
+const STATE_FILE_LIMIT = 512 * 1024 * 1024;
+const CODES: Record<VerdictLevel, number> = { OK: STATUS_EXIT.ok, WARNING: STATUS_EXIT.warning, CRITICAL: STATUS_EXIT.critical };
 
-export async function statusCommand(opts: { state?: string; json?: boolean }, io: { out: (s: string) => void; log: (s: string) => void }): Promise<number> {
+type JudgedFile = FileState & Judged;
+
+export async function statusCommand(
+  opts: { state?: string; json?: boolean; all?: boolean },
+  io: { out: (s: string) => void; log: (s: string) => void },
+  now = Date.now(),
+): Promise<number> {
   const path = opts.state ?? defaultStateFile();
   let state: DaemonState;
   try {
@@ -21,29 +33,63 @@ export async function statusCommand(opts: { state?: string; json?: boolean }, io
     return STATUS_EXIT.unknown;
   }
   const running = isRunning(state.pid);
-  const { verdict, code, reasons } = judge(state, running);
+  const files: JudgedFile[] = state.files.map((f) => ({ ...f, ...verdictOf(f, now) }));
+  const { verdict, code, reasons } = judgeFiles(files, state.pid, running);
   if (opts.json) {
-    io.out(JSON.stringify({ stateFile: path, running, verdict, reasons, ...state }));
+    io.out(JSON.stringify({ stateFile: path, running, verdict, reasons, ...state, files }));
     return code;
   }
-  const rows = state.files.map((f) => [elide(f.file, 24), statusLabel(f), shortTime(f.nextUpdate), shortTime(f.nextRefreshAt)]);
+  const shown = opts.all ? files : files.filter((f) => f.verdict !== 'OK');
+  const rows = shown.map((f) => [elide(f.file, 24), f.summary, shortTime(f.nextUpdate), shortTime(f.nextRefreshAt)]);
   const header = ['certificate', 'status', 'next update', 'next refresh'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   const out = [
-    `${verdict}: ${reasons.join('; ')}`,
+    firstLine(verdict, reasons),
     `state file ${path}`,
     `daemon pid ${state.pid} (${running ? 'running' : 'NOT RUNNING'}), started ${state.startedAt}`,
     `as of ${state.updatedAt}: ${count(state)}, ${state.reloads} reload(s)${state.reloadFailures ? `, ${state.reloadFailures} failed` : ''}`,
+    ...summaryLines(files),
     '',
-    line(header),
   ];
-  for (const [i, f] of state.files.entries()) {
+  if (shown.length === 0 && !opts.all) out.push('no certificate has a problem (--all lists them all)');
+  else {
+    if (!opts.all) out.push(`with a problem: ${shown.length} (--all lists every certificate)`);
+    out.push(line(header));
+  }
+  for (const [i, f] of shown.entries()) {
     out.push(line(rows[i]!));
-    if (f.lastError) out.push(elideEnd(`  ${f.lastError}`, WIDTH));
+    for (const p of f.problems) out.push(elideEnd(`  ${p}`, WIDTH));
   }
   io.out(out.map((l) => (l.length > WIDTH ? elideEnd(l, WIDTH) : l)).join('\n'));
   return code;
+}
+
+/**
+ * Line 1, at most 80 columns: the verdict and as many whole reasons as fit, then how many more
+ * (monitoring tools read this line: nothing in it is cut in the middle).
+ */
+export function firstLine(verdict: string, reasons: readonly string[], width = WIDTH): string {
+  let text = `${verdict}:`;
+  for (const [i, r] of reasons.entries()) {
+    const left = reasons.length - i - 1;
+    const tail = left > 0 ? ` (+${left} more)` : '';
+    const next = `${text}${i === 0 ? ' ' : ', '}${r}`;
+    // Room for this reason, and for the "+N more" that may follow it.
+    if (next.length + tail.length > width && i > 0) return `${text} (+${reasons.length - i} more)`;
+    text = next;
+  }
+  return text.length > width ? elideEnd(text, width) : text;
+}
+
+function summaryLines(files: readonly JudgedFile[]): string[] {
+  const byState = new Map<string, number>();
+  for (const f of files) byState.set(f.state, (byState.get(f.state) ?? 0) + 1);
+  const o = overall(files, (f) => f.file, 0);
+  return [
+    `verdicts: ${o.counts.CRITICAL} CRITICAL, ${o.counts.WARNING} WARNING, ${o.counts.OK} OK`,
+    `states: ${[...byState].map(([s, n]) => `${n} ${s}`).join(', ') || 'none'}`,
+  ];
 }
 
 function count(state: DaemonState): string {
@@ -52,37 +98,27 @@ function count(state: DaemonState): string {
   return `${usable} certificate(s)${unusable ? `, ${unusable} unusable file(s)` : ''}`;
 }
 
-/** The verdict: CRITICAL when a server goes without a staple it needs (or the daemon is down), WARNING when something needs a look. */
-export function judge(state: DaemonState, running: boolean): { verdict: 'OK' | 'WARNING' | 'CRITICAL'; code: number; reasons: string[] } {
-  const critical: string[] = [];
-  const warning: string[] = [];
-  const n = (pred: (f: FileState) => boolean): number => state.files.filter(pred).length;
-  if (!running) critical.push(`the daemon (pid ${state.pid}) is not running`);
-  const revoked = n((f) => f.certStatus === 'revoked');
-  if (revoked) critical.push(`${revoked} certificate(s) REVOKED`);
-  const unstapled = n((f) => f.state === 'unstapled');
-  if (unstapled) critical.push(`${unstapled} certificate(s) without a staple`);
-  const failing = n((f) => f.state === 'stapled-refresh-failing');
-  if (failing) warning.push(`${failing} staple(s) whose refresh is failing`);
-  const pending = n((f) => f.state === 'pending');
-  if (pending) warning.push(`${pending} certificate(s) waiting for a first staple`);
-  for (const f of state.files)
-    for (const o of f.outputs ?? []) if (!o.ok) warning.push(`${f.file}: cannot write its ${o.kind} ${o.target}: ${o.error ?? 'failed'}`);
-  const broken = n((f) => f.state === 'unusable' || f.state === 'no-issuer');
-  if (broken) warning.push(`${broken} file(s) that cannot be used`);
-  if (critical.length > 0) return { verdict: 'CRITICAL', code: STATUS_EXIT.critical, reasons: [...critical, ...warning] };
-  if (warning.length > 0) return { verdict: 'WARNING', code: STATUS_EXIT.warning, reasons: warning };
-  return {
-    verdict: 'OK',
-    code: STATUS_EXIT.ok,
-    reasons: [`${n((f) => f.state === 'stapled')} stapled, ${n((f) => f.state === 'no-responder')} without an OCSP responder`],
-  };
+/** The overall verdict: the worst file's, and CRITICAL when the daemon is not running. */
+export function judgeFiles(files: readonly JudgedFile[], pid: number, running: boolean): { verdict: VerdictLevel; code: number; reasons: string[] } {
+  const o = overall(files, (f) => f.file, 0);
+  const reasons = [...(running ? [] : [`the daemon (pid ${pid}) is not running`]), ...o.reasons];
+  const verdict: VerdictLevel = running ? o.verdict : 'CRITICAL';
+  if (verdict === 'OK') {
+    const n = (state: string): number => files.filter((f) => f.state === state).length;
+    const quiet = [
+      `${n('stapled')} stapled`,
+      ...(n('pending') ? [`${n('pending')} waiting for a first staple`] : []),
+      `${n('no-responder')} without an OCSP responder`,
+    ];
+    return { verdict, code: CODES.OK, reasons: quiet };
+  }
+  return { verdict, code: CODES[verdict], reasons };
 }
 
 async function readState(path: string): Promise<DaemonState> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse((await readFileCapped(path, 16 * 1024 * 1024, { regularFileOnly: true })).toString('utf8'));
+    parsed = JSON.parse((await readFileCapped(path, STATE_FILE_LIMIT, { regularFileOnly: true })).toString('utf8'));
   } catch (err) {
     if (err instanceof InputError) throw new InputError(path, `${err.reason} (is the daemon running, and is this its state file? --state names another)`);
     throw new InputError(path, 'is not a stapler state file');
@@ -101,11 +137,6 @@ async function readState(path: string): Promise<DaemonState> {
       nextRefreshAt: iso(f.nextRefreshAt),
     })),
   };
-}
-
-function statusLabel(f: FileState): string {
-  if (f.certStatus === 'revoked') return 'REVOKED';
-  return f.state === 'stapled-refresh-failing' ? 'stapled, failing' : f.state;
 }
 
 /** "2026-11-22T06:34Z" from an ISO time: still ISO 8601 (UTC, to the minute), and fits 80 columns. */

@@ -4,12 +4,14 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CertificateStatus } from '../../engine/types.ts';
-import { judgeHealth, subjectSerial } from '../../metrics/certificate-risk.ts';
+import { healthBody, judgeHealth, subjectSerial } from '../../metrics/certificate-risk.ts';
 import type { StaplerMetrics } from '../../metrics/metrics.ts';
 import type { Daemon } from '../daemon.ts';
+import type { FileState } from '../state.ts';
 import type { OcspRoute } from './ocsp-route.ts';
 import type { HttpRoute } from './route.ts';
 import { renderStatusPage, type StatusRow } from './status-page.ts';
+import { parseStatusQuery } from './status-query.ts';
 
 const key = (subject: string | null, serial: string | null): string => `${subject ?? ''}\u0000${serial ?? ''}`;
 
@@ -20,26 +22,27 @@ export function fileLabels(daemon: Daemon): (s: CertificateStatus) => string {
   return (s) => files.get(key(s.subject, s.serial)) ?? subjectSerial(s);
 }
 
-/** One row per certificate file, with the engine's numbers for it; files that cannot be used too. */
-export function statusRows(daemon: Daemon): StatusRow[] {
-  const statuses = new Map(daemon.engine.status().map((s) => [key(s.subject, s.serial), s]));
-  return daemon.state().files.map((f) => {
-    const s = f.subject === null ? undefined : statuses.get(key(f.subject, f.serial));
-    return {
-      file: f.file,
-      subject: f.subject,
-      serial: f.serial,
-      state: f.state,
-      certStatus: f.certStatus,
-      mustStaple: f.mustStaple,
-      thisUpdate: s?.thisUpdate ?? null,
-      nextUpdate: s?.nextUpdate ?? null,
-      validUntil: s?.validUntil ?? null,
-      nextRefreshAt: s?.nextRefreshAt ?? null,
-      lastError: f.lastError,
-      failures: s?.consecutiveFailures ?? 0,
-    };
-  });
+const time = (t: string | null): number | null => (t === null ? null : Date.parse(t));
+
+/** A card's row from a file's state (the same facts /status.json and `stapler status` read). */
+export function statusRow(f: FileState): StatusRow {
+  return {
+    file: f.file,
+    subject: f.subject,
+    serial: f.serial,
+    state: f.state,
+    certStatus: f.certStatus,
+    mustStaple: f.mustStaple,
+    thisUpdate: time(f.thisUpdate),
+    nextUpdate: time(f.nextUpdate),
+    validUntil: time(f.validUntil),
+    nextRefreshAt: time(f.nextRefreshAt),
+    lastError: f.lastError,
+    failures: f.failures,
+    verdict: f.verdict,
+    summary: f.summary,
+    problems: f.problems,
+  };
 }
 
 /** Send `body` (or only its headers, for HEAD). */
@@ -71,9 +74,14 @@ function responderFacts(ocsp: OcspRoute): string[] {
   const unknown = ocsp.unknown.list();
   const facts = [`OCSP responder requests: ${counts}`];
   if (unknown.length > 0) facts.push(`unmanaged CertIDs asked about: ${unknown.length + (ocsp.unknown.untracked > 0 ? '+' : '')}`);
-  for (const u of unknown.slice(0, PAGE_UNKNOWN_ROWS))
-    facts.push(`unmanaged: ${u.hash} issuer name hash ${u.issuerNameHash}, issuer key hash ${u.issuerKeyHash}, serial ${u.serial}: ${u.count} request(s)`);
   return facts;
+}
+
+function unmanagedLines(ocsp: OcspRoute): string[] {
+  return ocsp.unknown
+    .list()
+    .slice(0, PAGE_UNKNOWN_ROWS)
+    .map((u) => `${u.hash} issuer name hash ${u.issuerNameHash}, issuer key hash ${u.issuerKeyHash}, serial ${u.serial}: ${u.count} request(s)`);
 }
 
 export function observeRoutes(daemon: Daemon, metrics: StaplerMetrics, opts: ObserveRouteOptions = {}): HttpRoute[] {
@@ -91,14 +99,9 @@ export function observeRoutes(daemon: Daemon, metrics: StaplerMetrics, opts: Obs
       paths: ['/healthz'],
       methods,
       handle: (req, res) => {
-        const health = judgeHealth(daemon.engine.status(), now(), fileLabels(daemon));
-        // A failed output (a staple file that cannot be written, say) is a problem too, naming the file.
-        const outputs = daemon
-          .state()
-          .files.flatMap((f) => f.outputs.filter((o) => !o.ok).map((o) => `${f.file}: cannot write its ${o.kind} ${o.target}: ${o.error ?? 'failed'}`));
-        const problems = [...health.problems, ...outputs];
-        const body = problems.length === 0 ? 'ok\n' : `unhealthy:\n${problems.map((p) => `- ${p}\n`).join('')}`;
-        send(req, res, problems.length === 0 ? 200 : 503, 'text/plain; charset=utf-8', body);
+        // The files' verdicts: the same facts as /status.json, /status and `stapler status`.
+        const health = judgeHealth(daemon.state().files, (f) => f.file);
+        send(req, res, health.healthy ? 200 : 503, 'text/plain; charset=utf-8', healthBody(health));
       },
     },
     {
@@ -116,13 +119,22 @@ export function observeRoutes(daemon: Daemon, metrics: StaplerMetrics, opts: Obs
       methods,
       handle: (req, res) => {
         const state = daemon.state();
+        const query = parseStatusQuery(new URL(req.url ?? '/', 'http://status/').searchParams);
         const facts = [
           `daemon pid ${state.pid}, started ${state.startedAt}`,
           `${state.certificates} certificate(s), ${state.unusable} unusable file(s)`,
           ...(opts.ocsp ? responderFacts(opts.ocsp) : []),
         ];
-        const html = renderStatusPage({ title: 'Stapler', facts, rows: statusRows(daemon), refreshSeconds: opts.pageRefreshSeconds ?? 30 }, now());
-        send(req, res, 200, 'text/html; charset=utf-8', html);
+        const page = {
+          title: 'Stapler',
+          facts,
+          rows: state.files,
+          toRow: statusRow,
+          query,
+          unmanaged: opts.ocsp ? unmanagedLines(opts.ocsp) : [],
+          refreshSeconds: opts.pageRefreshSeconds ?? 30,
+        };
+        send(req, res, 200, 'text/html; charset=utf-8', renderStatusPage(page, now()));
       },
     },
   ];

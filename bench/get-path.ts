@@ -82,14 +82,15 @@ console.log(
   `bench/get-path: Node ${process.version}, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms per path and tree, ${CONNECTIONS} connections, load from a forked process\n`,
 );
 // Warm-up (JIT, connections), not counted.
-for (const t of trees) for (const p of paths) await run({ kind: 'throughput', origin: t.origin, path: p.path, durationMs: 200, connections: CONNECTIONS });
+for (const t of trees)
+  for (const p of paths) await run({ kind: 'throughput', origin: t.origin, path: p.path, expected: null, durationMs: 200, connections: CONNECTIONS });
 /** Server CPU µs per request, per tree and path. */
 const cpu = trees.map(() => paths.map(() => [] as number[]));
 for (let r = 0; r < ROUNDS; r++) {
   for (const [ti, t] of trees.entries()) {
     for (const [pi, p] of paths.entries()) {
       const before = process.cpuUsage();
-      const res = await run({ kind: 'throughput', origin: t.origin, path: p.path, durationMs: ROUND_MS, connections: CONNECTIONS });
+      const res = await run({ kind: 'throughput', origin: t.origin, path: p.path, expected: null, durationMs: ROUND_MS, connections: CONNECTIONS });
       const used = process.cpuUsage(before);
       if (res.kind !== 'throughput' || res.failed > 0) throw new Error(`bench/get-path: ${t.name}, ${p.name}: failed requests`);
       cpu[ti]![pi]!.push((used.user + used.system) / res.done);

@@ -25,32 +25,10 @@ import { waitUntilReady } from './ready.ts';
 import { Refresher } from './refresher.ts';
 import { StoreChanges } from './store-changes.ts';
 import { Retirement, StoreBinding } from './store-binding.ts';
-import type { CertIdLookup, CertificateStatus, EngineSettings, ReadyReport, StaplerEvents } from './types.ts';
+import type { AddOptions, EngineOptions, Reconfiguration } from './engine-options.ts';
+import type { CertIdLookup, CertificateStatus, ReadyReport, StaplerEvents } from './types.ts';
 
-/** How one certificate is added: its issuer when the chain lacks it, its responders, a label. */
-export interface AddOptions {
-  /** The issuer, when the chain does not hold it (PEM or DER). */
-  readonly issuer?: string | Uint8Array;
-  /** Responder URLs for this certificate (overrides AIA and the global override). */
-  readonly responderUrls?: readonly string[];
-  /** A label for errors and logs (e.g. the file it came from). */
-  readonly label?: string;
-}
-
-/** What the engine is given rather than choosing: the faces wire the defaults. */
-export interface EngineDependencies {
-  readonly store: StapleStore;
-  readonly fetcher: StapleFetcher;
-  readonly logger: Logger;
-  readonly clock?: Clock;
-  readonly random?: () => number;
-}
-
-/** The engine's settings and what it is given. */
-export type EngineOptions = EngineSettings & EngineDependencies;
-
-/** What reconfigure() takes: the new tunables (each one left out returns to its default), and optionally a new fetcher and store. */
-export type Reconfiguration = EngineSettings & { readonly fetcher?: StapleFetcher; readonly store?: StapleStore };
+export type { AddOptions, EngineDependencies, EngineOptions, Reconfiguration } from './engine-options.ts';
 
 /** The stapling engine: keeps an acceptable OCSP response for each registered certificate, with the store, fetcher, logger and clock it is given. */
 export class StaplingEngine extends EventEmitter<StaplerEvents> {
@@ -114,11 +92,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     return this.binding.store;
   }
 
-  /**
-   * New settings in place (a daemon's SIGHUP). Staples held stay served, with no gap; timers are
-   * planned again under a new refresh policy; a new store is adopted (ours saved to it, a newer
-   * verified one taken from it); replaced parts close once idle. Registrations stay.
-   */
+  /** New settings in place (a SIGHUP): staples stay served, timers re-planned, a new store adopted, replaced parts closed once idle. */
   reconfigure(settings: Reconfiguration): void {
     this.assertOpen();
     const { fetcher, store, ...tunables } = settings;
@@ -159,10 +133,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
 
   // ---------------------------------------------------------------- registration
 
-  /**
-   * Register a certificate (PEM with its chain, or DER). Its staple is loaded from the store and
-   * verified, and its first fetch starts at once unless the stored staple is still fresh.
-   */
+  /** Register a certificate (PEM with its chain, or DER): its stored staple is verified, and fetched unless still fresh. */
   async add(certificate: string | Uint8Array, opts: AddOptions = {}): Promise<CertificateStatus> {
     this.assertOpen();
     const label = opts.label ?? 'certificate';

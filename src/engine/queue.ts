@@ -19,7 +19,11 @@ export interface QueueLimits {
 }
 
 /** The queue's bounds from the engine's settings, with their defaults (resolved here once). */
-export function queueLimitsOf(o: { readonly concurrency?: number; readonly responderConcurrency?: number; readonly responderRatePerSecond?: number }): QueueLimits {
+export function queueLimitsOf(o: {
+  readonly concurrency?: number;
+  readonly responderConcurrency?: number;
+  readonly responderRatePerSecond?: number;
+}): QueueLimits {
   return { limit: o.concurrency ?? 64, perOrigin: o.responderConcurrency ?? 8, ratePerSecond: o.responderRatePerSecond ?? 200 };
 }
 

@@ -59,7 +59,7 @@ describe('alerts with hostile values', () => {
     const rig = makeRig(pki);
     const { logger, lines } = captureLogger();
     const alerts = new Alerts({ ...DEFAULT_HOOKS, commands: { failureStreak: [hook, out] }, failureStreak: 1 }, { logger, label: () => 'site\n.pem' });
-    alerts.engine(rig.stapler);
+    alerts.watch(rig.stapler);
     rig.fetcher.script = () => failure('fetch-bad-url', `http://a\u0000b/\u001b[2J: ${'x'.repeat(100_000)}`);
     await rig.stapler.add(fullchain(pki.leaf, pki.intermediate));
     await rig.stapler.idle();
@@ -166,7 +166,7 @@ describe('a hostile webhook', () => {
     const { logger, lines } = captureLogger();
     const rig = makeRig(pki);
     const alerts = new Alerts({ ...DEFAULT_HOOKS, webhook: url, failureStreak: 1 }, { logger, label: (s) => s.serial });
-    alerts.engine(rig.stapler);
+    alerts.watch(rig.stapler);
     rig.fetcher.script = () => failure('fetch-network', 'connection refused');
     const leaves = await Promise.all(
       Array.from({ length: 300 }, (_, i) => issue({ name: `l${i}.test`, issuer: pki.intermediate, ocspUrls: ['http://127.0.0.1:9/'] })),

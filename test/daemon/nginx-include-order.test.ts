@@ -51,7 +51,7 @@ it('the nginx include stays off while its staple file cannot be written, and tur
   const failures = (): number => lines.filter((l) => l.message === 'cannot write the staple file').length;
   const atStart = failures();
   await waitFor('the failed staple write, logged', () => failures() > atStart);
-  assert.ok(daemon.stapling.stapleById(daemon.stapling.status()[0]!.id), 'the engine has the staple');
+  assert.ok(daemon.engine.stapleById(daemon.engine.status()[0]!.id), 'the engine has the staple');
   const include = await readFile(includeFile, 'utf8').catch(() => '(no include)');
   assert.doesNotMatch(include, /ssl_stapling on/, 'the include names a staple file that is not there');
   assert.ok(statSync(stapleFile).isDirectory());

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
-import { observedService } from '../../src/cli/commands/daemon.ts';
+import { assembleDaemon } from '../../src/daemon/assemble.ts';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { RESERVED_PATHS } from '../../src/daemon/http/routes.ts';
 import { captureLogger } from '../support/log-capture.ts';
@@ -50,7 +50,7 @@ describe("the listener's reserved paths", () => {
       },
       dir,
     );
-    const { service } = observedService(config, captureLogger().logger);
+    const { service } = assembleDaemon(config, captureLogger().logger);
     t.after(() => service.stop());
     await service.start();
     const url = `http://127.0.0.1:${service.address()!.port}`;

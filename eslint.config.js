@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'scratch/**', '.stryker-tmp/**', 'eslint.config.js', 'stryker.config.mjs', 'bench/support/loop-delay.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'bin/**',
+      'scratch/**',
+      '.stryker-tmp/**',
+      'eslint.config.js',
+      'stryker.config.mjs',
+      'bench/support/loop-delay.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -19,6 +19,9 @@ if [ ${#files[@]} -eq 0 ]; then
   npm run --silent typecheck
   echo "== lint"
   npm run --silent lint
+  # dist/ and the man page: the packaging and installed-bin tests run what a user installs.
+  echo "== build"
+  npm run --silent build
   echo "== tests"
 fi
 if [ ${#files[@]} -eq 0 ]; then echo "scripts/test.sh: no test files found" >&2; exit 1; fi

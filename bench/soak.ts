@@ -2,7 +2,7 @@
 // nginx and Apache where installed, against a CA on a random schedule of faults, while random
 // operations hit the daemon and strict clients handshake and ask the responder continuously.
 //
-//   npm run soak -- --minutes N [--seed S] [--no-redis]
+//   npm run soak -- --minutes N [--seed S] [--no-redis] [--ops renew,fd-pressure,...]
 //
 // It fails (exit 1) on any bad staple served (expired, wrong serial, bad signature, not yet
 // valid, unknown), any "unauthorized" for a managed certificate whose staple the responder had
@@ -16,7 +16,7 @@ import { makePki } from '../test/support/pki.ts';
 import { Prng } from '../test/support/prng.ts';
 import { RedisServer, redisMissing } from '../test/support/redis-server.ts';
 import { SoakCa } from './soak/ca.ts';
-import { Operations } from './soak/operations.ts';
+import { Operations, type OperationName } from './soak/operations.ts';
 import { probeHandshake, probeResponder } from './soak/probes.ts';
 import { Tally, type Target } from './soak/tally.ts';
 import { SoakRig } from './soak/rig.ts';
@@ -60,7 +60,7 @@ try {
   }
   const started = Date.now();
   const end = started + MINUTES * 60_000;
-  const ops = new Operations(rig, ca, prng, redis);
+  const ops = new Operations(rig, ca, prng, redis, (arg('ops')?.split(',') as OperationName[] | undefined) ?? null);
 
   const targets = (): Target[] => [
     ...(rig.library ? [{ kind: 'library' as const, port: rig.library.port, servername: 'library.test' }] : []),

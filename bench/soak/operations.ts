@@ -28,9 +28,12 @@ export class Operations {
     private readonly ca: SoakCa,
     private readonly prng: Prng,
     private readonly redis: RedisServer | null,
+    /** Only these operations (--ops a,b), to chase one failure. */
+    private readonly only: readonly OperationName[] | null = null,
   ) {}
 
-  private choices(): OperationName[] {
+  private choices(): readonly OperationName[] {
+    if (this.only) return this.only;
     const base: OperationName[] = ['sighup', 'sighup', 'sigusr1', 'renew', 'add', 'remove', 'unwritable', 'fd-pressure'];
     return this.redis ? [...base, 'redis-kill', 'redis-flush', 'redis-restart'] : base;
   }

@@ -100,6 +100,25 @@ export class TestResponder {
     this.hanging.clear();
   }
 
+  /** Stop listening (connections are refused: a CA that is down), keeping the port. */
+  async pauseListening(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Listen again on the same port after pauseListening(). */
+  async resumeListening(): Promise<void> {
+    const port = Number(new URL(this.url).port);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
   async close(): Promise<void> {
     for (const res of this.hanging) res.destroy();
     for (const s of this.sockets) s.destroy();

@@ -13,6 +13,7 @@ declare -A PEERS=(
   [apache2]=apache2
   [javac]=openjdk-17-jdk-headless
   [chromium]=chromium
+  [lighttpd]=lighttpd
   [systemd-notify]=systemd
   [python3]=python3-minimal
 )
@@ -25,6 +26,8 @@ missing=()
 for cmd in "${!PEERS[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${PEERS[$cmd]}")
 done
+# lighttpd's TLS (and so its stapling) is a module of its own package.
+[ -e /usr/lib/lighttpd/mod_openssl.so ] || missing+=(lighttpd-mod-openssl)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-peers: all present (${!PEERS[*]})"
   exit 0

@@ -15,6 +15,13 @@ import type { Reloader } from './reloader.ts';
 
 export const OUTPUT_RETRY_INITIAL_MS = 1_000;
 export const OUTPUT_RETRY_MAX_MS = 5 * 60_000;
+/**
+ * A server that reads a staple file keeps stapling what it read until it reloads, so a staple file
+ * is withdrawn this long (plus the reload's debounce) before the staple lapses: the reload lands
+ * before nextUpdate, and no handshake gets an expired staple. The engine still serves it (the
+ * OCSP responder) until nextUpdate itself.
+ */
+export const FILE_WITHDRAW_LEAD_MS = 5_000;
 
 interface Retry {
   timer: TimerHandle | null;
@@ -24,6 +31,8 @@ interface Retry {
 export class OutputWriter {
   private readonly books = new Map<WatchedFile, OutputHealthBook>();
   private readonly retries = new Map<WatchedFile, Retry>();
+  /** Per file, the timer that withdraws its staple before it lapses. */
+  private readonly withdrawals = new Map<WatchedFile, TimerHandle>();
   private stopped = false;
 
   constructor(
@@ -64,6 +73,8 @@ export class OutputWriter {
   forget(f: WatchedFile): void {
     this.retries.get(f)?.timer?.cancel();
     this.retries.delete(f);
+    this.withdrawals.get(f)?.cancel();
+    this.withdrawals.delete(f);
     this.books.delete(f);
   }
 
@@ -71,6 +82,8 @@ export class OutputWriter {
     this.stopped = true;
     for (const r of this.retries.values()) r.timer?.cancel();
     this.retries.clear();
+    for (const t of this.withdrawals.values()) t.cancel();
+    this.withdrawals.clear();
   }
 
   private book(f: WatchedFile): OutputHealthBook {
@@ -81,8 +94,10 @@ export class OutputWriter {
 
   private async syncNow(f: WatchedFile): Promise<void> {
     if (this.stopped || f.refused) return;
-    const staple = f.certId ? this.engine.stapleById(f.certId) : null;
+    const lead = this.withdrawLeadMs();
+    const staple = f.certId ? this.engine.stapleById(f.certId, lead) : null;
     const status = f.certId ? this.engine.statusById(f.certId) : null;
+    this.armWithdrawal(f, staple ? (status?.validUntil ?? null) : null, lead);
     const book = this.book(f);
     let change;
     try {
@@ -124,6 +139,25 @@ export class OutputWriter {
       book.failed('haproxy-push', haproxy.socket, `${describeError(err)}${this.config.reload ? '; running the reload command instead' : ''}`);
       return false;
     }
+  }
+
+  /** How long before a staple lapses its file is withdrawn: the reload's debounce and the time a reload takes. */
+  private withdrawLeadMs(): number {
+    return (this.config.reload?.debounceMs ?? 0) + FILE_WITHDRAW_LEAD_MS;
+  }
+
+  /** Sync the file again when its staple is due to be withdrawn (a newer staple re-arms it first). */
+  private armWithdrawal(f: WatchedFile, validUntil: number | null, lead: number): void {
+    this.withdrawals.get(f)?.cancel();
+    this.withdrawals.delete(f);
+    if (validUntil === null || this.stopped) return;
+    this.withdrawals.set(
+      f,
+      this.clock.at(validUntil - lead, () => {
+        this.withdrawals.delete(f);
+        void this.sync(f);
+      }),
+    );
   }
 
   private succeeded(f: WatchedFile): void {

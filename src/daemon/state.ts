@@ -56,6 +56,8 @@ export function fileState(
   outputs: readonly OutputHealth[] = [],
 ): FileState {
   const s = status && withOutputs(status, outputs, now);
+  // A failed output is the last error while it lasts (/status.json showed none).
+  const failedOutput = outputs.find((o) => !o.ok);
   const failing = s?.state === 'unstapled' || s?.state === 'stapled-refresh-failing';
   const unusable: Verdict = {
     verdict: 'WARNING',
@@ -77,7 +79,10 @@ export function fileState(
     nextUpdate: isoOrNull(s?.nextUpdate),
     validUntil: isoOrNull(s?.validUntil),
     nextRefreshAt: isoOrNull(s?.nextRefreshAt),
-    lastError: f.error ?? (failing && s?.lastError ? `${s.lastError.reason}: ${s.lastError.message}` : null),
+    lastError:
+      f.error ??
+      (failing && s?.lastError ? `${s.lastError.reason}: ${s.lastError.message}` : null) ??
+      (failedOutput ? `output failing: ${failedOutput.kind} ${failedOutput.target}: ${failedOutput.error ?? 'failed'}` : null),
     failures: s?.consecutiveFailures ?? 0,
     verdict: s?.verdict ?? unusable.verdict,
     summary: s?.summary ?? unusable.summary,

@@ -198,9 +198,8 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       if (!this.closed) void this.registerFromHandshake(certDer, issuerDer ?? null);
       return null;
     }
-    const s = m.life.staple;
-    // The expiry timer removes it; this check also covers a timer that fired late.
-    if (s && this.clock.now() < s.verdict.validUntil) {
+    const s = m.servableAt(this.clock.now());
+    if (s) {
       m.stapledHandshakes++;
       return s.der;
     }
@@ -208,10 +207,9 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     return null;
   }
 
-  /** The current staple of a certificate, by id, or null (for faces that write staples out; counts no handshake). */
-  stapleById(id: string): Buffer | null {
-    const s = this.registry.get(id)?.life.staple;
-    return s && this.clock.now() < s.verdict.validUntil ? s.der : null;
+  /** The staple of a certificate, by id, if it stays valid `validForMs` more, or null (for faces that write staples out; counts no handshake). */
+  stapleById(id: string, validForMs = 0): Buffer | null {
+    return this.registry.get(id)?.servableAt(this.clock.now() + validForMs)?.der ?? null;
   }
 
   /** The certificate an OCSP CertID names exactly, with its acceptable staple (or null); null if not managed. In memory: never a fetch. */

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Certificate } from '../ocsp/certificate.ts';
 import type { TimerHandle } from './clock.ts';
-import { INITIAL_LIFECYCLE, type Lifecycle } from './lifecycle.ts';
+import { INITIAL_LIFECYCLE, type Lifecycle, type Staple } from './lifecycle.ts';
 import type { CertIdLookup, CertificateState, CertificateStatus } from './types.ts';
 import { judge } from './verdict.ts';
 
@@ -79,9 +79,19 @@ export class ManagedCertificate {
     return attempted ? 'unstapled' : 'pending';
   }
 
+  /**
+   * The staple if it is still valid at `at`, else null: the one rule for "drop at expiry" (the
+   * expiry timer removes it; this check also covers a timer that fired late). A face that takes
+   * time to pass a staple on (a server's reload) asks about a later `at`.
+   */
+  servableAt(at: number): Staple | null {
+    const s = this.life.staple;
+    return s && at < s.verdict.validUntil ? s : null;
+  }
+
   /** What the daemon's responder needs, cheaply: the staple still valid at `now`, its times and CertID hashes. */
   lookup(now: number): CertIdLookup {
-    const s = this.life.staple && now < this.life.staple.verdict.validUntil ? this.life.staple : null;
+    const s = this.servableAt(now);
     const v = s?.verdict;
     return {
       id: this.id,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it, type TestContext } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
+import { FILE_WITHDRAW_LEAD_MS } from '../../src/daemon/output-writer.ts';
 import { captureLogger, type LogLine } from '../support/log-capture.ts';
 import type { Logger } from '../../src/engine/logger.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
@@ -53,6 +54,8 @@ async function startDaemon(t: TestContext, settings: Record<string, unknown> = {
       storeDir: join(dir, 'store'),
       rescanMs: 100,
       timeoutMs: 1_000,
+      // The per-responder rate limit spaces fetches on the daemon's clock: off for the fake clock.
+      responderRatePerSecond: 0,
       ...settings,
     },
     dir,
@@ -138,6 +141,37 @@ describe('stapler daemon', () => {
     await clock.advance(2 * 3_600_000);
     // On a busy machine a retry may time out too: let (fake) time pass until one succeeds.
     await waitFor('the staple file back', async () => existsSync(staple) || (await clock.advance(60_000), false));
+  });
+
+  it('withdraws a staple file before nextUpdate by the reload debounce plus FILE_WITHDRAW_LEAD_MS, so the reload lands before it lapses', async (t) => {
+    const clock = new FakeClock(Date.now());
+    responder.now = () => clock.now();
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    const marker = join(dir, 'reloads.log');
+    const debounceMs = 2_000;
+    const daemon = await startDaemon(
+      t,
+      { nginxInclude: '{cert}.stapling.conf', rescanMs: 3_600_000, reload: { command: `echo reload >> ${marker}`, debounceMs } },
+      clock,
+    );
+    const staple = join(dir, 'certs', 'site.pem.ocsp');
+    await waitFor('the staple file', () => existsSync(staple));
+    responder.behaviour = 'http-500';
+    const validUntil = Date.parse(daemon.state().files[0]!.validUntil!);
+    const withdrawAt = validUntil - debounceMs - FILE_WITHDRAW_LEAD_MS;
+    await clock.advanceTo(withdrawAt - 1);
+    assert.ok(existsSync(staple), 'still written just before the withdrawal');
+    await clock.advanceTo(withdrawAt);
+    await waitFor('the staple file withdrawn', () => !existsSync(staple));
+    assert.match(await readFile(join(dir, 'certs', 'site.pem.stapling.conf'), 'utf8'), /ssl_stapling off;/);
+    // The reload command runs after its debounce: still before nextUpdate.
+    const reloads = async (): Promise<number> => (await readFile(marker, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    const before = await reloads();
+    await clock.advanceTo(withdrawAt + debounceMs);
+    await waitFor('the reload after the withdrawal', async () => (await reloads()) > before);
+    assert.ok(clock.now() < validUntil, 'the reload ran before nextUpdate');
+    // The responder (the engine) still serves the staple until nextUpdate itself.
+    assert.ok(daemon.engine.stapleById(daemon.engine.status()[0]!.id), 'the engine keeps the staple until nextUpdate');
   });
 
   it("staples certbot's layout: cert.pem (no chain) beside fullchain.pem, chain.pem and privkey.pem", async (t) => {

@@ -36,7 +36,6 @@ describe("the listener's reserved paths", () => {
   it('answers /favicon.ico and /robots.txt with a 404 that no OCSP counter sees', async (t) => {
     assert.deepEqual([...RESERVED_PATHS].sort(), ['/favicon.ico', '/robots.txt']);
     const dir = await mkdtemp(join(tmpdir(), 'stapler-reserved-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
     await mkdir(join(dir, 'certs'));
     await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
     const config = buildConfig(
@@ -51,7 +50,11 @@ describe("the listener's reserved paths", () => {
       dir,
     );
     const { service } = assembleDaemon(config, captureLogger().logger);
-    t.after(() => service.stop());
+    // The daemon stops before its folder goes (after-hooks run in the order they were added).
+    t.after(async () => {
+      await service.stop();
+      await rm(dir, { recursive: true, force: true });
+    });
     await service.start();
     const url = `http://127.0.0.1:${service.address()!.port}`;
 

@@ -16,7 +16,13 @@ import { makePki } from '../support/pki.ts';
 import { buildResponse } from '../support/responses.ts';
 
 const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
-const pkg = JSON.parse(read('package.json')) as { name: string; version: string; scripts: Record<string, string>; dependencies: Record<string, string> };
+const pkg = JSON.parse(read('package.json')) as {
+  name: string;
+  version: string;
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+};
 
 /** Every test file (and support file) under test/, except the examples helper. */
 function testSources(): string {
@@ -168,8 +174,8 @@ describe('the set-up and install examples', () => {
     }
   });
 
-  it("install the prom-client major that Stapler's own dependency is", () => {
-    const major = /\d+/.exec(pkg.dependencies['prom-client']!)![0];
+  it("install the prom-client major that Stapler's own (optional) dependency is", () => {
+    const major = /\d+/.exec((pkg.dependencies['prom-client'] ?? pkg.optionalDependencies?.['prom-client'])!)![0];
     assert.deepEqual(commands(example('install-prom-client', 'docs/library.md').code), [`npm install prom-client@${major}`]);
   });
 });
@@ -243,9 +249,11 @@ describe('the stapler command lines', () => {
 });
 
 describe('the systemd unit in docs/daemon.md', () => {
-  it('orders the daemon before the servers, restarts it always, and reloads with SIGHUP', () => {
+  it('is ready by the notify protocol, restarts always, and reloads with SIGHUP; drop-ins order the servers after it', () => {
     const unit = example('systemd-unit', 'docs/daemon.md').code;
-    assert.match(unit, /^Before=.*\bnginx\.service\b.*\bhaproxy\.service\b.*\bapache2\.service\b/m);
+    assert.match(unit, /^Type=notify$/m);
+    for (const server of ['nginx', 'apache2', 'haproxy'])
+      assert.match(read('docs/daemon.md'), new RegExp(`${server}\\.service\\.d/stapler\\.conf\\n[^\`]*After=stapler\\.service`));
     assert.match(unit, /^Restart=always$/m);
     assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
     assert.match(unit, /^ReadWritePaths=.*\/var\/lib\/stapler/m);

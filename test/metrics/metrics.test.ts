@@ -143,7 +143,7 @@ describe('StaplerMetrics', () => {
       thisUpdate: new Date(clock.now() - MIN),
       nextUpdate: new Date(clock.now() + 24 * 60 * MIN),
     });
-    const stapler = new Stapler({ store: 'memory', clock, fetcher: new ScriptedFetcher(() => success(der)), logger: silentLogger });
+    const stapler = new Stapler({ store: 'memory', clock, responderRatePerSecond: 0, fetcher: new ScriptedFetcher(() => success(der)), logger: silentLogger });
     const metrics = stapler.metrics();
     const server = new EventEmitter();
     stapler.attach(server as unknown as TlsServer);

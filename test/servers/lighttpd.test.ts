@@ -15,14 +15,12 @@ import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { freePort } from '../support/openssl.ts';
 import { fullchain, makePki, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
-import { runs, startServer, type ServerProcess } from '../support/server-process.ts';
+import { peerSkip } from '../support/peers.ts';
+import { startServer, type ServerProcess } from '../support/server-process.ts';
 import { handshake } from '../support/tls.ts';
 import { waitFor } from '../support/wait.ts';
 
-const noLighttpd: string | false =
-  runs('lighttpd', ['-v']) && existsSync('/usr/lib/lighttpd/mod_openssl.so')
-    ? false
-    : 'lighttpd with mod_openssl is not installed (scripts/install-peers.sh installs lighttpd and lighttpd-mod-openssl)';
+const noLighttpd = peerSkip('lighttpd', 'openssl');
 if (noLighttpd) console.log(`# skipping lighttpd: ${noLighttpd}`);
 
 const ROOT = new URL('../..', import.meta.url).pathname;

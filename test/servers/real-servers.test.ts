@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseTarget, probe } from '../../src/check/probe.ts';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
+import { haproxyCommand } from '../../src/daemon/haproxy.ts';
 import { silentLogger, type Logger } from '../../src/engine/logger.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { FakeClock } from '../support/fake-clock.ts';
@@ -100,6 +101,14 @@ async function reloaded(daemon: Daemon, clock: FakeClock): Promise<void> {
   let done = false;
   void daemon.settled().then(() => (done = true));
   await waitFor('the reload that is due', async () => done || (await clock.advance(100), done));
+}
+
+/** The Pid of the HAProxy worker that answers on the stats socket. */
+async function workerPid(socket: string): Promise<string> {
+  const info = await haproxyCommand(socket, 'show info', 2_000);
+  const pid = /^Pid: (\d+)$/m.exec(info)?.[1];
+  if (!pid) throw new Error(`no Pid in HAProxy's "show info": ${info.slice(0, 200)}`);
+  return pid;
 }
 
 async function check(port: number, dir: string): Promise<{ ok: boolean; serial: string; summary: string }> {
@@ -295,7 +304,15 @@ frontend fe
 
     // A refresh: the new staple goes through the runtime API, with no reload. (In near real
     // time: HAProxy checks the response's window against its own clock.)
-    await reloaded(daemon, clock); // the first staple's reload, due on the fake clock
+    // The first staple's reload is due on the fake clock. USR2 returns before HAProxy's new
+    // worker is up: a push landing on the old worker would be lost with it, so the test waits
+    // until the stats socket answers from a new worker.
+    const workerBefore = await workerPid(socket);
+    await reloaded(daemon, clock);
+    await waitFor('the new HAProxy worker', async () => {
+      const pid = await workerPid(socket).catch(() => null);
+      return pid !== null && pid !== workerBefore;
+    });
     const reloadsBefore = daemon.reloads;
     const before = await readFile(`${certFile}.ocsp`);
     await clock.advance(2_000);

@@ -27,13 +27,12 @@ describe('Jetty 9 (Debian) through the daemon', { skip }, () => {
     daemonPort = await freePort();
     port = await freePort();
     const base = await mkdtemp(join(tmpdir(), 'stapler-jetty-'));
+    rig.cleanups.push(() => rm(base, { recursive: true, force: true })); // also when the start fails
     // The server's files, made as the page names them (site-fullchain.pem, site.key).
     await writeFile(join(base, 'site-fullchain.pem'), fullchain(rig.pki.leaf, rig.pki.intermediate));
     await writeFile(join(base, 'site.key'), rig.pki.leaf.keyPem);
     const jetty = await startJetty({ base, port, responderUrl: `http://127.0.0.1:${daemonPort}/`, cacheLifetimeSeconds: 1 });
-    // close() runs these last first: Jetty stops, then its base goes.
-    rig.cleanups.push(() => rm(base, { recursive: true, force: true }));
-    rig.cleanups.push(() => jetty.stop());
+    rig.cleanups.push(() => jetty.stop()); // close() runs the last first: Jetty stops, then its base goes
   });
   after(() => rig.close());
 

@@ -28,6 +28,9 @@ for cmd in "${!PEERS[@]}"; do
 done
 # lighttpd's TLS (and so its stapling) is a module of its own package.
 [ -e /usr/lib/lighttpd/mod_openssl.so ] || missing+=(lighttpd-mod-openssl)
+# Tomcat 10 and Jetty 9 put no command on PATH: the tests run their own copies from these files.
+[ -e /usr/share/tomcat10/bin/catalina.sh ] || missing+=(tomcat10)
+[ -e /usr/share/jetty9/start.jar ] || missing+=(jetty9)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-peers: all present (${!PEERS[*]})"
   exit 0

@@ -83,8 +83,10 @@ describe('the docs', () => {
       'docs/servers/apache.md',
       'docs/servers/haproxy.md',
       'docs/servers/java.md',
+      'docs/servers/jetty.md',
       'docs/servers/lighttpd.md',
       'docs/servers/nginx.md',
+      'docs/servers/tomcat.md',
     ]);
     const lines = read('README.md').split('\n').length;
     assert.ok(lines <= 251, `README.md has ${lines} lines`);

@@ -27,6 +27,19 @@ function responderUrl(file: string): string {
   return `http://${[...listens][0]}/`;
 }
 
+/** The responder URL of the page's own daemon configuration (Tomcat's and Jetty's pages move it off 8080). */
+function pageResponderUrl(file: string): string {
+  const listens = examples('daemon-config')
+    .filter((e) => e.file === file)
+    .map((e) => /^listen: (\S+)/m.exec(e.code)?.[1]);
+  assert.equal(listens.length, 1, `${file} has one daemon configuration`);
+  assert.ok(listens[0], `${file}'s daemon configuration has a listen line`);
+  return `http://${listens[0]}/`;
+}
+
+/** The -D options of a shell block (one per line or all on one line). */
+const systemProperties = (block: string): string[] => [...block.matchAll(/-D(jdk\.tls\.[\w.]+=[^\s"]+)/g)].map((m) => `-D${m[1]!}`);
+
 describe('the peer configurations in docs/servers/', () => {
   it("Apache's stapling directives are the ones the tests run", () => {
     const block = example('peers-apache', 'docs/servers/apache.md').code;
@@ -51,4 +64,14 @@ describe('the peer configurations in docs/servers/', () => {
       .filter((l) => l.startsWith('-D'));
     assert.deepEqual(properties, jdkStaplingProperties(responderUrl('docs/servers/java.md')));
   });
+
+  for (const [file, tag] of [
+    ['docs/servers/tomcat.md', 'tomcat-java-opts'],
+    ['docs/servers/jetty.md', 'jetty-java-options'],
+  ] as const) {
+    it(`${file}'s system properties are Java's, sent to the page's daemon`, () => {
+      // The tests run these blocks with their own URL and cache lifetime: the page's URL is checked here.
+      assert.deepEqual(systemProperties(example(tag, file).code), jdkStaplingProperties(pageResponderUrl(file)));
+    });
+  }
 });

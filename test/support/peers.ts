@@ -29,6 +29,11 @@ const PEERS = {
   redis: { present: () => runs('redis-server', '--version') && runs('redis-cli', '--version'), what: 'redis-server and redis-cli' },
   chromium: { present: () => existsSync(CHROMIUM), what: CHROMIUM },
   lighttpd: { present: () => runs('lighttpd', '-v') && existsSync('/usr/lib/lighttpd/mod_openssl.so'), what: 'lighttpd with mod_openssl' },
+  tomcat: {
+    present: () => runs('java', '-version') && existsSync('/usr/share/tomcat10/bin/catalina.sh') && existsSync('/usr/libexec/tomcat10/tomcat-start.sh'),
+    what: "Debian's tomcat10 (/usr/share/tomcat10)",
+  },
+  jetty: { present: () => runs('java', '-version') && existsSync('/usr/share/jetty9/start.jar'), what: "Debian's jetty9 (/usr/share/jetty9/start.jar)" },
   dist: {
     present: () => existsSync(`${ROOT}dist/cli/main.js`),
     what: 'the built dist/ (run `npm run build`)',

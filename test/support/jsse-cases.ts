@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { it, type TestContext } from 'node:test';
 import type { Daemon } from '../../src/daemon/daemon.ts';
 import type { PeerRig } from './peer-rig.ts';
-import { QUICK_FAILURES, SECOND, sleep, stapledSerial, waitUntilUnstapledAtExpiry } from './peer-rig.ts';
+import { QUICK_FAILURES, SECOND, sleep, stapledSerial, timedHandshake, waitUntilUnstapledAtExpiry } from './peer-rig.ts';
 import type { Behaviour } from './responder.ts';
 import { opensslStatus } from './tls.ts';
+import { waitFor } from './wait.ts';
 
 /** Past the servers' jdk.tls.stapling.cacheLifetime (1 s in these tests). */
 const PAST_JDK_CACHE = 1.2 * SECOND;
@@ -54,8 +55,8 @@ export function jssePeerCases(name: string, rig: PeerRig, server: () => JsseServ
   });
 
   it(`${name} stops stapling at nextUpdate during an outage, never stapling an expired response`, async (t) => {
-    // thisUpdate is a minute back: nextUpdate 8 s after the daemon's fetch.
-    const daemon = await daemonFor(t, `${name}-expiry`, { skewMs: 0 }, () => (rig.responder.validityMs = 68 * SECOND));
+    // thisUpdate is a minute back: nextUpdate 6 s after the daemon's fetch.
+    const daemon = await daemonFor(t, `${name}-expiry`, { skewMs: 0 }, () => (rig.responder.validityMs = 66 * SECOND));
     await stapledGood();
     rig.responder.behaviour = 'http-500';
     await daemon.refreshAll();
@@ -75,5 +76,28 @@ export function jssePeerCases(name: string, rig: PeerRig, server: () => JsseServ
     rig.responder.behaviour = 'good';
     await daemon.refreshAll();
     await stapledGood(); // the control: the JDK did not cache the daemon's 503
+  });
+
+  it(`${name} never waits for a hanging CA`, async (t) => {
+    // The CA hangs until the test lets go: every handshake must end (stapled) while the daemon's
+    // fetch still hangs, past the JDK's cache (an event, not a time limit).
+    const hangMs = 60 * SECOND;
+    const daemon = await daemonFor(t, `${name}-hang`, { timeoutMs: hangMs, deadlineMs: hangMs });
+    rig.responder.behaviour = 'hang';
+    const asked = rig.responder.requestCount;
+    let caGaveUp = false;
+    const refreshing = daemon.refreshAll().finally(() => (caGaveUp = true));
+    try {
+      await waitFor('the daemon to ask the hanging CA', () => rig.responder.requestCount > asked);
+      for (let i = 0; i < 3; i++) {
+        const h = await timedHandshake(server().port);
+        assert.ok(h.stapled, 'stapled while the CA hangs');
+        assert.equal(caGaveUp, false, 'a handshake ended only once the CA fetch ended: it waited for the CA');
+        await sleep(PAST_JDK_CACHE / 2);
+      }
+    } finally {
+      rig.responder.releaseHanging(); // before t.after stops the daemon
+      await refreshing;
+    }
   });
 }

@@ -29,6 +29,9 @@ const PEERS = {
   redis: { present: () => runs('redis-server', '--version') && runs('redis-cli', '--version'), what: 'redis-server and redis-cli' },
   chromium: { present: () => existsSync(CHROMIUM), what: CHROMIUM },
   lighttpd: { present: () => runs('lighttpd', '-v') && existsSync('/usr/lib/lighttpd/mod_openssl.so'), what: 'lighttpd with mod_openssl' },
+  h2o: { present: () => runs('h2o', '--version'), what: 'h2o' },
+  hitch: { present: () => runs('hitch', '--version'), what: 'hitch' },
+  exim: { present: () => runs('exim4', '-bV'), what: 'exim4 (exim4-daemon-light)' },
   dist: {
     present: () => existsSync(`${ROOT}dist/cli/main.js`),
     what: 'the built dist/ (run `npm run build`)',

@@ -83,6 +83,7 @@ describe('the docs', () => {
       'docs/servers/apache.md',
       'docs/servers/h2o.md',
       'docs/servers/haproxy.md',
+      'docs/servers/hitch.md',
       'docs/servers/java.md',
       'docs/servers/lighttpd.md',
       'docs/servers/nginx.md',

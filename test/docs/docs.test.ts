@@ -81,6 +81,7 @@ describe('the docs', () => {
       'docs/operations.md',
       'docs/security.md',
       'docs/servers/apache.md',
+      'docs/servers/exim.md',
       'docs/servers/h2o.md',
       'docs/servers/haproxy.md',
       'docs/servers/hitch.md',

@@ -4,7 +4,7 @@
 // 2 s, so the whole life of a staple (stapled, outage, lies, nextUpdate, back) fits in a test.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
@@ -108,6 +108,9 @@ refresh: { minIntervalMs: 1000, floorMs: 500, backoffInitialMs: 500, backoffMaxM
 
     // The daemon first; h2o asks at once, and again every interval.
     await waitFor('the staple file', () => existsSync(`${certFile}.ocsp`));
+    // `h2o -t` (the docs' check) runs the command once and reports on it.
+    const check = spawnSync('h2o', ['-t', '-c', join(dir, 'h2o.conf')], { encoding: 'utf8', timeout: 20_000 });
+    assert.match(check.stdout + check.stderr, /\[OCSP Stapling\] stapling works for file:.*example\.crt/);
     const h2o = await startServer('h2o', ['-c', join(dir, 'h2o.conf')], /ready to serve requests/);
     t.after(() => h2o.stop());
     t.after(() => rm(dir, { recursive: true, force: true }));

@@ -16,6 +16,9 @@ declare -A PEERS=(
   [lighttpd]=lighttpd
   [systemd-notify]=systemd
   [python3]=python3-minimal
+  [h2o]=h2o
+  [hitch]=hitch
+  [exim4]=exim4-daemon-light
 )
 
 # Debian keeps apache2 in /usr/sbin, outside a normal user's PATH.

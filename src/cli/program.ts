@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import type { CheckOptions } from './commands/check.ts';
 import type { DaemonFlags } from './commands/daemon.ts';
 import type { fetchCommand } from './commands/fetch.ts';
+import type { H2oFetchOptions } from './commands/h2o-fetch.ts';
 import type { verifyCommand } from './commands/verify.ts';
 
 type VerifyOptions = Parameters<typeof verifyCommand>[1];
@@ -68,6 +69,22 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .option('--nonce', 'send a nonce and require it back (defeats responder caches)')
       .option('--out <file>', 'write the DER response here, only if it is acceptable'),
   ).action(async (opts: FetchOptions) => setExit(await (await import('./commands/fetch.ts')).fetchCommand(opts, { out, log, now })));
+
+  verifyFlags(
+    program
+      .command('h2o-fetch')
+      .description(
+        "h2o's ocsp-update-cmd: print the daemon's staple for <certificate> (DER) once verified and valid for as long as h2o may keep it, else exit 75 (docs/servers/h2o.md)",
+      )
+      .argument('<certificate>', "h2o's certificate-file (the certificate with its chain)")
+      .option('--staple-file <template>', "the daemon's staple files: {cert}, {dir}, {name}", '{cert}.ocsp')
+      .option('--issuer <pem>', "the issuer's certificate (default: found in the certificate's chain)")
+      .option('--interval <seconds>', "h2o's ocsp-update-interval", '14400')
+      .option('--max-failures <n>', "h2o's ocsp-max-failures", '3')
+      .option('--margin <seconds>', 'extra validity asked for beyond what h2o may hold', '60'),
+  ).action(async (cert: string, opts: H2oFetchOptions) =>
+    setExit(await (await import('./commands/h2o-fetch.ts')).h2oFetchCommand(cert, opts, { writeStaple: (der) => void process.stdout.write(der), log, now })),
+  );
 
   program
     .command('check')

@@ -52,4 +52,12 @@ describe('CLI start-up', () => {
     assert.equal(code, 2, 'a missing file is exit 2');
     assert.deepEqual(heavy, []);
   });
+  it('`stapler h2o-fetch` loads none of them, and of the daemon only its path templates', () => {
+    const { code, heavy } = loadedBy(['h2o-fetch', '/nonexistent/cert.pem']);
+    assert.equal(code, 75, 'a missing file is exit 75 for h2o');
+    assert.deepEqual(
+      heavy.filter((u) => !u.endsWith('/src/daemon/template.ts')),
+      [],
+    );
+  });
 });

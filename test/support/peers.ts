@@ -34,6 +34,9 @@ const PEERS = {
     what: "Debian's tomcat10 (/usr/share/tomcat10)",
   },
   jetty: { present: () => runs('java', '-version') && existsSync('/usr/share/jetty9/start.jar'), what: "Debian's jetty9 (/usr/share/jetty9/start.jar)" },
+  h2o: { present: () => runs('h2o', '--version'), what: 'h2o' },
+  hitch: { present: () => runs('hitch', '--version'), what: 'hitch' },
+  exim: { present: () => runs('exim4', '-bV'), what: 'exim4 (exim4-daemon-light)' },
   dist: {
     present: () => existsSync(`${ROOT}dist/cli/main.js`),
     what: 'the built dist/ (run `npm run build`)',

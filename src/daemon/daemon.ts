@@ -60,7 +60,7 @@ export class Daemon implements SourceSink {
     this.startedAt = this.clock.now();
     this.store = this.storeFor(config);
     this.engine = new StaplingEngine({ ...config.engine, store: this.store, fetcher: this.fetcherFor(config), logger: this.log, clock: this.clock });
-    this.reloader = new Reloader(config.reload, this.log, this.clock);
+    this.reloader = new Reloader(config.reload, this.log, this.clock, () => this.rescan());
     this.stateFile = new StateFile(config.stateFile, () => this.state(), this.clock, this.log);
     this.writer = new OutputWriter(config, this.engine, this.reloader, this.clock, this.log, () => this.stateFile.schedule());
     this.source = new CertificateSource(config, this.log, this);
@@ -131,8 +131,11 @@ export class Daemon implements SourceSink {
     f.subject = leaf.subject;
     f.serial = leaf.serialHex;
     f.error = null;
-    if (previous)
+    if (previous) {
       this.log.info({ file: f.path, serial: f.serial }, 'certificate file changed (renewed): its old staple will not be written for the new certificate');
+      // Withdrawn now, not after the first fetch: a reload meanwhile would pair new certificate and old staple.
+      await this.writer.sync(f);
+    }
     if (first) await this.seedFromStapleFile(f, id);
     try {
       const issuer = this.config.issuer ? await readFileCapped(this.config.issuer, CERT_FILE_LIMIT, { regularFileOnly: true }) : undefined;

@@ -7,6 +7,7 @@ import type { Clock, TimerHandle } from '../engine/clock.ts';
 import type { StaplingEngine } from '../engine/engine.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { DaemonConfig } from './config.ts';
+import { HANDOFF_MARGIN_MS } from './handoff.ts';
 import { haproxyWouldIgnore, pushStaple } from './haproxy.ts';
 import { describeError } from './inputs.ts';
 import { OutputHealthBook, type OutputHealth } from './output-health.ts';
@@ -18,10 +19,10 @@ export const OUTPUT_RETRY_MAX_MS = 5 * 60_000;
 /**
  * A server that reads a staple file keeps stapling what it read until it reloads, so a staple file
  * is withdrawn this long (plus the reload's debounce) before the staple lapses: the reload lands
- * before nextUpdate, and no handshake gets an expired staple. The engine still serves it (the
- * OCSP responder) until nextUpdate itself.
+ * before nextUpdate, and no handshake gets an expired staple. The responder stops serving it at
+ * the same margin (src/daemon/handoff.ts).
  */
-export const FILE_WITHDRAW_LEAD_MS = 5_000;
+export const FILE_WITHDRAW_LEAD_MS = HANDOFF_MARGIN_MS;
 
 interface Retry {
   timer: TimerHandle | null;

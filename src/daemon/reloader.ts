@@ -16,6 +16,8 @@ export interface ReloadSettings {
 export const RELOAD_RETRY_MAX_MS = 10 * 60_000;
 const RELOAD_RETRY_INITIAL_MS = 1_000;
 const RELOAD_TIMEOUT_MS = 60_000;
+/** How long the reload waits for the look at the certificate files before it runs anyway. */
+export const RELOAD_RESCAN_WAIT_MS = 5_000;
 
 export class Reloader {
   /** Runs that succeeded, and runs that failed. */
@@ -32,6 +34,12 @@ export class Reloader {
     private settings: ReloadSettings | null,
     private readonly log: Logger,
     private readonly clock: Clock = systemClock,
+    /**
+     * Run just before the command: the daemon looks at its certificate files, so that a
+     * certificate renewed since the last rescan has its old staple withdrawn first, and the
+     * server never loads the new certificate with the old staple.
+     */
+    private readonly beforeRun: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   /** The reload command as an output: whether its last run worked (null: none configured, or not run yet). */
@@ -79,6 +87,7 @@ export class Reloader {
     const settings = this.settings;
     this.pending = null;
     if (!pending || !settings) return pending?.resolve();
+    if (!this.stopped) await this.lookFirst();
     await new Promise<void>((resolve) => {
       execFile('/bin/sh', ['-c', settings.command], { timeout: RELOAD_TIMEOUT_MS, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
         if (err) {
@@ -104,5 +113,13 @@ export class Reloader {
     });
     // Waiters learn that this run happened, whatever its result (a retry is a new reload).
     pending.resolve();
+  }
+
+  /** `beforeRun`, bounded in time (a hung file system must not hold the reload back) and never throwing. */
+  private async lookFirst(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, RELOAD_RESCAN_WAIT_MS)));
+    await Promise.race([this.beforeRun().catch(() => undefined), waited]);
+    clearTimeout(timer);
   }
 }

@@ -212,11 +212,11 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     return this.registry.get(id)?.servableAt(this.clock.now() + validForMs)?.der ?? null;
   }
 
-  /** The certificate an OCSP CertID names exactly, with its acceptable staple (or null); null if not managed. In memory: never a fetch. */
-  lookupCertId(certId: CertId): CertIdLookup | null {
+  /** The certificate an OCSP CertID names exactly, with its staple if it stays valid `validForMs` more (or null); null if not managed. In memory: never a fetch. */
+  lookupCertId(certId: CertId, validForMs = 0): CertIdLookup | null {
     const m = this.registry.byCertId(certId);
     if (!m) return null;
-    return m.lookup(this.clock.now());
+    return m.lookup(this.clock.now(), validForMs);
   }
 
   /** One certificate's status, by id. */

@@ -89,9 +89,9 @@ export class ManagedCertificate {
     return s && at < s.verdict.validUntil ? s : null;
   }
 
-  /** What the daemon's responder needs, cheaply: the staple still valid at `now`, its times and CertID hashes. */
-  lookup(now: number): CertIdLookup {
-    const s = this.servableAt(now);
+  /** What the daemon's responder needs, cheaply: the staple still valid `validForMs` after `now`, its times and CertID hashes. */
+  lookup(now: number, validForMs = 0): CertIdLookup {
+    const s = this.servableAt(now + validForMs);
     const v = s?.verdict;
     return {
       id: this.id,

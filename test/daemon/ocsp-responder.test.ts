@@ -13,6 +13,7 @@ import { request } from 'undici';
 import { buildConfig } from '../../src/daemon/config.ts';
 import type { Daemon } from '../../src/daemon/daemon.ts';
 import { MALFORMED_REQUEST, OCSP_LIMITS, OcspRoute, UNAUTHORIZED, type OcspResult } from '../../src/daemon/http/ocsp-route.ts';
+import { HANDOFF_MARGIN_MS } from '../../src/daemon/handoff.ts';
 import { DaemonService } from '../../src/daemon/service.ts';
 import { buildRequest, certIdFor } from '../../src/ocsp/request.ts';
 import { FakeClock } from '../support/fake-clock.ts';
@@ -327,14 +328,21 @@ describe('the daemon as an OCSP responder', () => {
     assert.equal((await post(`http://127.0.0.1:${port}/`, requestFor(pki.leaf))).status, 200);
   });
 
-  it('stops answering with a staple once it expires (fake clock): 503 and Retry-After from the next retry', async () => {
+  it('stops answering with a staple the hand-off margin before it expires (fake clock), then 503 and Retry-After from the next retry', async () => {
     const clock = new FakeClock(Date.now());
     responder.now = () => clock.now();
     const s = await serve({ clock });
     await waitStapled(s);
     assert.equal((await post(`${s.base}/`, requestFor(pki.leaf))).status, 200);
     responder.behaviour = 'http-500';
-    await clock.advanceTo(s.daemon.engine.status()[0]!.validUntil! + 1);
+    const validUntil = s.daemon.engine.status()[0]!.validUntil!;
+    // A staple about to lapse is refused by the client that gets it: not handed over in its last seconds.
+    await clock.advanceTo(validUntil - HANDOFF_MARGIN_MS - 1);
+    assert.equal((await post(`${s.base}/`, requestFor(pki.leaf))).status, 200, 'still valid for the margin');
+    await clock.advanceTo(validUntil - HANDOFF_MARGIN_MS);
+    assert.equal(s.daemon.engine.status()[0]!.state, 'stapled', 'the engine still holds it');
+    assert.equal((await post(`${s.base}/`, requestFor(pki.leaf))).status, 503, 'within the margin: not handed over');
+    await clock.advanceTo(validUntil + 1);
     const status = s.daemon.engine.status()[0]!;
     assert.equal(status.state, 'unstapled');
     const res = await post(`${s.base}/`, requestFor(pki.leaf));

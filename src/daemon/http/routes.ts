@@ -4,6 +4,7 @@
 import type { Logger } from '../../engine/logger.ts';
 import type { StaplerMetrics } from '../../metrics/metrics.ts';
 import type { Daemon } from '../daemon.ts';
+import { HANDOFF_MARGIN_MS } from '../handoff.ts';
 import { observeRoutes, type ObserveRouteOptions } from './observe-routes.ts';
 import { OcspRoute, type OcspObserver } from './ocsp-route.ts';
 import { plain } from './listener.ts';
@@ -40,5 +41,5 @@ export function reservedRoute(): HttpRoute {
 
 /** The OCSP responder over the daemon's current engine (every path not owned by another route). */
 export function ocspRouteFor(daemon: Daemon, log: Logger, observer?: OcspObserver): OcspRoute {
-  return new OcspRoute({ lookup: (id) => daemon.engine.lookupCertId(id), log, observer });
+  return new OcspRoute({ lookup: (id) => daemon.engine.lookupCertId(id, HANDOFF_MARGIN_MS), log, observer });
 }

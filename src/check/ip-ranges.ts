@@ -81,7 +81,8 @@ export function parseCidr(text: string): Cidr | string {
   const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
   if (!(prefix >= 0 && prefix <= max)) return `"${text}" has no valid prefix length (0 to ${max})`;
   // An IPv4-mapped range is the IPv4 range (addresses are compared that way).
-  if (v6 && prefix >= 96 && MAPPED_PREFIX.every((b, i) => v6[i] === b)) return { ip: { family: 4, bytes: v6.slice(12), text: addr! }, prefix: prefix - 96, text };
+  if (v6 && prefix >= 96 && MAPPED_PREFIX.every((b, i) => v6[i] === b))
+    return { ip: { family: 4, bytes: v6.slice(12), text: addr! }, prefix: prefix - 96, text };
   return { ip: { family: v4 ? 4 : 6, bytes: (v4 ?? v6)!, text: addr! }, prefix, text };
 }
 
@@ -89,7 +90,7 @@ export function parseCidr(text: string): Cidr | string {
 export function inCidr(ip: Ip, cidr: Cidr): boolean {
   if (ip.family !== cidr.ip.family) return false;
   for (let bit = 0; bit < cidr.prefix; bit++) {
-    const mask = 0x80 >> bit % 8;
+    const mask = 0x80 >> (bit % 8);
     if ((ip.bytes[bit >> 3]! & mask) !== (cidr.ip.bytes[bit >> 3]! & mask)) return false;
   }
   return true;

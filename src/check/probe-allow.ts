@@ -42,7 +42,8 @@ const NUMERIC_HOST = /^((0x[0-9a-f]*|\d+)\.){0,3}(0x[0-9a-f]*|\d+)$/i;
 
 /** A host name as written in a target or a servername: a DNS name, never an IP address in another spelling. */
 export function hostNameProblem(name: string): string | null {
-  if (NUMERIC_HOST.test(name) || /\.\d+$/.test(name)) return `"${name}" is an IP address in a non-canonical spelling: give it in dotted decimal (e.g. 192.0.2.1) or [IPv6]`;
+  if (NUMERIC_HOST.test(name) || /\.\d+$/.test(name))
+    return `"${name}" is an IP address in a non-canonical spelling: give it in dotted decimal (e.g. 192.0.2.1) or [IPv6]`;
   if (!DNS_NAME.test(name)) return `"${name.slice(0, 80)}" is not a host name`;
   return null;
 }
@@ -58,7 +59,8 @@ export function hostMatches(pattern: string, name: string): boolean {
 /** Why the address may not be probed, or null. */
 export function addressProblem(ip: Ip, rules: ProbeAllowRules): { rule: ProbeRule; message: string } | null {
   const within = rules.cidrs.filter((c) => inCidr(ip, c));
-  if (within.length === 0) return { rule: 'cidrs', message: `address ${ip.text} is in no range of probe.allow.cidrs (${list(rules.cidrs.map((c) => c.text))})` };
+  if (within.length === 0)
+    return { rule: 'cidrs', message: `address ${ip.text} is in no range of probe.allow.cidrs (${list(rules.cidrs.map((c) => c.text))})` };
   for (const s of SPECIAL_RANGES) {
     if (!inCidr(ip, s.cidr)) continue;
     // A range as narrow as the special one (or narrower) names it on purpose; 0.0.0.0/0 does not.
@@ -84,7 +86,8 @@ export async function admitTarget(target: ProbeTarget, rules: ProbeAllowRules, l
     throw new ProbeRefused('ip-spelling', `"${target.host.slice(0, 80)}" is not a canonical IP address (no zone index, no other spelling)`);
   const problem = hostNameProblem(target.host);
   if (problem) throw new ProbeRefused(problem.includes('non-canonical') ? 'ip-spelling' : 'target', problem);
-  if (!rules.hosts.some((p) => hostMatches(p, target.host))) throw new ProbeRefused('hosts', `host "${target.host}" matches no entry of probe.allow.hosts (${list(rules.hosts)})`);
+  if (!rules.hosts.some((p) => hostMatches(p, target.host)))
+    throw new ProbeRefused('hosts', `host "${target.host}" matches no entry of probe.allow.hosts (${list(rules.hosts)})`);
   let addresses: readonly string[];
   try {
     addresses = await lookup(target.host);

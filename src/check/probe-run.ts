@@ -31,7 +31,13 @@ export async function runProbe(target: ProbeTarget, servername: string | undefin
   try {
     const admitted = await withDeadline(admit(target, opts), opts.timeoutMs, target);
     const left = Math.max(1, opts.timeoutMs - (performance.now() - started));
-    const result = await probe(target, { servername: servername ?? admitted.name ?? undefined, ca: opts.ca, timeoutMs: left, now: opts.now, address: admitted.address });
+    const result = await probe(target, {
+      servername: servername ?? admitted.name ?? undefined,
+      ca: opts.ca,
+      timeoutMs: left,
+      now: opts.now,
+      address: admitted.address,
+    });
     return { result, durationMs: performance.now() - started };
   } catch (err) {
     if (err instanceof ProbeError) return { error: err, durationMs: performance.now() - started };

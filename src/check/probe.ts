@@ -131,7 +131,13 @@ function chainOf(peer: DetailedPeerCertificate): Certificate[] {
   return certs;
 }
 
-function judge(peer: DetailedPeerCertificate, staple: Buffer | null, protocol: string, servername: string | null, now: number): Omit<ProbeResult, 'handshakeMs'> {
+function judge(
+  peer: DetailedPeerCertificate,
+  staple: Buffer | null,
+  protocol: string,
+  servername: string | null,
+  now: number,
+): Omit<ProbeResult, 'handshakeMs'> {
   const chain = chainOf(peer);
   const leaf = chain[0];
   if (!leaf) throw new ProbeError('the server presented no certificate', 'no-certificate');

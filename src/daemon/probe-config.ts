@@ -42,7 +42,8 @@ const asList = (v: unknown): unknown[] | null => (typeof v === 'string' || typeo
 /** Check `probe`; every problem goes to `errors`, named by key. Returns undefined when there was one. */
 export function probeConfig(value: unknown, baseDir: string, errors: InputError[]): ProbeConfig | undefined {
   const before = errors.length;
-  const bad = (key: string, v: unknown, why: string): void => void errors.push(new InputError(`config key "probe.${key}"`, `${describeValue(v)} is not valid: ${why}`));
+  const bad = (key: string, v: unknown, why: string): void =>
+    void errors.push(new InputError(`config key "probe.${key}"`, `${describeValue(v)} is not valid: ${why}`));
   if (!isMapping(value)) {
     errors.push(new InputError('config key "probe"', `${describeValue(value)} is not valid: expected a mapping`));
     return undefined;
@@ -70,17 +71,18 @@ type Bad = (key: string, v: unknown, why: string) => void;
 
 function allowRules(v: unknown, bad: Bad): ProbeAllowRules {
   const rules = { hosts: [] as string[], cidrs: [] as Cidr[], ports: [...PROBE_DEFAULTS.ports] as number[] };
-  if (!isMapping(v)) return bad('allow', v, 'expected a mapping of hosts, cidrs and ports'), rules;
+  if (!isMapping(v)) return (bad('allow', v, 'expected a mapping of hosts, cidrs and ports'), rules);
   for (const k of Object.keys(v)) if (!ALLOW_KEYS.includes(k)) bad(`allow.${k}`, v[k], `not a known key (known here: ${ALLOW_KEYS.join(', ')})`);
   const items = (key: string): unknown[] => {
     if (v[key] === undefined || v[key] === null) return [];
     const l = asList(v[key]);
-    if (!l || l.length > PROBE_LIMITS.maxAllowEntries) return bad(`allow.${key}`, v[key], `expected a list of at most ${PROBE_LIMITS.maxAllowEntries} entries`), [];
+    if (!l || l.length > PROBE_LIMITS.maxAllowEntries)
+      return (bad(`allow.${key}`, v[key], `expected a list of at most ${PROBE_LIMITS.maxAllowEntries} entries`), []);
     return l;
   };
   items('hosts').forEach((h, i) => {
     const name = typeof h === 'string' ? h.replace(/^\*\./, '') : '';
-    if (h === '*' || (typeof h === 'string' && hostNameProblem(name) === null)) rules.hosts.push(h as string);
+    if (h === '*' || (typeof h === 'string' && hostNameProblem(name) === null)) rules.hosts.push(h);
     else bad(`allow.hosts[${i}]`, h, 'expected a host name, "*.domain" or "*"');
   });
   items('cidrs').forEach((c, i) => {
@@ -95,13 +97,14 @@ function allowRules(v: unknown, bad: Bad): ProbeAllowRules {
       else bad(`allow.ports[${i}]`, p, 'expected a port from 1 to 65535');
     });
   }
-  if (rules.cidrs.length === 0) bad('allow.cidrs', v.cidrs, 'is required: the ranges a target may be in (its literal address, or every address its name resolves to)');
+  if (rules.cidrs.length === 0)
+    bad('allow.cidrs', v.cidrs, 'is required: the ranges a target may be in (its literal address, or every address its name resolves to)');
   return rules;
 }
 
 function targets(v: unknown, bad: Bad): ProbeTargetConfig[] {
   const l = asList(v);
-  if (!l || l.length > PROBE_LIMITS.maxTargets) return bad('targets', v, `expected a list of at most ${PROBE_LIMITS.maxTargets} targets`), [];
+  if (!l || l.length > PROBE_LIMITS.maxTargets) return (bad('targets', v, `expected a list of at most ${PROBE_LIMITS.maxTargets} targets`), []);
   const out: ProbeTargetConfig[] = [];
   l.forEach((t, i) => {
     const entry = typeof t === 'string' ? { target: t } : isMapping(t) ? t : null;
@@ -121,7 +124,7 @@ function targets(v: unknown, bad: Bad): ProbeTargetConfig[] {
 }
 
 function readCa(v: unknown, baseDir: string, bad: Bad): string | null {
-  if (typeof v !== 'string' || v.trim() === '') return bad('ca', v, 'expected the path of a PEM file of CA certificates'), null;
+  if (typeof v !== 'string' || v.trim() === '') return (bad('ca', v, 'expected the path of a PEM file of CA certificates'), null);
   const path = isAbsolute(v) ? v : resolve(baseDir, v);
   try {
     const bytes = readSmallFile(path, PROBE_LIMITS.caFileBytes);

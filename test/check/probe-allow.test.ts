@@ -76,7 +76,10 @@ describe('the allow-list', () => {
     assert.match(await refusedBy('evil.example.net:443'), /^cidrs: host "evil\.example\.net" resolves to 127\.0\.0\.1/);
     // The real resolver: localhost is 127.0.0.1 (or ::1) from /etc/hosts.
     const wide = rules({ hosts: ['localhost'], cidrs: cidrs('0.0.0.0/0', '::/0') });
-    assert.match(await refusedBy('localhost:443', wide, systemLookup), /^special-address: host "localhost" resolves to (127\.0\.0\.1|::1) is (loopback|unspecified)/);
+    assert.match(
+      await refusedBy('localhost:443', wide, systemLookup),
+      /^special-address: host "localhost" resolves to (127\.0\.0\.1|::1) is (loopback|unspecified)/,
+    );
   });
 
   it('refuses IPv4 in other spellings before any lookup, and IPv6 forms of loopback', async () => {

@@ -30,7 +30,8 @@ before(async () => {
   shared = await mkdtemp(join(tmpdir(), 'stapler-probe-'));
   await writeFile(join(shared, 'root.pem'), pki.root.pem);
   const now = Date.now();
-  const staple = (over: object): Buffer => buildResponse({ cert: pki.leaf, issuer: pki.intermediate, thisUpdate: new Date(now - 60_000), nextUpdate: new Date(now + 24 * HOUR), ...over });
+  const staple = (over: object): Buffer =>
+    buildResponse({ cert: pki.leaf, issuer: pki.intermediate, thisUpdate: new Date(now - 60_000), nextUpdate: new Date(now + 24 * HOUR), ...over });
   const staples: Record<string, Buffer | null> = {
     sound: staple({}),
     expired: staple({ thisUpdate: new Date(now - 48 * HOUR), nextUpdate: new Date(now - 24 * HOUR) }),
@@ -42,8 +43,11 @@ before(async () => {
   servers.hang = await hangingServer();
   // Sends an HTTP redirect as soon as the handshake ends; whoever follows it connects to `elsewhere`.
   servers.elsewhere = await hangingServer();
-  servers.redirect = await stapleServer(pki.leaf, [pki.intermediate], () => staples.sound!, (s) =>
-    s.end(`HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1:${servers.elsewhere!.port}/\r\nContent-Length: 0\r\n\r\n`),
+  servers.redirect = await stapleServer(
+    pki.leaf,
+    [pki.intermediate],
+    () => staples.sound!,
+    (s) => s.end(`HTTP/1.1 302 Found\r\nLocation: https://127.0.0.1:${servers.elsewhere!.port}/\r\nContent-Length: 0\r\n\r\n`),
   );
 });
 after(async () => {
@@ -57,7 +61,13 @@ async function daemonWith(t: TestContext, probe: Record<string, unknown> | undef
   const dir = await mkdtemp(join(tmpdir(), 'stapler-probe-daemon-'));
   await mkdir(join(dir, 'certs'));
   const config = buildConfig(
-    { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), storeDir: join(dir, 'store'), listen: '127.0.0.1:0', ...(probe ? { probe } : {}) },
+    {
+      certificates: [join(dir, 'certs', '*.pem')],
+      stateFile: join(dir, 'state.json'),
+      storeDir: join(dir, 'store'),
+      listen: '127.0.0.1:0',
+      ...(probe ? { probe } : {}),
+    },
     dir,
   );
   const { service } = assembleDaemon(config, captureLogger().logger, { probeLookup: lookup });

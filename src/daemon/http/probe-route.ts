@@ -45,7 +45,8 @@ export function probeRoute(service: ProbeService, settings: () => ProbeConfig | 
         return refuse(res, 400, 'target', (err as Error).message);
       }
       const running = service.tryProbe(target, query.get('servername') ?? undefined, config.allow);
-      if (!running) return refuse(res, 429, 'concurrency', `${config.concurrency} probe(s) are running, the most probe.concurrency allows`, { 'Retry-After': '1' });
+      if (!running)
+        return refuse(res, 429, 'concurrency', `${config.concurrency} probe(s) are running, the most probe.concurrency allows`, { 'Retry-After': '1' });
       let outcome;
       try {
         outcome = await running;
@@ -54,7 +55,11 @@ export function probeRoute(service: ProbeService, settings: () => ProbeConfig | 
         throw err;
       }
       const body = renderProbeText([{ samples: probeSamples(outcome, now()) }]);
-      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+      res.writeHead(200, {
+        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+      });
       res.end(body);
     },
   };

@@ -23,7 +23,12 @@ const HOUR = 3_600_000;
 let pki: TestPki;
 let shared: string;
 const servers: Record<string, TestServer> = {};
-const lookup: Lookup = async (name) => ({ 'leaf.test': ['127.0.0.1'], 'rebind.test': ['127.0.0.2'], 'mixed.test': ['127.0.0.1', '127.0.0.2'] })[name] ?? [];
+/** Lookups of rebinding.test so far: its first answer is the allowed address, every later one loopback's next address. */
+let rebindLookups = 0;
+const lookup: Lookup = async (name) => {
+  if (name === 'rebinding.test') return rebindLookups++ === 0 ? ['127.0.0.1'] : ['127.0.0.2'];
+  return ({ 'leaf.test': ['127.0.0.1'], 'rebind.test': ['127.0.0.2'], 'mixed.test': ['127.0.0.1', '127.0.0.2'] } as Record<string, string[]>)[name] ?? [];
+};
 
 before(async () => {
   pki = await makePki({ ocspUrl: 'http://127.0.0.1:9/ocsp' });
@@ -41,6 +46,12 @@ before(async () => {
   };
   for (const [name, bytes] of Object.entries(staples)) servers[name] = await stapleServer(pki.leaf, [pki.intermediate], () => bytes);
   servers.hang = await hangingServer();
+  // A chain far over OpenSSL's 100 KiB cap on the certificate message: 250 copies of the intermediate.
+  servers.flood = await stapleServer(
+    pki.leaf,
+    Array.from({ length: 250 }, () => pki.intermediate),
+    () => staples.sound!,
+  );
   // Sends an HTTP redirect as soon as the handshake ends; whoever follows it connects to `elsewhere`.
   servers.elsewhere = await hangingServer();
   servers.redirect = await stapleServer(
@@ -79,7 +90,7 @@ async function daemonWith(t: TestContext, probe: Record<string, unknown> | undef
 
 const allowLocal = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
   // 0.0.0.0/0 does not open the rest of loopback: only the narrow 127.0.0.1/32 does.
-  allow: { hosts: ['leaf.test', 'rebind.test', 'mixed.test'], cidrs: ['127.0.0.1/32', '0.0.0.0/0'], ports: ports() },
+  allow: { hosts: ['leaf.test', 'rebind.test', 'mixed.test', 'rebinding.test'], cidrs: ['127.0.0.1/32', '0.0.0.0/0'], ports: ports() },
   ca: join(shared, 'root.pem'),
   timeoutMs: 2_000,
   ...over,
@@ -154,6 +165,23 @@ describe('GET /probe', () => {
     // The IPv4-mapped spelling of an allowed address is that address.
     assert.equal(sample(parseSamples((await get(`${url}/probe?target=[::ffff:127.0.0.1]:${port}&servername=leaf.test`)).body), 'probe_success'), 1);
     assert.equal(servers.sound!.connections() > 0, true);
+  });
+
+  it('resolves a name once and connects to the address it checked (DNS rebinding changes nothing)', async (t) => {
+    const url = await daemonWith(t, allowLocal());
+    rebindLookups = 0;
+    const r = await get(`${url}/probe?target=rebinding.test:${servers.sound!.port}&servername=leaf.test`);
+    assert.equal(sample(parseSamples(r.body), 'probe_success'), 1, r.body);
+    assert.equal(rebindLookups, 1, 'one lookup per probe');
+    const again = await get(`${url}/probe?target=rebinding.test:${servers.sound!.port}&servername=leaf.test`);
+    assert.equal(again.refusedBy, 'special-address', 'the next probe sees the new answer, and refuses it');
+  });
+
+  it('stops reading a server that floods its certificate chain (OpenSSL caps the message): verdict error', async (t) => {
+    const url = await daemonWith(t, allowLocal());
+    const samples = parseSamples((await get(`${url}/probe?target=leaf.test:${servers.flood!.port}`)).body);
+    assert.equal(sample(samples, 'probe_success'), 0);
+    assert.equal(sample(samples, 'probe_ocsp_verdict', { verdict: 'error', reason: 'tls' }), 1);
   });
 
   it('follows no redirect: nothing connects to where the server points', async (t) => {

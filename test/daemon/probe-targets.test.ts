@@ -129,6 +129,35 @@ describe('probe.targets', () => {
   });
 });
 
+describe('a SIGHUP that changes probe', () => {
+  it('turns /probe off and on, and drops the results of targets no longer configured', async (t) => {
+    current = sound;
+    const clock = new FakeClock(Date.now());
+    const allow = { hosts: ['leaf.test'], cidrs: ['127.0.0.1/32'], ports: [server.port] };
+    const first = configWith({ ca: 'root.pem', allow, targets: [`leaf.test:${server.port}`, `127.0.0.1:${server.port}`] });
+    const { service } = assembleDaemon(first, captureLogger().logger, { clock, probeLookup: async () => ['127.0.0.1'] });
+    t.after(() => service.stop());
+    await service.start();
+    const base = `http://127.0.0.1:${service.address()!.port}`;
+    const status = async (): Promise<number> => (await request(`${base}/probe?target=leaf.test:${server.port}`)).statusCode;
+    const targets = async (): Promise<string[]> =>
+      parseSamples(await (await request(`${base}/metrics`)).body.text())
+        .filter((s) => s.name === 'probe_success')
+        .map((s) => s.labels.target!);
+    await clock.advance(0);
+    await service.probes.settled();
+    assert.equal(await status(), 200);
+    assert.deepEqual((await targets()).sort(), [`127.0.0.1:${server.port}`, `leaf.test:${server.port}`]);
+
+    await service.reconfigure(configWith({ ca: 'root.pem', targets: [`leaf.test:${server.port}`] }));
+    assert.equal(await status(), 404, 'probe.allow removed: /probe is off');
+    assert.deepEqual(await targets(), [`leaf.test:${server.port}`]);
+    await service.reconfigure(configWith({ ca: 'root.pem', allow }));
+    assert.equal(await status(), 200);
+    assert.deepEqual(await targets(), [], 'no targets: no results');
+  });
+});
+
 describe('the probe section of the configuration', () => {
   it('names every problem by its key', () => {
     const problems = (probe: unknown): string => {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { assembleDaemon } from '../../src/daemon/assemble.ts';
+import { checkCommand } from '../../src/cli/commands/check.ts';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { captureLogger } from '../support/log-capture.ts';
@@ -182,5 +183,13 @@ describe('the probe section of the configuration', () => {
     assert.match(problems({ ca: 'missing.pem' }), /probe\.ca.*ENOENT/);
     assert.match(problems({ ca: 'state-does-not-matter', url: 'x' }), /probe\.url.*not a known key/);
     assert.match(problems('yes'), /"probe".*mapping/);
+  });
+
+  it('`stapler check --format` takes text, json or prometheus, and names the flag otherwise', async () => {
+    const io = { out: () => undefined, log: () => undefined, now: Date.now };
+    await assert.rejects(
+      checkCommand(`127.0.0.1:${server.port}`, { format: 'openmetrics' }, io),
+      /--format.*"openmetrics" is not one of text, json, prometheus/,
+    );
   });
 });

@@ -17,7 +17,8 @@ import { captureLogger } from '../support/log-capture.ts';
 import { makePki, type TestPki } from '../support/pki.ts';
 import { parseSamples, sample, type Sample } from '../support/prom-text.ts';
 import { buildResponse } from '../support/responses.ts';
-import { stapleServer, type TestServer } from '../support/staple-server.ts';
+import { hangingServer, stapleServer, type TestServer } from '../support/staple-server.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const HOUR = 3_600_000;
@@ -127,6 +128,41 @@ describe('probe.targets', () => {
       assert.match(cli.stdout, /^# HELP probe_success /m);
     }
     current = sound;
+  });
+});
+
+describe('probe.targets and /probe share probe.concurrency', () => {
+  it('a round that finds every slot taken skips its targets, says so once, and keeps their last results', async (t) => {
+    current = sound;
+    const hang = await hangingServer();
+    t.after(() => hang.close());
+    const clock = new FakeClock(Date.now());
+    const targets = [`leaf.test:${server.port}`, `127.0.0.1:${server.port}`];
+    const config = configWith({
+      ca: 'root.pem',
+      concurrency: 1,
+      timeoutMs: 2_000,
+      allow: { hosts: ['leaf.test'], cidrs: ['127.0.0.1/32'], ports: [server.port, hang.port] },
+      targets: [...targets, { target: `leaf.test:${server.port}`, servername: 'leaf.test' }],
+    });
+    const log = captureLogger();
+    const { service } = assembleDaemon(config, log.logger, { clock, probeLookup: async () => ['127.0.0.1'] });
+    t.after(() => service.stop());
+    await service.start();
+    const base = `http://127.0.0.1:${service.address()!.port}`;
+    await clock.advance(0);
+    await service.probes.settled();
+    const held = request(`${base}/probe?target=leaf.test:${hang.port}`).then((r) => r.body.text());
+    await waitFor('the /probe request holding the only slot', () => hang.connections() === 1);
+    current = expired;
+    await clock.advance(60_000);
+    await service.probes.settled();
+    const skips = log.lines.filter((l) => /probe targets skipped this round/.test(l.message));
+    assert.equal(skips.length, 1, 'one line for the round');
+    assert.equal(skips[0]!.fields.count, 3);
+    const m = parseSamples(await (await request(`${base}/metrics`)).body.text());
+    assert.equal(sample(m, 'probe_success', { target: targets[0]!, servername: '' }), 1, 'the last result stays');
+    assert.match(await held, /reason="timeout"/);
   });
 });
 

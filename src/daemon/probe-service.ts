@@ -110,11 +110,12 @@ export class ProbeService {
 
   /** One round: the targets one after another (a round never takes more than one slot of the cap). */
   private async probeAll(): Promise<void> {
+    const skipped: string[] = [];
     for (const t of this.settings()?.targets ?? []) {
-      if (this.stopped) return;
+      if (this.stopped) break;
       const running = this.tryProbe(t.target, t.servername ?? undefined, null);
       if (!running) {
-        this.deps.log.warn({ target: t.target }, 'probe skipped this round: the probe concurrency cap is reached');
+        skipped.push(t.target);
         continue;
       }
       try {
@@ -124,6 +125,12 @@ export class ProbeService {
         this.deps.log.error({ target: t.target, err: err instanceof Error ? err.message : String(err) }, 'probe failed');
       }
     }
+    // One line per round, not per target: /probe requests may hold every slot for a while.
+    if (skipped.length > 0)
+      this.deps.log.warn(
+        { skipped: skipped.slice(0, 20), count: skipped.length },
+        'probe targets skipped this round: the probe concurrency cap was reached (their last results stay in /metrics)',
+      );
   }
 }
 

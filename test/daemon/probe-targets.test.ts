@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { assembleDaemon } from '../../src/daemon/assemble.ts';
 import { checkCommand } from '../../src/cli/commands/check.ts';
+import { checkConfigFiles } from '../../src/daemon/check-config.ts';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { captureLogger } from '../support/log-capture.ts';
@@ -141,7 +142,8 @@ describe('probe.targets and /probe share probe.concurrency', () => {
     const config = configWith({
       ca: 'root.pem',
       concurrency: 1,
-      timeoutMs: 2_000,
+      // Longer than the test: the /probe request holds its slot until the hanging server closes.
+      timeoutMs: 30_000,
       allow: { hosts: ['leaf.test'], cidrs: ['127.0.0.1/32'], ports: [server.port, hang.port] },
       targets: [...targets, { target: `leaf.test:${server.port}`, servername: 'leaf.test' }],
     });
@@ -162,7 +164,8 @@ describe('probe.targets and /probe share probe.concurrency', () => {
     assert.equal(skips[0]!.fields.count, 3);
     const m = parseSamples(await (await request(`${base}/metrics`)).body.text());
     assert.equal(sample(m, 'probe_success', { target: targets[0]!, servername: '' }), 1, 'the last result stays');
-    assert.match(await held, /reason="timeout"/);
+    await hang.close();
+    assert.match(await held, /probe_success 0/);
   });
 });
 
@@ -219,6 +222,17 @@ describe('the probe section of the configuration', () => {
     assert.match(problems({ ca: 'missing.pem' }), /probe\.ca.*ENOENT/);
     assert.match(problems({ ca: 'state-does-not-matter', url: 'x' }), /probe\.url.*not a known key/);
     assert.match(problems('yes'), /"probe".*mapping/);
+  });
+
+  it('--check-config warns when probe is configured without the listener that serves it', async () => {
+    const settings = { certificates: [join(dir, 'certs', '*.pem')], stateFile: join(dir, 'state.json'), probe: { targets: ['leaf.test:443'] } };
+    const without = await checkConfigFiles(buildConfig(settings, dir));
+    assert.ok(
+      without.warnings.some((w) => /probe is configured but listen is not/.test(w)),
+      without.warnings.join('\n'),
+    );
+    const withListen = await checkConfigFiles(buildConfig({ ...settings, listen: '127.0.0.1:0' }, dir));
+    assert.ok(!withListen.warnings.some((w) => /probe is configured/.test(w)), withListen.warnings.join('\n'));
   });
 
   it('`stapler check --format` takes text, json or prometheus, and names the flag otherwise', async () => {

@@ -33,7 +33,7 @@ const ALLOWED: Record<string, string[]> = {
   metrics: ['metrics', 'engine', 'fetch', 'store', 'io'],
   node: ['node', 'metrics', 'wiring', 'engine', 'ocsp'],
   check: ['check', 'ocsp'],
-  daemon: ['daemon', 'metrics', 'wiring', 'engine', 'fetch', 'store', 'io', 'ocsp'],
+  daemon: ['daemon', 'check', 'metrics', 'wiring', 'engine', 'fetch', 'store', 'io', 'ocsp'],
   cli: ['cli', 'check', 'daemon', 'metrics', 'node', 'wiring', 'engine', 'fetch', 'store', 'io', 'ocsp'],
 };
 

@@ -29,6 +29,8 @@ export interface ProbeOptions {
   readonly tls?: '1.2' | '1.3' | undefined;
   readonly timeoutMs: number;
   readonly now: () => number;
+  /** Connect to this address (resolved and allowed already: nothing is looked up again) instead of the target's host. */
+  readonly address?: string | undefined;
 }
 
 export interface ProbeResult {
@@ -46,11 +48,28 @@ export interface ProbeResult {
   /** False when the certificate is Must-Staple and the staple is missing or invalid. */
   readonly mustStapleCompliant: boolean;
   readonly summary: string;
+  /** From connect() to the end of the handshake. */
+  readonly handshakeMs: number;
 }
+
+/** Why a probe got no verdict: each a value of the `reason` label in probe metrics. */
+export type ProbeFailure = 'timeout' | 'connect' | 'tls' | 'not-tls' | 'dns' | 'no-certificate';
 
 export class ProbeError extends Error {
   override readonly name = 'ProbeError';
+  constructor(
+    message: string,
+    readonly kind: ProbeFailure = 'tls',
+  ) {
+    super(message);
+  }
 }
+
+/** Certificates of the presented chain that are looked at (a longer chain is cut here). */
+export const MAX_CHAIN_CERTIFICATES = 16;
+
+/** Errors of the TCP connection (not of TLS). */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'EPIPE']);
 
 export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeResult> {
   const servername = opts.servername ?? (isIP(target.host) ? undefined : target.host);
@@ -59,7 +78,7 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
     const version = opts.tls === '1.2' ? ('TLSv1.2' as const) : opts.tls === '1.3' ? ('TLSv1.3' as const) : undefined;
     // requestOCSP reaches the TLSSocket, but @types/node leaves it out of ConnectionOptions.
     const options: ConnectionOptions & { requestOCSP: boolean } = {
-      host: target.host,
+      host: opts.address ?? target.host,
       port: target.port,
       requestOCSP: true,
       rejectUnauthorized: true,
@@ -67,10 +86,11 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       ...(opts.ca ? { ca: opts.ca } : {}),
       ...(version ? { minVersion: version, maxVersion: version } : {}),
     };
+    const started = performance.now();
     const socket = connect(options);
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new ProbeError(`${target.host}:${target.port}: no TLS handshake within ${opts.timeoutMs} ms`));
+      reject(new ProbeError(`${target.host}:${target.port}: no TLS handshake within ${opts.timeoutMs} ms`, 'timeout'));
     }, opts.timeoutMs);
     socket.on('OCSPResponse', (response: Buffer | null) => {
       staple = response && response.length > 0 ? Buffer.from(response) : null;
@@ -79,7 +99,8 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       clearTimeout(timer);
       try {
         const peer = socket.getPeerCertificate(true);
-        resolve(judge(peer, staple, socket.getProtocol() ?? 'unknown', servername ?? null, opts.now()));
+        const handshakeMs = performance.now() - started;
+        resolve({ ...judge(peer, staple, socket.getProtocol() ?? 'unknown', servername ?? null, opts.now()), handshakeMs });
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
       } finally {
@@ -90,7 +111,8 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
       clearTimeout(timer);
       // OpenSSL's words for "the first bytes back were not a TLS record".
       const notTls = err.code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long|unknown protocol/i.test(err.message);
-      reject(new ProbeError(`${target.host}:${target.port}: ${notTls ? 'not a TLS server (it answered, but not with a TLS handshake)' : err.message}`));
+      const kind = notTls ? 'not-tls' : CONNECT_ERRORS.has(err.code ?? '') ? 'connect' : 'tls';
+      reject(new ProbeError(`${target.host}:${target.port}: ${notTls ? 'not a TLS server (it answered, but not with a TLS handshake)' : err.message}`, kind));
     });
   });
 }
@@ -98,17 +120,27 @@ export function probe(target: ProbeTarget, opts: ProbeOptions): Promise<ProbeRes
 function chainOf(peer: DetailedPeerCertificate): Certificate[] {
   const certs: Certificate[] = [];
   const seen = new Set<string>();
-  for (let c: DetailedPeerCertificate | undefined = peer; c?.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+  for (
+    let c: DetailedPeerCertificate | undefined = peer;
+    c?.raw && !seen.has(c.fingerprint256) && certs.length < MAX_CHAIN_CERTIFICATES;
+    c = c.issuerCertificate
+  ) {
     seen.add(c.fingerprint256);
     certs.push(new Certificate(c.raw, `presented certificate #${certs.length + 1}`));
   }
   return certs;
 }
 
-function judge(peer: DetailedPeerCertificate, staple: Buffer | null, protocol: string, servername: string | null, now: number): ProbeResult {
+function judge(
+  peer: DetailedPeerCertificate,
+  staple: Buffer | null,
+  protocol: string,
+  servername: string | null,
+  now: number,
+): Omit<ProbeResult, 'handshakeMs'> {
   const chain = chainOf(peer);
   const leaf = chain[0];
-  if (!leaf) throw new ProbeError('the server presented no certificate');
+  if (!leaf) throw new ProbeError('the server presented no certificate', 'no-certificate');
   const issuer = findIssuer(leaf, chain.slice(1));
   let verdict: Verdict | null = null;
   let stapleProblem: string | null = null;

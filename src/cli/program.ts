@@ -97,7 +97,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--tls1.2', 'TLS 1.2 only')
     .option('--tls1.3', 'TLS 1.3 only')
     .option('--timeout <seconds>', 'handshake deadline', '10')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (as --format json)')
+    .option('--format <format>', "text, json, or prometheus (the metrics the daemon's /probe answers)", 'text')
     .action(async (target: string, opts: Record<string, unknown>) =>
       setExit(
         await (

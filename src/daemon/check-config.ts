@@ -53,6 +53,8 @@ export async function checkConfigFiles(config: DaemonConfig): Promise<ConfigRepo
     const problem = await unwritable(dir);
     if (problem) warnings.push(`output directory ${dir}: the daemon cannot write there (${problem}): its staple files and includes would fail`);
   }
+  if (config.probe && !config.listen)
+    warnings.push("probe is configured but listen is not: /probe and the probe targets' results in /metrics need the listener");
   return { errors, warnings, files: inputs.size };
 }
 

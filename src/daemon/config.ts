@@ -14,6 +14,7 @@ import { templateProblem } from './template.ts';
 import { daemonStoreConfig, sameStore, type DaemonRedisStore } from './store-config.ts';
 import { parseListenAddress, type ListenAddress } from './http/listen-address.ts';
 import { DEFAULT_HOOKS, HOOK_EVENTS, type HooksConfig } from './alerts/hook-config.ts';
+import { probeConfig, type ProbeConfig } from './probe-config.ts';
 
 export { expandTemplate } from './template.ts';
 
@@ -47,6 +48,8 @@ export interface DaemonConfig {
   readonly hooks: HooksConfig | null;
   /** Per-certificate metric series: for problems and the `soonest` to lapse (default), or for all. */
   readonly metrics: { readonly perCertificate: 'problems' | 'all'; readonly soonest: number; readonly maxProblems: number };
+  /** The stapling probe (/probe and targets on an interval), or null: off. */
+  readonly probe: ProbeConfig | null;
   /** The engine's tunables. */
   readonly engine: EngineSettings;
 }
@@ -161,8 +164,8 @@ const FIELDS: Readonly<Record<string, Checker>> = {
   haproxy: section({ socket: str, timeoutMs: num(100, 60_000) }),
   stateFile: str,
   storeDir: str,
-  // Checked (and its files read) by daemonStoreConfig, which needs the base directory.
-  store: engineValue,
+  store: engineValue, // checked (and its files read) by daemonStoreConfig, which needs the base directory
+  probe: engineValue, // checked (and its CA file read) by probeConfig, which needs the base directory
   listen: listenAddress,
   rescanMs: num(100, 86_400_000),
   logLevel: oneOf(...LOG_LEVELS),
@@ -245,6 +248,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
   if (nginxInclude !== null && nginxInclude === stapleFile)
     errors.push(new InputError('config key "nginxInclude"', 'is the same template as stapleFile: each needs its own file'));
   const store = c.store === undefined ? null : daemonStoreConfig(c.store, baseDir, errors);
+  const probe = c.probe === undefined ? null : probeConfig(c.probe, baseDir, errors);
   if (errors.length > 0) throw combinedError('configuration', errors);
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(baseDir, p));
   const stateFile = abs((c.stateFile as string | undefined) ?? defaultStateFile());
@@ -264,6 +268,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
     logFormat: (c.logFormat as 'pretty' | 'json' | undefined) ?? null,
     hooks: c.hooks ? hooksOf(c.hooks as Record<string, unknown>) : null,
     metrics: { perCertificate: 'problems', soonest: 100, maxProblems: 1_000, ...(c.metrics as Partial<DaemonConfig['metrics']> | undefined) },
+    probe: probe ?? null,
     engine: engine,
   };
 }

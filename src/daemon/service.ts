@@ -17,6 +17,8 @@ import { HttpListener } from './http/listener.ts';
 import type { OcspObserver } from './http/ocsp-route.ts';
 import type { HttpRoute } from './http/route.ts';
 import { daemonRoutes } from './http/routes.ts';
+import type { Lookup } from '../check/probe-allow.ts';
+import { ProbeService } from './probe-service.ts';
 import { SystemdNotifier } from './systemd-notify.ts';
 
 /** Added to the engine's per-refresh deadline: the first round of fetches is waited for at most this long. */
@@ -29,12 +31,15 @@ export interface ServiceDeps extends DaemonDeps {
   readonly metrics?: StaplerMetrics;
   /** The environment systemd's NOTIFY_SOCKET and WATCHDOG_USEC are read from (default: this process's). */
   readonly env?: NodeJS.ProcessEnv;
+  /** How probe targets' names are resolved (default: the system's resolver). */
+  readonly probeLookup?: Lookup;
 }
 
 export class DaemonService {
   readonly daemon: Daemon;
   /** Built once: their counters outlive a rebind. */
   readonly routes: readonly HttpRoute[];
+  readonly probes: ProbeService;
   private listener: HttpListener | null = null;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -48,9 +53,11 @@ export class DaemonService {
     this.clock = deps.clock ?? systemClock;
     this.notifier = SystemdNotifier.fromEnv(deps.env ?? process.env, this.log, this.clock);
     this.daemon = new Daemon(config, deps);
+    this.probes = new ProbeService(() => this.config.probe, { clock: this.clock, log: this.log, ...(deps.probeLookup ? { lookup: deps.probeLookup } : {}) });
     this.routes = daemonRoutes(this.daemon, this.log, {
       ...(deps.ocspObserver ? { ocspObserver: deps.ocspObserver } : {}),
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
+      probes: { service: this.probes, settings: () => this.config.probe, now: () => this.clock.now() },
     });
   }
 
@@ -63,6 +70,7 @@ export class DaemonService {
     if (this.config.listen) this.listener = await this.bind(this.config.listen, false);
     await this.daemon.start();
     this.listener?.open();
+    this.probes.start();
     await this.firstFetches();
     await this.notifier?.ready(this.statusLine());
   }
@@ -102,15 +110,18 @@ export class DaemonService {
     // Compared with the address in use (not the last configuration): a move that failed is tried again.
     if (JSON.stringify(before) === JSON.stringify(next.listen)) {
       this.config = next;
+      this.probes.reconfigured();
       return changes;
     }
     const refused = await this.rebind(before, next.listen);
     this.config = refused ? { ...next, listen: before } : next;
+    this.probes.reconfigured();
     return [...changes, refused ? `listen (refused: ${refused})` : 'listen'];
   }
 
   async stop(): Promise<void> {
     await this.notifier?.stopping();
+    await this.probes.stop();
     await this.listener?.close();
     this.listener = null;
     await this.daemon.stop();

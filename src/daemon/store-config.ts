@@ -26,7 +26,7 @@ const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'ob
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 /** Read a small file synchronously (the configuration is checked in one pass), refusing more than `max` bytes. */
-function readSmallFile(path: string, max: number): Buffer {
+export function readSmallFile(path: string, max: number): Buffer {
   const fd = openSync(path, 'r');
   try {
     const info = fstatSync(fd);

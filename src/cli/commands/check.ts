@@ -3,6 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { InputError } from '../../ocsp/errors.ts';
 import { parseTarget, probe, ProbeError } from '../../check/probe.ts';
+import { probeSamples, renderProbeText, type ProbeOutcome } from '../../check/probe-metrics.ts';
 import { readFileCapped } from '../../io/files.ts';
 import { readCertificates } from '../../ocsp/pem.ts';
 import { verdictJson } from '../describe.ts';
@@ -17,7 +18,11 @@ export interface CheckOptions {
   tls13?: boolean;
   timeout?: string;
   json?: boolean;
+  /** text (default), json (as --json) or prometheus (the metrics the daemon's /probe answers). */
+  format?: string;
 }
+
+const FORMATS = ['text', 'json', 'prometheus'];
 
 export async function checkCommand(
   targetText: string,
@@ -27,17 +32,24 @@ export async function checkCommand(
   const target = parseTarget(targetText);
   if (opts.tls12 && opts.tls13) throw new InputError('--tls1.2/--tls1.3', 'give one or neither');
   const timeoutMs = opts.timeout === undefined ? 10_000 : parseSeconds(opts.timeout, '--timeout', 0.1, 300) * 1000;
+  if (opts.format !== undefined && !FORMATS.includes(opts.format)) throw new InputError('--format', `"${opts.format}" is not one of ${FORMATS.join(', ')}`);
+  const format = opts.json ? 'json' : (opts.format ?? 'text');
   const ca = opts.ca ? await readCaFile(opts.ca) : undefined;
   let result;
+  const started = performance.now();
+  const prometheus = (outcome: ProbeOutcome): void => io.out(renderProbeText([{ samples: probeSamples(outcome, io.now()) }]).trimEnd());
   try {
     result = await probe(target, { servername: opts.servername, ca, tls: opts.tls12 ? '1.2' : opts.tls13 ? '1.3' : undefined, timeoutMs, now: io.now });
   } catch (err) {
     if (!(err instanceof ProbeError)) throw err;
-    if (opts.json) io.out(JSON.stringify({ target: targetText, ok: false, error: err.message }));
+    if (format === 'json') io.out(JSON.stringify({ target: targetText, ok: false, error: err.message }));
+    if (format === 'prometheus') prometheus({ error: err, durationMs: performance.now() - started });
     io.log(`stapler: ${err.message}`);
     return EXIT.usage;
   }
-  if (opts.json) {
+  if (format === 'prometheus') {
+    prometheus({ result, durationMs: performance.now() - started });
+  } else if (format === 'json') {
     io.out(
       JSON.stringify({
         target: targetText,

@@ -57,6 +57,8 @@ export interface ObserveRouteOptions {
   readonly pageRefreshSeconds?: number;
   /** The OCSP responder route, whose counts and unmanaged CertIDs /status.json and /status show. */
   readonly ocsp?: OcspRoute;
+  /** More Prometheus text for /metrics (the configured probe targets' results). */
+  readonly extraMetrics?: () => string;
 }
 
 /** Unmanaged CertIDs listed on /status (all of them, up to 1,024, are in /status.json). */
@@ -92,7 +94,7 @@ export function observeRoutes(daemon: Daemon, metrics: StaplerMetrics, opts: Obs
       name: 'metrics',
       paths: ['/metrics'],
       methods,
-      handle: async (req, res) => send(req, res, 200, metrics.registry.contentType, await metrics.text()),
+      handle: async (req, res) => send(req, res, 200, metrics.registry.contentType, (await metrics.text()) + (opts.extraMetrics?.() ?? '')),
     },
     {
       name: 'healthz',

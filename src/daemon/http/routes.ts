@@ -8,6 +8,9 @@ import { HANDOFF_MARGIN_MS } from '../handoff.ts';
 import { observeRoutes, type ObserveRouteOptions } from './observe-routes.ts';
 import { OcspRoute, type OcspObserver } from './ocsp-route.ts';
 import { plain } from './listener.ts';
+import type { ProbeConfig } from '../probe-config.ts';
+import type { ProbeService } from '../probe-service.ts';
+import { probeRoute } from './probe-route.ts';
 import type { HttpRoute } from './route.ts';
 
 /**
@@ -22,11 +25,20 @@ export interface DaemonRouteOptions extends ObserveRouteOptions {
   readonly ocspObserver?: OcspObserver;
   /** With metrics: /metrics, /healthz, /status.json and /status too. */
   readonly metrics?: StaplerMetrics;
+  /** /probe (off unless probe.allow is configured), and the configured targets' results in /metrics. */
+  readonly probes?: { readonly service: ProbeService; readonly settings: () => ProbeConfig | null; readonly now: () => number };
 }
 
 export function daemonRoutes(daemon: Daemon, log: Logger, options: DaemonRouteOptions = {}): HttpRoute[] {
   const ocsp = ocspRouteFor(daemon, log, options.ocspObserver);
-  return [...(options.metrics ? observeRoutes(daemon, options.metrics, { ...options, ocsp }) : []), reservedRoute(), ocsp];
+  const probes = options.probes;
+  const extraMetrics = probes ? () => probes.service.metricsText() : undefined;
+  return [
+    ...(options.metrics ? observeRoutes(daemon, options.metrics, { ...options, ocsp, ...(extraMetrics ? { extraMetrics } : {}) }) : []),
+    ...(probes ? [probeRoute(probes.service, probes.settings, probes.now)] : []),
+    reservedRoute(),
+    ocsp,
+  ];
 }
 
 /** The reserved paths' route: 404, whatever the method. */

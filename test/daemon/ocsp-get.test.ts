@@ -109,6 +109,14 @@ describe('the GET path search', () => {
     assert.ok(fullDecodes <= GET_PATH_LIMITS.parsed, `${fullDecodes} candidates decoded and parsed`);
   });
 
+  it('refuses a list of CertIDs at its second: the responder answers one (a list of 16 SHA-512 CertIDs was read in full)', async () => {
+    await valid();
+    const id = certIdFor(pki.leaf.cert, pki.intermediate.cert, 'sha512');
+    const out = requestFromPath(`/${encodeURIComponent(buildRequest(Array.from({ length: 16 }, () => id)).toString('base64'))}`);
+    assert.equal(out.ok, false);
+    if (!out.ok) assert.match(out.reason, /more than one CertID/);
+  });
+
   it('gives up after 32 candidates: a prefix with more "/" than that is not a responder URL', async () => {
     const b64 = await valid();
     assert.ok(requestFromPath(`${'/a'.repeat(31)}/${b64}`).ok);

@@ -36,6 +36,13 @@ export const GET_PATH_LIMITS = {
 /** Every DER OCSPRequest starts with 0x30 (a SEQUENCE), which is 'M' in base64. */
 const BASE64_REQUEST = /^M[A-Za-z0-9+/]*={0,2}$/;
 
+/**
+ * A request as the responder reads it: it answers one CertID per request (RFC 5019 §2.1.1: a
+ * staple is signed for one certificate), so a list is refused at its second CertID, not read to
+ * the parser's cap (16 SHA-512 CertIDs cost 3x a valid GET to read).
+ */
+export const parseForResponder = (der: Uint8Array): ParsedRequest => parseRequest(der, undefined, 1);
+
 export type GetOutcome = { readonly ok: true; readonly request: ParsedRequest } | { readonly ok: false; readonly reason: string };
 
 export function requestFromPath(path: string): GetOutcome {
@@ -53,7 +60,7 @@ export function requestFromPath(path: string): GetOutcome {
     if (text === null || !declaresItsLength(text) || text.length > budget) continue;
     budget -= text.length;
     try {
-      return { ok: true, request: parseRequest(Buffer.from(text, 'base64')) };
+      return { ok: true, request: parseForResponder(Buffer.from(text, 'base64')) };
     } catch (err) {
       if (!(err instanceof DerError)) throw err;
       reason = err.message;

@@ -9,7 +9,9 @@
 //   STAPLER_BASELINE=/work/main npm run bench:get-path     (also the baseline's route, same run)
 
 import { fork } from 'node:child_process';
-import { buildRequest, certIdFor } from '../src/ocsp/request.ts';
+import { ctx } from '../src/ocsp/der.ts';
+import { octetString, oid, sequence, tlv } from '../src/ocsp/der-writer.ts';
+import { buildRequest, certIdFor, encodeCertId } from '../src/ocsp/request.ts';
 import { REQUEST_CAPS } from '../src/ocsp/request-parse.ts';
 import { percentile } from './support/client.ts';
 import type { LoadJob, LoadResult } from './support/ocsp-load.ts';
@@ -42,15 +44,28 @@ const paths = [
   { name: '`/M` + 2,500 x `%41`, then `/M` x 30', path: `/M${'%41'.repeat(2_500)}${'/M'.repeat(30)}` },
   { name: '32 suffixes, each a DER header declaring its length', path: lengthDeclaring(32) },
   {
-    name: `${REQUEST_CAPS.requests} SHA-512 CertIDs and a nonce (the most the parser reads: decoded and parsed in full, then refused: RFC 5019 allows one CertID)`,
+    name: `${REQUEST_CAPS.requests} SHA-512 CertIDs and a nonce (the most the parser reads; the responder refuses the list at its second CertID)`,
     path: `/${encodeURIComponent(buildRequest(Array(REQUEST_CAPS.requests).fill(sha512), { nonce: Buffer.alloc(32, 1) }).toString('base64'))}`,
   },
   {
-    name: `${REQUEST_CAPS.requests + 1} SHA-512 CertIDs (one past the parser's cap: refused after reading ${REQUEST_CAPS.requests})`,
+    name: `${REQUEST_CAPS.requests + 1} SHA-512 CertIDs (one past the parser's cap, which read ${REQUEST_CAPS.requests} before refusing)`,
     path: `/${encodeURIComponent(buildRequest(Array(REQUEST_CAPS.requests + 1).fill(sha512)).toString('base64'))}`,
+  },
+  {
+    name: `one CertID and ${2 * REQUEST_CAPS.extensions} extensions, each OID of 64 arcs (a valid request, too long for the memo)`,
+    path: `/${encodeURIComponent(manyExtensions().toString('base64'))}`,
+    valid: true,
   },
 ];
 for (const p of paths) if (p.path.length > 7_900) throw new Error(`bench/get-path: ${p.name} is ${p.path.length} characters, over the header limit`);
+
+/** A request for the leaf with the most extensions the parser reads, each with the longest OID it reads. */
+function manyExtensions(): Buffer {
+  const ext = sequence(oid(`1.2.${Array.from({ length: 62 }, (_, k) => 1 + k).join('.')}`), octetString(Buffer.alloc(0)));
+  const list = sequence(...Array.from({ length: REQUEST_CAPS.extensions }, () => ext));
+  const id = encodeCertId(certIdFor(pki.leaf.cert, pki.intermediate.cert));
+  return sequence(sequence(sequence(sequence(id, tlv(ctx(0), list))), tlv(ctx(2), list)));
+}
 
 /** Segments built from the end: each starts with SEQUENCE and the decoded length of the suffix it starts, so every one is parsed (and fails). */
 function lengthDeclaring(n: number): string {

@@ -9,55 +9,63 @@
 //   STAPLER_BASELINE=/work/main npm run bench:get-path     (also the baseline's route, same run)
 
 import { fork } from 'node:child_process';
-import type * as ListenerModule from '../src/daemon/http/listener.ts';
-import type * as RouteModule from '../src/daemon/http/ocsp-route.ts';
-import { silentLogger } from '../src/engine/logger.ts';
-import { Stapler } from '../src/node/stapler.ts';
-import { buildRequest, certIdFor } from '../src/ocsp/request.ts';
-import { fullchain, makePki } from '../test/support/pki.ts';
-import { TestResponder } from '../test/support/responder.ts';
+import { ctx } from '../src/ocsp/der.ts';
+import { octetString, oid, sequence, tlv } from '../src/ocsp/der-writer.ts';
+import { buildRequest, certIdFor, encodeCertId } from '../src/ocsp/request.ts';
+import { REQUEST_CAPS } from '../src/ocsp/request-parse.ts';
 import { percentile } from './support/client.ts';
 import type { LoadJob, LoadResult } from './support/ocsp-load.ts';
+import { checkouts, responderRig, type Responder } from './support/responder-rig.ts';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 1 : 5;
 const ROUND_MS = quick ? 300 : 1_500;
 const CONNECTIONS = 4;
 
-const ca = new TestResponder();
-const pki = await makePki({ ocspUrl: await ca.listen() });
-ca.serve(pki);
-const stapler = new Stapler({ store: 'memory', logger: silentLogger });
-await stapler.add(fullchain(pki.leaf, pki.intermediate));
-await stapler.ready({ timeout: 10_000 });
-
-interface Tree {
-  readonly name: string;
-  readonly listener: ListenerModule.HttpListener;
-  readonly origin: string;
-}
-async function tree(name: string, root: URL): Promise<Tree> {
-  const { HttpListener } = (await import(new URL('src/daemon/http/listener.ts', root).href)) as typeof ListenerModule;
-  const { OcspRoute } = (await import(new URL('src/daemon/http/ocsp-route.ts', root).href)) as typeof RouteModule;
-  const route: RouteModule.OcspRoute = new OcspRoute({ lookup: (id) => stapler.lookupCertId(id), log: silentLogger });
-  const listener = new HttpListener([route], silentLogger);
-  const { port } = await listener.listen({ host: '127.0.0.1', port: 0 });
-  return { name, listener, origin: `http://127.0.0.1:${port}` };
-}
-const trees = [await tree('this checkout', new URL('../', import.meta.url))];
-if (process.env.STAPLER_BASELINE) trees.unshift(await tree(`baseline (${process.env.STAPLER_BASELINE})`, new URL(`file://${process.env.STAPLER_BASELINE}/`)));
+const rig = await responderRig();
+const { pki } = rig;
+const trees: Responder[] = [];
+for (const c of checkouts()) trees.push(await rig.responder(c));
 
 // Paths within the listener's 8 KiB header limit (the request line and a few headers).
 const fill = (unit: string): string => unit.repeat(Math.floor(7_900 / unit.length));
+const sha512 = certIdFor(pki.leaf.cert, pki.intermediate.cert, 'sha512');
 const paths = [
-  { name: 'valid GET (URL-encoded base64)', path: `/${encodeURIComponent(buildRequest(certIdFor(pki.leaf.cert, pki.intermediate.cert)).toString('base64'))}` },
+  { name: 'valid GET (URL-encoded base64)', path: rig.path, valid: true },
+  {
+    name: 'valid GET after a 1 KiB prefix (too long for the memo: decoded, parsed and looked up each time)',
+    path: `/${'p'.repeat(1_024)}${rig.path}`,
+    valid: true,
+  },
   { name: '`/x` x 3,950 (nothing to decode: the 8 KiB request line alone)', path: fill('/x') },
   { name: "`/%41` x 1,975 (the issue's)", path: fill('/%41') },
   { name: '`/%4D` x 1,975 (each suffix base64)', path: fill('/%4D') },
   { name: '`/M` x 3,950 (each suffix base64, no %)', path: fill('/M') },
   { name: '`/M` + 2,500 x `%41`, then `/M` x 30', path: `/M${'%41'.repeat(2_500)}${'/M'.repeat(30)}` },
   { name: '32 suffixes, each a DER header declaring its length', path: lengthDeclaring(32) },
+  {
+    name: `${REQUEST_CAPS.requests} SHA-512 CertIDs and a nonce (the most the parser reads; the responder refuses the list at its second CertID)`,
+    path: `/${encodeURIComponent(buildRequest(Array(REQUEST_CAPS.requests).fill(sha512), { nonce: Buffer.alloc(32, 1) }).toString('base64'))}`,
+  },
+  {
+    name: `${REQUEST_CAPS.requests + 1} SHA-512 CertIDs (one past the parser's cap, which read ${REQUEST_CAPS.requests} before refusing)`,
+    path: `/${encodeURIComponent(buildRequest(Array(REQUEST_CAPS.requests + 1).fill(sha512)).toString('base64'))}`,
+  },
+  {
+    name: `one CertID and ${2 * REQUEST_CAPS.extensions} extensions, each OID of 64 arcs (a valid request, too long for the memo)`,
+    path: `/${encodeURIComponent(manyExtensions().toString('base64'))}`,
+    valid: true,
+  },
 ];
+for (const p of paths) if (p.path.length > 7_900) throw new Error(`bench/get-path: ${p.name} is ${p.path.length} characters, over the header limit`);
+
+/** A request for the leaf with the most extensions the parser reads, each with the longest OID it reads. */
+function manyExtensions(): Buffer {
+  const ext = sequence(oid(`1.2.${Array.from({ length: 62 }, (_, k) => 1 + k).join('.')}`), octetString(Buffer.alloc(0)));
+  const list = sequence(...Array.from({ length: REQUEST_CAPS.extensions }, () => ext));
+  const id = encodeCertId(certIdFor(pki.leaf.cert, pki.intermediate.cert));
+  return sequence(sequence(sequence(sequence(id, tlv(ctx(0), list))), tlv(ctx(2), list)));
+}
 
 /** Segments built from the end: each starts with SEQUENCE and the decoded length of the suffix it starts, so every one is parsed (and fails). */
 function lengthDeclaring(n: number): string {
@@ -90,7 +98,8 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const [ti, t] of trees.entries()) {
     for (const [pi, p] of paths.entries()) {
       const before = process.cpuUsage();
-      const res = await run({ kind: 'throughput', origin: t.origin, path: p.path, expected: null, durationMs: ROUND_MS, connections: CONNECTIONS });
+      const expected = 'valid' in p ? rig.staple.toString('base64') : null;
+      const res = await run({ kind: 'throughput', origin: t.origin, path: p.path, expected, durationMs: ROUND_MS, connections: CONNECTIONS });
       const used = process.cpuUsage(before);
       if (res.kind !== 'throughput' || res.failed > 0) throw new Error(`bench/get-path: ${t.name}, ${p.name}: failed requests`);
       cpu[ti]![pi]!.push((used.user + used.system) / res.done);
@@ -98,17 +107,19 @@ for (let r = 0; r < ROUNDS; r++) {
   }
 }
 const median = (xs: number[]): number => percentile(xs, 50);
+let worst = { name: '', ratio: 0, tree: '' };
 console.log(`| path | ${trees.map((t) => `${t.name}: CPU per request (µs) | × valid GET`).join(' | ')} |`);
 console.log(`|---|${trees.map(() => '---:|---:').join('|')}|`);
 for (const [pi, p] of paths.entries()) {
   const cells = trees.map((_, ti) => {
     const us = median(cpu[ti]![pi]!);
+    const ratio = us / median(cpu[ti]![0]!);
+    if (ti === trees.length - 1 && ratio > worst.ratio) worst = { name: p.name, ratio, tree: trees[ti]!.name };
     return `${fmt(us, 1)} | ${fmt(us / median(cpu[ti]![0]!), 2)}`;
   });
   console.log(`| ${p.name} | ${cells.join(' | ')} |`);
 }
+console.log(`\nworst path (${worst.tree}): ${worst.name}, ${fmt(worst.ratio, 2)} x a valid GET (target: at most 3)`);
 
 load.kill();
-for (const t of trees) await t.listener.close();
-await stapler.close();
-await ca.close();
+await rig.close();

@@ -10,43 +10,19 @@
 //   STAPLER_BASELINE=/work/main npm run bench:listener     (also the baseline's listener, same run)
 
 import { fork, type ChildProcess } from 'node:child_process';
-import type * as ListenerModule from '../src/daemon/http/listener.ts';
-import type * as RouteModule from '../src/daemon/http/ocsp-route.ts';
-import { silentLogger } from '../src/engine/logger.ts';
-import { Stapler } from '../src/node/stapler.ts';
-import { buildRequest, certIdFor } from '../src/ocsp/request.ts';
-import { fullchain, makePki } from '../test/support/pki.ts';
-import { TestResponder } from '../test/support/responder.ts';
 import { percentile } from './support/client.ts';
 import type { ListenerJob, ListenerResult } from './support/listener-load.ts';
+import { checkouts, responderRig, type Responder } from './support/responder-rig.ts';
 
 const quick = process.argv.includes('--quick');
 const ATTACKERS = 600;
 const REQUESTS = quick ? 20 : 200;
 const RATE = 20;
 
-const ca = new TestResponder();
-const pki = await makePki({ ocspUrl: await ca.listen() });
-ca.serve(pki);
-const stapler = new Stapler({ store: 'memory', logger: silentLogger });
-await stapler.add(fullchain(pki.leaf, pki.intermediate));
-await stapler.ready({ timeout: 10_000 });
-const path = `/${encodeURIComponent(buildRequest(certIdFor(pki.leaf.cert, pki.intermediate.cert)).toString('base64'))}`;
-
-interface Tree {
-  readonly name: string;
-  readonly listener: ListenerModule.HttpListener;
-  readonly port: number;
-}
-async function tree(name: string, root: URL): Promise<Tree> {
-  const { HttpListener } = (await import(new URL('src/daemon/http/listener.ts', root).href)) as typeof ListenerModule;
-  const { OcspRoute } = (await import(new URL('src/daemon/http/ocsp-route.ts', root).href)) as typeof RouteModule;
-  const listener = new HttpListener([new OcspRoute({ lookup: (id) => stapler.lookupCertId(id), log: silentLogger })], silentLogger);
-  const { port } = await listener.listen({ host: '127.0.0.1', port: 0 });
-  return { name, listener, port };
-}
-const trees = [await tree('this checkout', new URL('../', import.meta.url))];
-if (process.env.STAPLER_BASELINE) trees.unshift(await tree(`baseline (${process.env.STAPLER_BASELINE})`, new URL(`file://${process.env.STAPLER_BASELINE}/`)));
+const rig = await responderRig();
+const { path } = rig;
+const trees: Responder[] = [];
+for (const c of checkouts()) trees.push(await rig.responder(c));
 
 const child = (): ChildProcess =>
   fork(new URL('./support/listener-load.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
@@ -82,6 +58,4 @@ for (const attacked of [false, true]) {
 
 attacker.kill();
 client.kill();
-for (const t of trees) await t.listener.close();
-await stapler.close();
-await ca.close();
+await rig.close();

@@ -13,14 +13,10 @@ import { fork } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpListener } from '../src/daemon/http/listener.ts';
-import { OcspRoute } from '../src/daemon/http/ocsp-route.ts';
 import { silentLogger } from '../src/engine/logger.ts';
-import { Stapler } from '../src/node/stapler.ts';
-import { buildRequest, certIdFor } from '../src/ocsp/request.ts';
-import { fullchain, makePki } from '../test/support/pki.ts';
-import { TestResponder } from '../test/support/responder.ts';
 import { percentile } from './support/client.ts';
 import type { LoadJob, LoadResult } from './support/ocsp-load.ts';
+import { responderRig } from './support/responder-rig.ts';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 2 : 6;
@@ -29,18 +25,9 @@ const CONNECTIONS = 16;
 const LATENCY_N = quick ? 200 : 10_000;
 const RATE = 1_000;
 
-const ca = new TestResponder();
-const pki = await makePki({ ocspUrl: await ca.listen() });
-ca.serve(pki);
-const stapler = new Stapler({ store: 'memory', logger: silentLogger });
-await stapler.add(fullchain(pki.leaf, pki.intermediate));
-await stapler.ready({ timeout: 10_000 });
-const staple = stapler.stapleById(stapler.status()[0]!.id);
-if (!staple) throw new Error('bench/responder: no staple from the test CA');
-
-const route = new OcspRoute({ lookup: (id) => stapler.lookupCertId(id), log: silentLogger });
-const listener = new HttpListener([route], silentLogger);
-const responderPort = (await listener.listen({ host: '127.0.0.1', port: 0 })).port;
+const rig = await responderRig();
+const { staple, path } = rig;
+const { route, port: responderPort } = await rig.responder();
 // The daemon's listener (its bounds and timeouts) with a route that returns the same fixed buffer: what the listener itself costs.
 const fixedListener = new HttpListener(
   [
@@ -65,7 +52,6 @@ await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
 const barePort = (bare.address() as AddressInfo).port;
 // Only these bytes count as a correct answer (base64: the job crosses the IPC channel as JSON).
 const expected = staple.toString('base64');
-const path = `/${encodeURIComponent(buildRequest(certIdFor(pki.leaf.cert, pki.intermediate.cert)).toString('base64'))}`;
 
 const load = fork(new URL('./support/ocsp-load.ts', import.meta.url).pathname, [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
 function run(job: LoadJob): Promise<LoadResult> {
@@ -141,8 +127,6 @@ for (const [i, s] of servers.entries()) {
 console.log(`\nresponder counts: ${JSON.stringify(route.counts)}`);
 
 load.kill();
-await listener.close();
 await fixedListener.close();
 await new Promise<void>((resolve) => bare.close(() => resolve()));
-await stapler.close();
-await ca.close();
+await rig.close();

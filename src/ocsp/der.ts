@@ -220,22 +220,13 @@ export class DerReader {
   }
 
   oid(tlv: Tlv, field: string): string {
-    this.primitive(tlv, field);
-    const v = this.contents(tlv);
-    if (v.length === 0) throw new DerError(field, 'empty object identifier', tlv.start);
-    if (v.length > 64) throw new DerError(field, 'object identifier too long', tlv.start);
-    this.budget.spend(v.length, field, tlv.start);
+    const v = this.oidContents(tlv, field);
     let out = '';
     let value = 0;
-    let fresh = true;
     for (let i = 0; i < v.length; i++) {
       const byte = v[i]!;
-      if (fresh && byte === 0x80) throw new DerError(field, 'non-minimal object identifier arc', tlv.start);
-      // Keeps value * 128 exact in a double (below 2^53).
-      if (value >= 0x400000000000) throw new DerError(field, 'object identifier arc too large', tlv.start);
       value = value * 128 + (byte & 0x7f);
-      fresh = (byte & 0x80) === 0;
-      if (fresh) {
+      if ((byte & 0x80) === 0) {
         if (out === '') {
           const first = value < 40 ? 0 : value < 80 ? 1 : 2;
           out = `${first}.${value - first * 40}`;
@@ -245,8 +236,31 @@ export class DerReader {
         value = 0;
       }
     }
-    if (!fresh) throw new DerError(field, 'truncated object identifier', tlv.start);
     return out;
+  }
+
+  /**
+   * An OBJECT IDENTIFIER's contents octets, checked as oid() checks them, without making its
+   * dotted text: for comparing with known OIDs (making the text of 64 arcs costs more than reading them).
+   */
+  oidContents(tlv: Tlv, field: string): Uint8Array {
+    this.primitive(tlv, field);
+    const v = this.contents(tlv);
+    if (v.length === 0) throw new DerError(field, 'empty object identifier', tlv.start);
+    if (v.length > 64) throw new DerError(field, 'object identifier too long', tlv.start);
+    this.budget.spend(v.length, field, tlv.start);
+    let value = 0;
+    let fresh = true;
+    for (let i = 0; i < v.length; i++) {
+      const byte = v[i]!;
+      if (fresh && byte === 0x80) throw new DerError(field, 'non-minimal object identifier arc', tlv.start);
+      // Keeps value * 128 exact in a double (below 2^53).
+      if (value >= 0x400000000000) throw new DerError(field, 'object identifier arc too large', tlv.start);
+      fresh = (byte & 0x80) === 0;
+      value = fresh ? 0 : value * 128 + (byte & 0x7f);
+    }
+    if (!fresh) throw new DerError(field, 'truncated object identifier', tlv.start);
+    return v;
   }
 
   /**

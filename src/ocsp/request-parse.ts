@@ -8,7 +8,9 @@
 //   CertID      ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, issuerNameHash OCTET STRING,
 //                              issuerKeyHash OCTET STRING, serialNumber CertificateSerialNumber }
 
+import { bytesEqual } from './bytes.ts';
 import { ctx, DerBudget, DerError, DerReader, TAG } from './der.ts';
+import { oid as encodeOid } from './der-writer.ts';
 import { OID } from './oids.ts';
 import type { CertId } from './request.ts';
 import type { HashName } from './signature.ts';
@@ -23,12 +25,15 @@ export const REQUEST_CAPS = {
   extensions: 16,
 } as const;
 
-const HASH_BY_OID: ReadonlyMap<string, HashName> = new Map([
-  [OID.sha1, 'sha1'],
-  [OID.sha256, 'sha256'],
-  [OID.sha384, 'sha384'],
-  [OID.sha512, 'sha512'],
-]);
+/** An OID's contents octets (its DER without tag and length): OIDs in requests are compared so, not as text. */
+const contentsOf = (dotted: string): Uint8Array => encodeOid(dotted).subarray(2);
+const HASH_BY_OID: ReadonlyArray<readonly [Uint8Array, HashName]> = [
+  [contentsOf(OID.sha1), 'sha1'],
+  [contentsOf(OID.sha256), 'sha256'],
+  [contentsOf(OID.sha384), 'sha384'],
+  [contentsOf(OID.sha512), 'sha512'],
+];
+const NONCE_OID = contentsOf(OID.ocspNonce);
 const HASH_LENGTH: Readonly<Record<HashName, number>> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
 /** Serial numbers are at most 20 octets (RFC 5280); some CAs emit 21 with a sign byte. */
 const MAX_SERIAL_BYTES = 21;
@@ -42,20 +47,24 @@ export interface ParsedRequest {
   readonly signed: boolean;
 }
 
-/** The request's CertIDs; `budget` bounds the work (linear in the length; tests measure it). */
-export function parseRequest(der: Uint8Array, budget: DerBudget = DerBudget.forInput(der.length)): ParsedRequest {
+/**
+ * The request's CertIDs; `budget` bounds the work (linear in the length; tests measure it). A
+ * reader that answers fewer CertIDs per request than REQUEST_CAPS allows (a responder answers one)
+ * passes its own `maxCertIds`, so that a longer list is refused without reading it.
+ */
+export function parseRequest(der: Uint8Array, budget: DerBudget = DerBudget.forInput(der.length), maxCertIds: number = REQUEST_CAPS.requests): ParsedRequest {
   if (der.length > REQUEST_CAPS.maxBytes) throw new DerError('OCSPRequest', `larger than ${REQUEST_CAPS.maxBytes} bytes`, 0);
   const { reader, tlv } = DerReader.whole(der, 'OCSPRequest', budget);
   if (tlv.tag !== TAG.SEQUENCE) throw new DerError('OCSPRequest', 'expected a SEQUENCE', 0);
   const top = reader.enter(tlv, 'OCSPRequest');
-  const parsed = top.nested(TAG.SEQUENCE, 'tbsRequest', readTbsRequest);
+  const parsed = top.nested(TAG.SEQUENCE, 'tbsRequest', (r) => readTbsRequest(r, Math.min(maxCertIds, REQUEST_CAPS.requests)));
   // Accepted and ignored: the answer is a public staple, the same for every requestor.
   const signed = top.optional(ctx(0), 'optionalSignature') !== undefined;
   top.finish('OCSPRequest');
   return { ...parsed, signed };
 }
 
-function readTbsRequest(r: DerReader): Omit<ParsedRequest, 'signed'> {
+function readTbsRequest(r: DerReader, maxCertIds: number): Omit<ParsedRequest, 'signed'> {
   r.optionalNested(ctx(0), 'tbsRequest.version', (v) => {
     const version = v.smallUint(v.next('tbsRequest.version', TAG.INTEGER), 'tbsRequest.version');
     if (version !== 0) throw new DerError('tbsRequest.version', `unsupported version ${version + 1}`, 0);
@@ -64,7 +73,12 @@ function readTbsRequest(r: DerReader): Omit<ParsedRequest, 'signed'> {
   const certIds = r.nested(TAG.SEQUENCE, 'tbsRequest.requestList', (list) => {
     const ids: CertId[] = [];
     while (!list.atEnd()) {
-      if (ids.length >= REQUEST_CAPS.requests) throw new DerError('tbsRequest.requestList', `more than ${REQUEST_CAPS.requests} requests`, list.offset);
+      if (ids.length >= maxCertIds)
+        throw new DerError(
+          'tbsRequest.requestList',
+          maxCertIds === 1 ? 'more than one CertID (RFC 5019 allows one)' : `more than ${maxCertIds} requests`,
+          list.offset,
+        );
       ids.push(
         list.nested(TAG.SEQUENCE, 'Request', (req) => {
           const id = req.nested(TAG.SEQUENCE, 'Request.reqCert', readCertId);
@@ -76,17 +90,18 @@ function readTbsRequest(r: DerReader): Omit<ParsedRequest, 'signed'> {
     if (ids.length === 0) throw new DerError('tbsRequest.requestList', 'empty: names no certificate', 0);
     return ids;
   });
-  const extensions = r.optionalNested(ctx(2), 'tbsRequest.requestExtensions', (e) => readExtensions(e, 'tbsRequest.requestExtensions')) ?? [];
-  return { certIds, hasNonce: extensions.includes(OID.ocspNonce) };
+  const hasNonce = r.optionalNested(ctx(2), 'tbsRequest.requestExtensions', (e) => readExtensions(e, 'tbsRequest.requestExtensions')) ?? false;
+  return { certIds, hasNonce };
 }
 
 function readCertId(r: DerReader): CertId {
   const hash = r.nested(TAG.SEQUENCE, 'CertID.hashAlgorithm', (alg) => {
-    const oid = alg.oid(alg.next('CertID.hashAlgorithm', TAG.OID), 'CertID.hashAlgorithm');
+    const oidTlv = alg.next('CertID.hashAlgorithm', TAG.OID);
+    const oid = alg.oidContents(oidTlv, 'CertID.hashAlgorithm');
     // Parameters: absent or NULL (both are seen).
     if (!alg.atEnd()) alg.null(alg.next('CertID.hashAlgorithm.parameters', TAG.NULL), 'CertID.hashAlgorithm.parameters');
-    const name = HASH_BY_OID.get(oid);
-    if (!name) throw new DerError('CertID.hashAlgorithm', `unsupported hash ${oid}`, 0);
+    const name = HASH_BY_OID.find(([known]) => bytesEqual(known, oid))?.[1];
+    if (!name) throw new DerError('CertID.hashAlgorithm', `unsupported hash ${alg.oid(oidTlv, 'CertID.hashAlgorithm')}`, 0);
     return name;
   });
   const issuerNameHash = hashOctets(r, hash, 'CertID.issuerNameHash');
@@ -104,22 +119,23 @@ function hashOctets(r: DerReader, hash: HashName, field: string): Uint8Array {
   return v;
 }
 
-/** Extensions: a SEQUENCE OF Extension; returns their OIDs (a critical one we do not know is still answered: the staple is the same). */
-function readExtensions(outer: DerReader, field: string): string[] {
+/**
+ * Extensions: a SEQUENCE OF Extension; returns whether one is a nonce (a critical one we do not
+ * know is still answered: the staple is the same). Their OIDs are checked, never made into text.
+ */
+function readExtensions(outer: DerReader, field: string): boolean {
   return outer.nested(TAG.SEQUENCE, field, (list) => {
-    const oids: string[] = [];
+    let count = 0;
+    let nonce = false;
     while (!list.atEnd()) {
-      if (oids.length >= REQUEST_CAPS.extensions) throw new DerError(field, `more than ${REQUEST_CAPS.extensions} extensions`, list.offset);
-      oids.push(
-        list.nested(TAG.SEQUENCE, `${field}.Extension`, (ext) => {
-          const oid = ext.oid(ext.next(`${field}.extnID`, TAG.OID), `${field}.extnID`);
-          const critical = ext.optional(TAG.BOOLEAN, `${field}.critical`);
-          if (critical) ext.boolean(critical, `${field}.critical`);
-          ext.octets(ext.next(`${field}.extnValue`, TAG.OCTET_STRING), `${field}.extnValue`);
-          return oid;
-        }),
-      );
+      if (count++ >= REQUEST_CAPS.extensions) throw new DerError(field, `more than ${REQUEST_CAPS.extensions} extensions`, list.offset);
+      list.nested(TAG.SEQUENCE, `${field}.Extension`, (ext) => {
+        if (bytesEqual(ext.oidContents(ext.next(`${field}.extnID`, TAG.OID), `${field}.extnID`), NONCE_OID)) nonce = true;
+        const critical = ext.optional(TAG.BOOLEAN, `${field}.critical`);
+        if (critical) ext.boolean(critical, `${field}.critical`);
+        ext.octets(ext.next(`${field}.extnValue`, TAG.OCTET_STRING), `${field}.extnValue`);
+      });
     }
-    return oids;
+    return nonce;
   });
 }

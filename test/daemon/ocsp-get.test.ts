@@ -59,6 +59,21 @@ describe('the GET path search', () => {
     }
   });
 
+  it('decodes nothing of a candidate whose first characters are no SEQUENCE header of a length its suffix can hold', () => {
+    for (const path of [
+      within('/%4D'), // "M/M/M/...": the header is 0x33, not a SEQUENCE
+      within('/M'),
+      within('/MA=='),
+      `/M${'%41'.repeat(2_400)}${'/M'.repeat(30)}`, // "MAAA...": declares 2 bytes, its suffix holds 7,200 characters
+      `/MIIK${'A'.repeat(4_000)}`, // declares 2,564 bytes: 3,420 characters at least
+      within('/M%GG'),
+    ]) {
+      decoded = 0;
+      assert.equal(requestFromPath(path).ok, false);
+      assert.equal(decoded, 0, `${path.slice(0, 12)}: decoded ${decoded} characters`);
+    }
+  });
+
   it('still finds the request after a 4 KiB prefix read in full, after a doubled "/", and in raw base64 with "/"', async () => {
     const b64 = await valid();
     const long = `/M${'a'.repeat(LISTENER_LIMITS.maxHeaderBytes / 2 - 300)}/${encodeURIComponent(b64)}`;
@@ -68,6 +83,9 @@ describe('the GET path search', () => {
       `/a/b/c/${encodeURIComponent(b64).replaceAll('%2B', '%20')}`,
       `/${encodeURIComponent(b64).replaceAll('%3D', '%3d').replaceAll('%2F', '%2f')}`,
       `/${b64.replaceAll('=', '%3D')}`,
+      // Every character escaped (a client may), upper- and lower-case hex.
+      `/${[...b64].map((c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).join('')}`,
+      `/ocsp/${[...b64].map((c, k) => (k % 2 ? c : `%${c.charCodeAt(0).toString(16)}`)).join('')}`,
       long,
     ]) {
       const out = requestFromPath(path);
@@ -89,6 +107,14 @@ describe('the GET path search', () => {
     const out = requestFromPath(path);
     assert.equal(out.ok, false);
     assert.ok(fullDecodes <= GET_PATH_LIMITS.parsed, `${fullDecodes} candidates decoded and parsed`);
+  });
+
+  it('refuses a list of CertIDs at its second: the responder answers one (a list of 16 SHA-512 CertIDs was read in full)', async () => {
+    await valid();
+    const id = certIdFor(pki.leaf.cert, pki.intermediate.cert, 'sha512');
+    const out = requestFromPath(`/${encodeURIComponent(buildRequest(Array.from({ length: 16 }, () => id)).toString('base64'))}`);
+    assert.equal(out.ok, false);
+    if (!out.ok) assert.match(out.reason, /more than one CertID/);
   });
 
   it('gives up after 32 candidates: a prefix with more "/" than that is not a responder URL', async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as pkijs from 'pkijs';
-import { ctx, DerError, TAG } from '../../src/ocsp/der.ts';
+import { ctx, DerBudget, DerError, DerReader, TAG, type Tlv } from '../../src/ocsp/der.ts';
 import { derNull, integerFromContent, octetString, oid, sequence, tlv } from '../../src/ocsp/der-writer.ts';
 import { OID } from '../../src/ocsp/oids.ts';
 import { parseRequest, REQUEST_CAPS } from '../../src/ocsp/request-parse.ts';
@@ -133,5 +133,44 @@ describe('reading OCSP requests', () => {
     );
     refused(request([list(sha1), tlv(ctx(2), sequence(sequence(oid(OID.ocspNonce))))]), /requestExtensions\.extnValue/);
     refused(request([list(sha1)], [tlv(ctx(1), Buffer.alloc(0))]), /^OCSPRequest$/);
+  });
+
+  it('with maxCertIds 1 (a responder), refuses a list at its second CertID without reading the rest', () => {
+    const most = buildRequest(Array.from({ length: REQUEST_CAPS.requests }, () => sha256));
+    const budget = new DerBudget(1_000_000);
+    assert.throws(
+      () => parseRequest(most, budget, 1),
+      (err: unknown) => err instanceof DerError && /more than one CertID/.test(err.message),
+    );
+    const two = new DerBudget(1_000_000);
+    assert.throws(() => parseRequest(buildRequest([sha256, sha256]), two, 1), DerError);
+    assert.ok(budget.steps <= two.steps, `${budget.steps} steps for ${REQUEST_CAPS.requests} CertIDs, ${two.steps} for 2`);
+    sameId(parseRequest(buildRequest(sha256), undefined, 1).certIds[0]!, sha256);
+  });
+
+  it("compares extensions' and hash algorithms' OIDs as bytes, never making their text (64 arcs each, 32 extensions)", () => {
+    const long = `1.2.${Array.from({ length: 62 }, (_, k) => 1 + k).join('.')}`;
+    const ext = sequence(oid(long), octetString(Buffer.alloc(0)));
+    const many = sequence(...Array.from({ length: REQUEST_CAPS.extensions }, () => ext));
+    const nonce = sequence(
+      sequence(oid(OID.ocspNonce), octetString(octetString(Buffer.alloc(16, 3)))),
+      ...Array.from({ length: REQUEST_CAPS.extensions - 1 }, () => ext),
+    );
+    const der = request([sequence(sequence(encodeCertId(sha1), tlv(ctx(0), many))), tlv(ctx(2), nonce)]);
+    const proto = DerReader.prototype as { oid: (this: DerReader, tlv: Tlv, field: string) => string };
+    const realOid = proto.oid;
+    let texts = 0;
+    proto.oid = function (tlv, field) {
+      texts++;
+      return realOid.call(this, tlv, field);
+    };
+    try {
+      const parsed = parseRequest(der);
+      sameId(parsed.certIds[0]!, sha1);
+      assert.equal(parsed.hasNonce, true);
+    } finally {
+      proto.oid = realOid;
+    }
+    assert.equal(texts, 0, `${texts} OIDs made into text`);
   });
 });

@@ -10,7 +10,8 @@
 // - a malformed request: OCSP "malformedRequest" with HTTP 200. RFC 6960 §2.3 makes errors OCSP
 //   responses, and OpenSSL, Boulder and EJBCA answer them with 200: clients read the OCSP status.
 // - several CertIDs in one request: malformedRequest. RFC 5019 §2.1.1 allows one; a staple is one
-//   response signed for one certificate and cannot answer for two (Boulder answers the same).
+//   response signed for one certificate and cannot answer for two (Boulder answers the same). The
+//   list is refused at its second CertID (parseForResponder), not read in full.
 // - a nonce: ignored, answered from the cache (RFC 8954 allows it; a staple cannot echo a nonce).
 
 import { createHash } from 'node:crypto';
@@ -19,11 +20,11 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../engine/logger.ts';
 import type { CertIdLookup } from '../../engine/types.ts';
 import { DerError } from '../../ocsp/der.ts';
-import { parseRequest, REQUEST_CAPS } from '../../ocsp/request-parse.ts';
+import { REQUEST_CAPS } from '../../ocsp/request-parse.ts';
 import type { CertId } from '../../ocsp/request.ts';
 import type { HashName } from '../../ocsp/signature.ts';
 import { plain } from './listener.ts';
-import { requestFromPath, type GetOutcome } from './ocsp-get.ts';
+import { parseForResponder, requestFromPath, type GetOutcome } from './ocsp-get.ts';
 import { RequestMemo } from './request-memo.ts';
 import { UnknownCertIds } from './ocsp-unknown.ts';
 import type { HttpRoute } from './route.ts';
@@ -193,7 +194,7 @@ export class OcspRoute implements HttpRoute {
 
 function parseBody(body: Buffer): GetOutcome {
   try {
-    return { ok: true, request: parseRequest(body) };
+    return { ok: true, request: parseForResponder(body) };
   } catch (err) {
     if (!(err instanceof DerError)) throw err;
     return { ok: false, reason: err.message };

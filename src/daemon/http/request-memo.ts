@@ -10,10 +10,12 @@ export class RequestMemo<T> {
 
   /** The value for `key`, made (and kept when `keep` says so) on a miss. */
   get(key: string, make: () => T, keep: (value: T) => boolean = () => true): T {
+    // A key over the size limit is never kept, so it is not looked up either (hashing 8 KiB costs).
+    if (key.length > REQUEST_MEMO_LIMITS.keyChars) return make();
     const hit = this.map.get(key);
     if (hit !== undefined) return hit;
     const value = make();
-    if (key.length <= REQUEST_MEMO_LIMITS.keyChars && keep(value)) {
+    if (keep(value)) {
       if (this.map.size >= REQUEST_MEMO_LIMITS.entries) this.map.clear();
       this.map.set(key, value);
     }

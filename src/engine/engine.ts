@@ -137,7 +137,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   async add(certificate: string | Uint8Array, opts: AddOptions = {}): Promise<CertificateStatus> {
     this.assertOpen();
     const label = opts.label ?? 'certificate';
-    const { leaf, issuer, completed } = this.registry.read(toBytes(certificate), label, opts.issuer === undefined ? undefined : toBytes(opts.issuer));
+    const { leaf, issuer, completed } = await this.registry.read(toBytes(certificate), label, opts.issuer === undefined ? undefined : toBytes(opts.issuer));
     await this.startCompleted(completed);
     return this.register(leaf, issuer, opts.responderUrls);
   }
@@ -226,7 +226,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
 
   private async registerFromHandshake(certDer: Buffer, issuerDer: Buffer | null): Promise<void> {
     try {
-      const found = this.registry.readFromHandshake(certDer, issuerDer);
+      const found = await this.registry.readFromHandshake(certDer, issuerDer);
       if (!found) return;
       this.log.info(
         { subject: found.leaf.subject, serial: found.leaf.serialHex },

@@ -131,7 +131,7 @@ export function checkSignatureAsync(
   });
 }
 
-type VerifyKey = KeyObject | { key: KeyObject; padding: number; saltLength: number } | { key: KeyObject; dsaEncoding: 'der' };
+type VerifyKey = KeyObject | { key: KeyObject; padding: number; saltLength: number };
 
 /** What node:crypto is called with, or the failure that needs no call. */
 function planCheck(alg: SignatureAlgorithm, key: KeyObject, allowSha1: boolean): { hash: HashName | null; key: VerifyKey } | SignatureCheck {
@@ -149,7 +149,8 @@ function planCheck(alg: SignatureAlgorithm, key: KeyObject, allowSha1: boolean):
     case 'rsa-pss':
       return { hash: alg.hash, key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength } };
     case 'ecdsa':
-      return { hash: alg.hash, key: { key, dsaEncoding: 'der' } };
+      // DER-encoded signatures are node:crypto's default (dsaEncoding 'der'); a bare key is cheaper to pass.
+      return { hash: alg.hash, key };
     case 'rsa-pkcs1':
       return { hash: alg.hash, key };
   }

@@ -46,6 +46,8 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   private readonly storeChanges: StoreChanges<ManagedCertificate>;
   private readonly abort = new AbortController();
   private readonly retired: Retirement;
+  /** Registrations from handshakes under way (their issuer check runs on the thread pool): idle() waits for them. */
+  private readonly registering = new Set<Promise<void>>();
   private closed = false;
 
   constructor(private options: EngineOptions) {
@@ -137,7 +139,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   async add(certificate: string | Uint8Array, opts: AddOptions = {}): Promise<CertificateStatus> {
     this.assertOpen();
     const label = opts.label ?? 'certificate';
-    const { leaf, issuer, completed } = this.registry.read(toBytes(certificate), label, opts.issuer === undefined ? undefined : toBytes(opts.issuer));
+    const { leaf, issuer, completed } = await this.registry.read(toBytes(certificate), label, opts.issuer === undefined ? undefined : toBytes(opts.issuer));
     await this.startCompleted(completed);
     return this.register(leaf, issuer, opts.responderUrls);
   }
@@ -195,7 +197,10 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   stapleFor(certDer: Buffer, issuerDer?: Buffer | null): Buffer | null {
     const m = this.registry.byDer(certDer);
     if (!m) {
-      if (!this.closed) void this.registerFromHandshake(certDer, issuerDer ?? null);
+      if (!this.closed) {
+        const p = this.registerFromHandshake(certDer, issuerDer ?? null).finally(() => this.registering.delete(p));
+        this.registering.add(p);
+      }
       return null;
     }
     const s = m.servableAt(this.clock.now());
@@ -226,7 +231,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
 
   private async registerFromHandshake(certDer: Buffer, issuerDer: Buffer | null): Promise<void> {
     try {
-      const found = this.registry.readFromHandshake(certDer, issuerDer);
+      const found = await this.registry.readFromHandshake(certDer, issuerDer);
       if (!found) return;
       this.log.info(
         { subject: found.leaf.subject, serial: found.leaf.serialHex },
@@ -350,7 +355,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   /** Resolves when no fetch is running or queued (for tests and orderly shutdown). */
   async idle(): Promise<void> {
     for (;;) {
-      const inflight = [...this.registry.all()].map((m) => m.inflight).filter((p): p is Promise<void> => p !== null);
+      const inflight = [...this.registering, ...[...this.registry.all()].map((m) => m.inflight).filter((p): p is Promise<void> => p !== null)];
       if (inflight.length === 0) return;
       await Promise.allSettled(inflight);
     }

@@ -1,5 +1,6 @@
 // The CA certificates the engine has seen, one shared instance each (its key and hashes are
-// computed once, not per leaf), and the certificates still waiting for their issuer: a chain
+// computed once, not per leaf), indexed by subject name so that a leaf's issuer check tries only
+// the CAs whose name it names; and the certificates still waiting for their issuer: a chain
 // added later completes an earlier registration (certbot's cert.pem before fullchain.pem, or
 // add(leaf) before add(fullchain)).
 
@@ -14,7 +15,14 @@ export interface Completion {
 
 export class IssuerBook {
   private readonly known = new Map<string, Certificate>();
+  /** The known CAs by subject name (its DER as a string): usually one each. */
+  private readonly bySubject = new Map<string, Certificate[]>();
   private readonly waiting = new Set<ManagedCertificate>();
+
+  /** The shared instance of a CA certificate already seen with exactly this DER. */
+  knownByDer(der: Uint8Array): Certificate | undefined {
+    return this.known.get(derKey(der));
+  }
 
   /**
    * The shared instances of `certs`, remembering the CA certificates among them; and the
@@ -28,6 +36,8 @@ export class IssuerBook {
       if (known) return known;
       if (c.isCA) {
         this.known.set(key, c);
+        const subject = derKey(c.subjectName);
+        this.bySubject.set(subject, [...(this.bySubject.get(subject) ?? []), c]);
         fresh.push(c);
       }
       return c;
@@ -43,9 +53,20 @@ export class IssuerBook {
     return { canonical, completed };
   }
 
-  /** The issuer of `leaf` among `candidates`, then among every CA seen before. */
-  issuerOf(leaf: Certificate, candidates: readonly Certificate[] = []): Certificate | null {
-    return findIssuer(leaf, candidates) ?? findIssuer(leaf, [...this.known.values()]) ?? null;
+  /**
+   * The issuer of `leaf` among `candidates`, then among every CA seen before: a certificate whose
+   * subject is the leaf's issuer name and whose key verifies the leaf's signature (checked on the
+   * thread pool, so that many adds at once use every core and leave the event loop free).
+   */
+  async issuerOf(leaf: Certificate, candidates: readonly Certificate[] = []): Promise<Certificate | null> {
+    const named = this.bySubject.get(derKey(leaf.issuerName)) ?? [];
+    const tried = new Set<Certificate>();
+    for (const candidate of [...candidates, ...named]) {
+      if (tried.has(candidate) || candidate === leaf || candidate.der === leaf.der) continue;
+      tried.add(candidate);
+      if (await leaf.isIssuedByAsync(candidate)) return candidate;
+    }
+    return null;
   }
 
   /** Remember a certificate whose issuer is unknown, until a chain brings it. */

@@ -62,13 +62,19 @@ export class CertificateRegistry {
     return nowFetchable;
   }
 
-  /** Read a certificate with its chain (and an optional separate issuer), and find its issuer. */
-  read(certificate: Uint8Array, label: string, issuerInput?: Uint8Array): Candidate {
-    const chain = readCertificates(certificate, label);
+  /**
+   * Read a certificate with its chain (and an optional separate issuer), and find its issuer. A
+   * chain's CA certificates already known are not parsed again, and a leaf already registered is
+   * not checked again (unless an issuer is given for it).
+   */
+  async read(certificate: Uint8Array, label: string, issuerInput?: Uint8Array): Promise<Candidate> {
+    const known = (der: Uint8Array): Certificate | undefined => this.issuers.knownByDer(der);
+    const chain = readCertificates(certificate, label, known);
     const leaf = chain[0]!;
-    const extra = issuerInput === undefined ? [] : readCertificates(issuerInput, `${label} (issuer)`);
+    const extra = issuerInput === undefined ? [] : readCertificates(issuerInput, `${label} (issuer)`, known);
     const { canonical, completed } = this.issuers.learn([...extra, ...chain.slice(1)]);
-    const issuer = this.issuers.issuerOf(leaf, canonical);
+    const registered = issuerInput === undefined ? this.byDer(leaf.der) : undefined;
+    const issuer = registered ? registered.issuer : await this.issuers.issuerOf(leaf, canonical);
     if (issuerInput !== undefined && !issuer) throw new InputError(`${label} (issuer)`, `is not the issuer of "${leaf.subject}"`);
     return { leaf, issuer, completed: this.complete(completed) };
   }
@@ -87,7 +93,7 @@ export class CertificateRegistry {
    * A certificate met in a handshake that was never added: read it, with the issuer OpenSSL
    * passed or one seen before. Null when it was tried recently (a bad one is tried once).
    */
-  readFromHandshake(certDer: Buffer, issuerDer: Buffer | null): Candidate | null {
+  async readFromHandshake(certDer: Buffer, issuerDer: Buffer | null): Promise<Candidate | null> {
     const key = createHash('sha256').update(certDer).digest('hex');
     if (this.seenInHandshakes.has(key)) return null;
     if (this.seenInHandshakes.size >= MAX_HANDSHAKE_REGISTRATIONS) this.seenInHandshakes.clear();
@@ -95,7 +101,8 @@ export class CertificateRegistry {
     const leaf = new Certificate(ownedCopy(certDer), 'certificate from a handshake');
     const offered = issuerDer ? [new Certificate(ownedCopy(issuerDer), 'issuer from a handshake')] : [];
     const { canonical, completed } = this.issuers.learn(offered);
-    return { leaf, issuer: this.issuers.issuerOf(leaf, canonical), completed: this.complete(completed) };
+    const issuer = await this.issuers.issuerOf(leaf, canonical);
+    return { leaf, issuer, completed: this.complete(completed) };
   }
 
   /** Register a certificate; an existing registration of the same DER is returned as it is. */

@@ -6,7 +6,7 @@ import { NO_EXTENSIONS, readAlgorithmIdentifier, readEkuList, readExtensions } f
 import { DerError, DerReader, TAG, ctx, ctxPrim } from './der.ts';
 import { InputError } from './errors.ts';
 import { checkName, nameToString } from './names.ts';
-import { checkSignature, readSignatureAlgorithm, type HashName, type SignatureAlgorithm } from './signature.ts';
+import { checkSignature, checkSignatureAsync, readSignatureAlgorithm, type HashName, type SignatureAlgorithm } from './signature.ts';
 
 export { nameToString } from './names.ts';
 
@@ -238,6 +238,14 @@ export class Certificate {
     const key = candidate.tryPublicKey();
     if (!key) return false;
     return checkSignature(this.signatureAlgorithm, this.tbs, this.signature, key, allowSha1).ok;
+  }
+
+  /** isIssuedBy, with the signature checked on libuv's thread pool (the event loop stays free). */
+  async isIssuedByAsync(candidate: Certificate, allowSha1 = true): Promise<boolean> {
+    if (!bytesEqual(this.issuerName, candidate.subjectName)) return false;
+    const key = candidate.tryPublicKey();
+    if (!key) return false;
+    return (await checkSignatureAsync(this.signatureAlgorithm, this.tbs, this.signature, key, allowSha1)).ok;
   }
 
   hasExtKeyUsage(oid: string): boolean {

@@ -63,8 +63,12 @@ function isLabelChar(c: number): boolean {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x20;
 }
 
-/** All certificates in `bytes` (PEM with one or more blocks, or a single DER certificate), in order. */
-export function readCertificates(bytes: Uint8Array, label: string): Certificate[] {
+/**
+ * All certificates in `bytes` (PEM with one or more blocks, or a single DER certificate), in order.
+ * `known` may return an already parsed certificate for a chain's DER (not the first's): a chain's
+ * intermediate is then parsed once, not with every leaf.
+ */
+export function readCertificates(bytes: Uint8Array, label: string, known?: (der: Uint8Array) => Certificate | undefined): Certificate[] {
   if (bytes.length === 0) throw new InputError(label, 'is empty');
   if (bytes.length > MAX_PEM_BYTES) throw new InputError(label, `is ${bytes.length} bytes, over the ${MAX_PEM_BYTES}-byte limit for certificates`);
   if (bytes[0] === 0x30) return [new Certificate(ownedCopy(bytes), label)];
@@ -77,7 +81,9 @@ export function readCertificates(bytes: Uint8Array, label: string): Certificate[
       continue;
     }
     if (!BASE64_BODY.test(body)) throw new InputError(label, `certificate #${certs.length + 1} has invalid base64`);
-    certs.push(new Certificate(ownedCopy(Buffer.from(body, 'base64')), `${label} (certificate #${certs.length + 1})`));
+    const der = Buffer.from(body, 'base64');
+    const reused = certs.length > 0 && known ? known(der) : undefined;
+    certs.push(reused ?? new Certificate(ownedCopy(der), `${label} (certificate #${certs.length + 1})`));
   }
   if (certs.length > 0) return certs;
   if (otherBlocks.some((t) => t.includes('PRIVATE KEY'))) {

@@ -100,6 +100,41 @@ const KEY_TYPES: Readonly<Record<string, readonly string[]>> = {
 
 /** Verify `signature` over `data`. Never throws: a key/algorithm mismatch is a failed check. */
 export function checkSignature(alg: SignatureAlgorithm, data: Uint8Array, signature: Uint8Array, key: KeyObject, allowSha1: boolean): SignatureCheck {
+  const plan = planCheck(alg, key, allowSha1);
+  if ('ok' in plan) return plan;
+  try {
+    return outcome(alg, cryptoVerify(plan.hash, data, plan.key, signature));
+  } catch (err) {
+    return failure(alg, err);
+  }
+}
+
+/**
+ * The same check as checkSignature, run on libuv's thread pool (node:crypto's callback form):
+ * the event loop stays free, and checks started together run in parallel.
+ */
+export function checkSignatureAsync(
+  alg: SignatureAlgorithm,
+  data: Uint8Array,
+  signature: Uint8Array,
+  key: KeyObject,
+  allowSha1: boolean,
+): Promise<SignatureCheck> {
+  const plan = planCheck(alg, key, allowSha1);
+  if ('ok' in plan) return Promise.resolve(plan);
+  return new Promise((resolve) => {
+    try {
+      cryptoVerify(plan.hash, data, plan.key, signature, (err, ok) => resolve(err ? failure(alg, err) : outcome(alg, ok)));
+    } catch (err) {
+      resolve(failure(alg, err));
+    }
+  });
+}
+
+type VerifyKey = KeyObject | { key: KeyObject; padding: number; saltLength: number };
+
+/** What node:crypto is called with, or the failure that needs no call. */
+function planCheck(alg: SignatureAlgorithm, key: KeyObject, allowSha1: boolean): { hash: HashName | null; key: VerifyKey } | SignatureCheck {
   if (alg.kind === 'unsupported') return { ok: false, reason: 'unsupported-algorithm', detail: alg.detail };
   if ('hash' in alg && alg.hash === 'sha1' && !allowSha1) {
     return { ok: false, reason: 'weak-algorithm', detail: `${alg.name} uses SHA-1, which is refused unless explicitly allowed` };
@@ -108,24 +143,23 @@ export function checkSignature(alg: SignatureAlgorithm, data: Uint8Array, signat
   if (!KEY_TYPES[alg.kind]!.includes(keyType)) {
     return { ok: false, reason: 'bad-signature', detail: `${alg.name} signature cannot come from a ${keyType} key` };
   }
-  try {
-    let ok: boolean;
-    switch (alg.kind) {
-      case 'ed25519':
-        ok = cryptoVerify(null, data, key, signature);
-        break;
-      case 'rsa-pss':
-        ok = cryptoVerify(alg.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength }, signature);
-        break;
-      case 'ecdsa':
-        ok = cryptoVerify(alg.hash, data, { key, dsaEncoding: 'der' }, signature);
-        break;
-      case 'rsa-pkcs1':
-        ok = cryptoVerify(alg.hash, data, key, signature);
-        break;
-    }
-    return ok ? { ok: true } : { ok: false, reason: 'bad-signature', detail: `${alg.name} signature does not verify` };
-  } catch (err) {
-    return { ok: false, reason: 'bad-signature', detail: `${alg.name} signature could not be checked: ${(err as Error).message}` };
+  switch (alg.kind) {
+    case 'ed25519':
+      return { hash: null, key };
+    case 'rsa-pss':
+      return { hash: alg.hash, key: { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength } };
+    case 'ecdsa':
+      // DER-encoded signatures are node:crypto's default (dsaEncoding 'der'); a bare key is cheaper to pass.
+      return { hash: alg.hash, key };
+    case 'rsa-pkcs1':
+      return { hash: alg.hash, key };
   }
+}
+
+function outcome(alg: SignatureAlgorithm, ok: boolean): SignatureCheck {
+  return ok ? { ok: true } : { ok: false, reason: 'bad-signature', detail: `${alg.name} signature does not verify` };
+}
+
+function failure(alg: SignatureAlgorithm, err: unknown): SignatureCheck {
+  return { ok: false, reason: 'bad-signature', detail: `${alg.name} signature could not be checked: ${(err as Error).message}` };
 }

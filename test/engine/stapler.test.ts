@@ -11,7 +11,7 @@ import { Stapler } from '../../src/node/stapler.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { captureLogger, DAY, HOUR, makeRig, MIN, type Rig, type RigOptions } from '../support/engine-rig.ts';
 import { settle, type FakeClock } from '../support/fake-clock.ts';
-import { fullchain, makePki, type Issued, type TestPki } from '../support/pki.ts';
+import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
 import { failure, success } from '../support/scripted-fetcher.ts';
 
@@ -90,6 +90,21 @@ describe('b. on by default, quiet without a responder', () => {
     assert.equal(status.state, 'no-issuer');
     assert.equal(r.fetcher.calls.length, 0);
     assert.ok(r.lines.some((l) => l.level === 'error' && /issuer .* is not in its chain/.test(l.message)));
+    await r.stapler.close();
+  });
+  it('refuses a CA of the issuer name with another key: in the chain, given as the issuer, or known before the real one', async () => {
+    const impostor = await issue({ name: 'Stapler Test Intermediate', ca: true, issuer: pki.root });
+    const r = rig();
+    const status = await r.stapler.add(fullchain(pki.leaf, impostor));
+    assert.equal(status.state, 'no-issuer', 'the name matches, the key does not verify the signature');
+    await assert.rejects(r.stapler.add(pki.rsaLeaf.pem, { issuer: impostor.pem }), /is not the issuer of/);
+    // Both CAs now known under one name: the leaf's check tries each, and takes the one whose key verifies.
+    await r.stapler.add(chain(pki.mustStapleLeaf));
+    const found = await r.stapler.add(pki.rsaLeaf.pem);
+    assert.equal(found.state, 'pending');
+    await r.stapler.ready();
+    assert.ok(r.stapler.stapleFor(pki.rsaLeaf.der), 'stapled with the real issuer');
+    assert.deepEqual(r.fetcher.calls.length, 3, 'the real chain completed the waiting leaf, then the two others');
     await r.stapler.close();
   });
 });

@@ -86,6 +86,15 @@ describe('reading PEM and DER', () => {
     garbled.writeUInt8(0x31, 4); // break the tbsCertificate tag
     inputError(() => readCertificates(garbled, 'garbled.der'), /^garbled\.der: not a valid certificate: tbsCertificate: expected tag 0x30/);
   });
+  it('reuses an already parsed chain certificate when asked, never for the first (the leaf)', () => {
+    const known = (der: Uint8Array): Certificate | undefined => (Buffer.compare(der, pki.intermediate.der) === 0 ? pki.intermediate.cert : undefined);
+    const chain = readCertificates(Buffer.from(fullchain(pki.leaf, pki.intermediate, pki.root)), 'chain.pem', known);
+    assert.equal(chain[1], pki.intermediate.cert, 'the known instance, not a new parse');
+    assert.notEqual(chain[2], pki.root.cert);
+    assert.equal(chain[2]!.serialHex, pki.root.cert.serialHex);
+    const first = readCertificates(Buffer.from(fullchain(pki.intermediate, pki.root)), 'ca.pem', known);
+    assert.notEqual(first[0], pki.intermediate.cert);
+  });
   it('rejects a certificate with trailing garbage', () => {
     inputError(() => new Certificate(Buffer.concat([pki.leaf.der, Buffer.from([0])]), 'trail.der'), /trailing bytes/);
   });
@@ -98,6 +107,22 @@ describe('finding the issuer', () => {
     assert.equal(impostor.cert.subject, pki.intermediate.cert.subject);
     assert.equal(findIssuer(pki.leaf.cert, [impostor.cert, pki.root.cert, pki.intermediate.cert]), pki.intermediate.cert);
     assert.equal(findIssuer(pki.leaf.cert, [impostor.cert, pki.root.cert]), undefined);
+  });
+  it('checks the signature the same way on the thread pool: the real issuer, not a same-name impostor, a leaf, or a key of another type', async () => {
+    const impostor = await issue({ name: 'Stapler Test Intermediate', kind: 'rsa-2048', ca: true, issuer: pki.root });
+    const ecImpostor = await issue({ name: 'Stapler Test Intermediate', kind: 'ec-p256', ca: true, issuer: pki.root });
+    for (const [leaf, candidate, expected] of [
+      [pki.leaf, pki.intermediate, true],
+      [pki.rsaLeaf, pki.intermediate, true],
+      [pki.intermediate, pki.root, true],
+      [pki.leaf, impostor, false],
+      [pki.leaf, ecImpostor, false],
+      [pki.leaf, pki.root, false],
+      [pki.leaf, pki.rsaLeaf, false],
+    ] as const) {
+      assert.equal(await leaf.cert.isIssuedByAsync(candidate.cert), expected, `${leaf.name} by ${candidate.name}`);
+      assert.equal(leaf.cert.isIssuedBy(candidate.cert), expected, `${leaf.name} by ${candidate.name} (sync)`);
+    }
   });
   it('finds the issuer anywhere in a chain, whatever the order', () => {
     const loaded = readChain(Buffer.from(fullchain(pki.leaf, pki.root, pki.intermediate)), 'chain.pem');

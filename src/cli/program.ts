@@ -4,21 +4,16 @@
 // and `check` are defined as data in command-specs.ts, which main.ts also parses without
 // loading this module (or commander) at all.
 
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { DaemonFlags } from './commands/daemon.ts';
 import type { fetchCommand } from './commands/fetch.ts';
 import { CHECK, cliIo, type CommandSpec, type OptionSpec, VERIFY, VERIFY_FLAGS } from './command-specs.ts';
+import { packageVersion } from '../io/package-version.ts';
 import { EXIT } from './exit-codes.ts';
 
 type FetchOptions = Parameters<typeof fetchCommand>[0];
 
 const { out, log, now } = cliIo;
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 function addOptions(cmd: Command, options: readonly OptionSpec[]): Command {
   for (const o of options) {
@@ -44,7 +39,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description(
       'OCSP stapling for TLS servers: a daemon that keeps staples fresh for nginx, HAProxy and others, and tools to fetch, verify, inspect and check staples',
     )
-    .version(version())
+    .version(packageVersion())
     .exitOverride()
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });

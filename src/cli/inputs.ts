@@ -3,11 +3,16 @@
 import type { Certificate } from '../ocsp/certificate.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { findIssuer, readCertificates } from '../ocsp/pem.ts';
-import { readFileCapped } from '../io/files.ts';
+import { readFileCapped, readFileCappedSync } from '../io/files.ts';
 
 export const CERT_FILE_LIMIT = 1024 * 1024;
 /** Files larger than this are refused outright; verification applies its own, smaller limit. */
 export const RESPONSE_FILE_LIMIT = 1024 * 1024;
+
+/** An input file, read at once (the command waits on nothing else), or standard input for "-". */
+export async function readInput(path: string, maxBytes: number, opts: { regularFileOnly?: boolean } = {}): Promise<Buffer> {
+  return path === '-' ? readFileCapped(path, maxBytes, opts) : readFileCappedSync(path, maxBytes, opts);
+}
 
 export interface CertAndIssuer {
   readonly cert: Certificate;
@@ -16,9 +21,9 @@ export interface CertAndIssuer {
 
 /** The leaf from `certPath`, and its issuer from `issuerPath` or else from the chain in `certPath`. */
 export async function loadCertAndIssuer(certPath: string, issuerPath?: string): Promise<CertAndIssuer> {
-  const chain = readCertificates(await readFileCapped(certPath, CERT_FILE_LIMIT), certPath);
+  const chain = readCertificates(await readInput(certPath, CERT_FILE_LIMIT), certPath);
   const cert = chain[0]!;
-  const candidates = issuerPath ? readCertificates(await readFileCapped(issuerPath, CERT_FILE_LIMIT), issuerPath) : chain.slice(1);
+  const candidates = issuerPath ? readCertificates(await readInput(issuerPath, CERT_FILE_LIMIT), issuerPath) : chain.slice(1);
   const issuer = findIssuer(cert, candidates);
   if (issuer) return { cert, issuer };
   if (issuerPath) {
@@ -29,7 +34,7 @@ export async function loadCertAndIssuer(certPath: string, issuerPath?: string): 
 
 /** A response file: refused when it plainly is not DER (empty, HTML, PEM, text) or too big to consider. */
 export async function loadResponseFile(path: string): Promise<Buffer> {
-  const der = await readFileCapped(path, RESPONSE_FILE_LIMIT);
+  const der = await readInput(path, RESPONSE_FILE_LIMIT);
   const label = path === '-' ? 'standard input' : path;
   if (der.length === 0) throw new InputError(label, 'is empty');
   if (der[0] !== 0x30) {

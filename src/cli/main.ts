@@ -1,32 +1,29 @@
 #!/usr/bin/env node
 // The `stapler` command. Exit codes: 0 acceptable, 1 rejected, 2 usage or input error,
-// 3 the certificate has no OCSP responder.
+// 3 the certificate has no OCSP responder. A plain `verify` or `check` line runs without
+// loading commander (fast-parse.ts); every other line, help and errors included, goes to
+// commander (program.ts).
 
-import { CommanderError } from 'commander';
 import { InputError } from '../ocsp/errors.ts';
 import { logLevelFromEnv } from '../engine/log-level.ts';
+import { cliIo, FAST_COMMANDS } from './command-specs.ts';
 import { EXIT } from './exit-codes.ts';
-import { buildProgram } from './program.ts';
-
-const log = (s: string): void => void process.stderr.write(`${s}\n`);
+import { fastParse } from './fast-parse.ts';
 
 async function main(argv: readonly string[]): Promise<number> {
-  let code: number = EXIT.ok;
-  const program = buildProgram((c) => (code = c));
   try {
     // Refused here too, before any command runs: a typo must not turn into pino's stack trace.
     logLevelFromEnv();
-    await program.parseAsync([...argv], { from: 'user' });
-    return code;
+    const spec = FAST_COMMANDS.find((s) => s.name === argv[0]);
+    const line = spec && fastParse(spec, argv.slice(1));
+    if (spec && line) return await spec.run(line.args, line.opts, cliIo);
+    return await (await import('./program.ts')).runProgram(argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
-    }
     if (err instanceof InputError) {
-      log(`stapler: ${err.message}`);
+      cliIo.log(`stapler: ${err.message}`);
       return EXIT.usage;
     }
-    log(`stapler: unexpected error: ${(err as Error).stack ?? String(err)}`);
+    cliIo.log(`stapler: unexpected error: ${(err as Error).stack ?? String(err)}`);
     return EXIT.usage;
   }
 }

@@ -1,32 +1,38 @@
 // The `stapler` command's definitions (commander): the one source of its help, its man page and
 // its shell completions (scripts/man-page.ts, src/cli/completion.ts). Each command's module loads
-// when that command runs, so `stapler check` does not load the daemon, pino or undici.
+// when that command runs, so `stapler check` does not load the daemon, pino or undici. `verify`
+// and `check` are defined as data in command-specs.ts, which main.ts also parses without
+// loading this module (or commander) at all.
 
-import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
-import type { CheckOptions } from './commands/check.ts';
+import { Command, CommanderError } from 'commander';
 import type { DaemonFlags } from './commands/daemon.ts';
 import type { fetchCommand } from './commands/fetch.ts';
 import type { H2oFetchOptions } from './commands/h2o-fetch.ts';
-import type { verifyCommand } from './commands/verify.ts';
+import { CHECK, cliIo, type CommandSpec, type OptionSpec, VERIFY, VERIFY_FLAGS } from './command-specs.ts';
+import { packageVersion } from '../io/package-version.ts';
+import { EXIT } from './exit-codes.ts';
 
-type VerifyOptions = Parameters<typeof verifyCommand>[1];
 type FetchOptions = Parameters<typeof fetchCommand>[0];
 
-const out = (s: string): void => void process.stdout.write(`${s}\n`);
-const log = (s: string): void => void process.stderr.write(`${s}\n`);
-const now = (): number => Date.now();
+const { out, log, now } = cliIo;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+function addOptions(cmd: Command, options: readonly OptionSpec[]): Command {
+  for (const o of options) {
+    if (o.required) cmd.requiredOption(o.flags, o.description, o.defaultValue);
+    else cmd.option(o.flags, o.description, o.defaultValue);
+  }
+  return cmd;
 }
 
-function verifyFlags(cmd: Command): Command {
-  return cmd
-    .option('--skew <seconds>', 'clock skew allowed for thisUpdate in the future', '300')
-    .option('--max-age <seconds>', 'lifetime of a response that has no nextUpdate', '3600')
-    .option('--allow-sha1', 'accept SHA-1 signatures (refused by default)');
+/** A command defined as data (command-specs.ts), as a commander command of `program`. */
+function addSpec(program: Command, spec: CommandSpec, setExit: (code: number) => void): void {
+  const cmd = program.command(spec.name).description(spec.description);
+  for (const a of spec.arguments) cmd.argument(a.name, a.description);
+  // commander passes the command itself last, after the arguments and the options.
+  addOptions(cmd, spec.options).action(async (...params: unknown[]) => {
+    const self = params[params.length - 1] as Command;
+    setExit(await spec.run(self.processedArgs as string[], self.opts(), cliIo));
+  });
 }
 
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -34,7 +40,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description(
       'OCSP stapling for TLS servers: a daemon that keeps staples fresh for nginx, HAProxy and others, and tools to fetch, verify, inspect and check staples',
     )
-    .version(version())
+    .version(packageVersion())
     .exitOverride()
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
@@ -46,17 +52,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print JSON')
     .action(async (path: string, opts: { json?: boolean }) => setExit(await (await import('./commands/inspect.ts')).inspectCommand(path, opts, out)));
 
-  verifyFlags(
-    program
-      .command('verify')
-      .description('verify an OCSP response for a certificate and print a JSON verdict')
-      .argument('<response>', 'response file (DER), or -')
-      .requiredOption('--cert <pem>', 'the certificate (PEM or DER); a full chain also supplies the issuer')
-      .option('--issuer <pem>', "the issuer's certificate (default: found in --cert's chain)")
-      .option('--at <time>', 'verify as of this ISO 8601 time (default: now)'),
-  ).action(async (path: string, opts: VerifyOptions) => setExit(await (await import('./commands/verify.ts')).verifyCommand(path, opts, out, now)));
+  addSpec(program, VERIFY, setExit);
 
-  verifyFlags(
+  addOptions(
     program
       .command('fetch')
       .description("fetch an OCSP response from the certificate's responders, verify it, and print a JSON verdict")
@@ -68,9 +66,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .option('--sha256', 'use SHA-256 in the CertID (default SHA-1, which responders expect)')
       .option('--nonce', 'send a nonce and require it back (defeats responder caches)')
       .option('--out <file>', 'write the DER response here, only if it is acceptable'),
+    VERIFY_FLAGS,
   ).action(async (opts: FetchOptions) => setExit(await (await import('./commands/fetch.ts')).fetchCommand(opts, { out, log, now })));
 
-  verifyFlags(
+  addOptions(
     program
       .command('h2o-fetch')
       .description(
@@ -82,34 +81,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
       .option('--interval <seconds>', "h2o's ocsp-update-interval", '14400')
       .option('--max-failures <n>', "h2o's ocsp-max-failures", '3')
       .option('--margin <seconds>', 'extra validity asked for beyond what h2o may hold', '60'),
+    VERIFY_FLAGS,
   ).action(async (cert: string, opts: H2oFetchOptions) =>
     setExit(await (await import('./commands/h2o-fetch.ts')).h2oFetchCommand(cert, opts, { writeStaple: (der) => void process.stdout.write(der), log, now })),
   );
 
-  program
-    .command('check')
-    .description(
-      "check a live server's stapling as a strict client would (exit 0 valid staple, 1 missing, invalid or revoked, 2 connection, TLS or usage error, 3 no staple and no OCSP responder to staple from)",
-    )
-    .argument('<host:port>', 'the server')
-    .option('--servername <name>', 'SNI name and the name to verify (default: the host)')
-    .option('--ca <pem>', 'trust these CA certificates instead of the system store')
-    .option('--tls1.2', 'TLS 1.2 only')
-    .option('--tls1.3', 'TLS 1.3 only')
-    .option('--timeout <seconds>', 'handshake deadline', '10')
-    .option('--json', 'print JSON (as --format json)')
-    .option('--format <format>', "text, json, or prometheus (the metrics the daemon's /probe answers)", 'text')
-    .action(async (target: string, opts: Record<string, unknown>) =>
-      setExit(
-        await (
-          await import('./commands/check.ts')
-        ).checkCommand(
-          target,
-          { ...(opts as CheckOptions), tls12: opts['tls1.2'] === true || opts.tls12 === true, tls13: opts['tls1.3'] === true || opts.tls13 === true },
-          { out, log, now },
-        ),
-      ),
-    );
+  addSpec(program, CHECK, setExit);
 
   program
     .command('daemon')
@@ -157,4 +134,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     });
 
   return program;
+}
+
+/** Runs `argv` through commander; resolves to the exit code (help and version are 0, a usage error 2). */
+export async function runProgram(argv: readonly string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+  }
 }

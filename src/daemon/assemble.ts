@@ -3,7 +3,6 @@
 // store, and alerts on that engine's events. The engine lives as long as the daemon, so each
 // watcher is attached once.
 
-import { readFileSync } from 'node:fs';
 import type { Logger } from '../engine/logger.ts';
 import type { CertificateStatus } from '../engine/types.ts';
 import { StaplerMetrics } from '../metrics/metrics.ts';
@@ -25,7 +24,7 @@ export function assembleDaemon(config: DaemonConfig, logger: Logger, deps: Parti
   let service: DaemonService | null = null;
   const now = (): number => (deps.clock ?? { now: Date.now }).now();
   const labels = cachedLabels(() => (service ? fileLabels(service.daemon) : null), now);
-  const metrics = new StaplerMetrics({ ...config.metrics, certLabels: () => labels, version: packageVersion() });
+  const metrics = new StaplerMetrics({ ...config.metrics, certLabels: () => labels });
   const alerts = new Alerts(config.hooks ?? DEFAULT_HOOKS, { logger, label: labels, now });
   const instrument = { fetcher: metrics.instrumentFetcher.bind(metrics), store: metrics.instrumentStore.bind(metrics) };
   service = new DaemonService(config, { ...deps, logger, instrument, metrics, ocspObserver: metrics.responderObserver(OCSP_RESULTS) });
@@ -45,12 +44,4 @@ function cachedLabels(build: () => ((s: CertificateStatus) => string) | null, no
     }
     return built.label(s);
   };
-}
-
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }

@@ -1,5 +1,7 @@
 // Expanding certificate globs: *, ?, [...] within a path segment, and ** across segments.
-// Node 20 has no fs.glob; this is the small part of one that certificate paths need.
+// The small part of a glob that certificate paths need. Not Node 22's fs.glob, even where it
+// exists: it reports a directory it fails to read as no match (test/daemon/glob.test.ts), and
+// here that would make the daemon forget the certificates and delete their staple files.
 // An error is not an absence: only ENOENT and ENOTDIR say that a path is not there. Any other
 // failure (EMFILE, ENFILE, EIO, EACCES, a timeout) throws GlobUnknownError, so that the caller
 // keeps the files it knew rather than forgetting them (and deleting their staple files).

@@ -1,7 +1,7 @@
 // File input with a size cap and one-line errors; atomic replacement for output.
 
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../ocsp/errors.ts';
@@ -11,19 +11,16 @@ import { InputError } from '../ocsp/errors.ts';
  * `regularFileOnly`, anything but a regular file (a FIFO, a device) is refused without
  * waiting on it: the open does not block, and the type is checked before any read.
  */
-export async function readFileCapped(path: string, maxBytes: number, opts: { regularFileOnly?: boolean } = {}): Promise<Buffer> {
+export async function readFileCapped(path: string, maxBytes: number, opts: ReadOptions = {}): Promise<Buffer> {
   if (path === '-') return readStreamCapped(process.stdin, maxBytes, 'standard input');
   let handle;
   try {
-    handle = await open(path, opts.regularFileOnly ? constants.O_RDONLY | constants.O_NONBLOCK : 'r');
+    handle = await open(path, openFlags(opts));
   } catch (err) {
     throw new InputError(path, describeFsError(err));
   }
   try {
-    const info = await handle.stat();
-    if (info.isDirectory()) throw new InputError(path, 'is a directory');
-    if (opts.regularFileOnly && !info.isFile()) throw new InputError(path, 'is not a regular file (a FIFO, socket or device?)');
-    if (info.size > maxBytes) throw new InputError(path, `is ${formatBytes(info.size)}, over the ${formatBytes(maxBytes)} limit`);
+    checkOpened(path, await handle.stat(), maxBytes, opts);
     // Read through a stream too: the file may grow, and special files report size 0.
     return await readStreamCapped(handle.createReadStream({ autoClose: false }), maxBytes, path);
   } catch (err) {
@@ -32,6 +29,51 @@ export async function readFileCapped(path: string, maxBytes: number, opts: { reg
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * readFileCapped for a one-shot command's own input files (not standard input): the same checks
+ * and errors, read synchronously, which starts faster (no thread-pool round trips, no streams to
+ * load). Not for a long-running process: a slow disk would stall everything else it does.
+ */
+export function readFileCappedSync(path: string, maxBytes: number, opts: ReadOptions = {}): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, openFlags(opts));
+  } catch (err) {
+    throw new InputError(path, describeFsError(err));
+  }
+  try {
+    checkOpened(path, fstatSync(fd), maxBytes, opts);
+    // Read to the end, not to the size: the file may grow, and special files report size 0.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) return Buffer.concat(chunks, total);
+      total += n;
+      if (total > maxBytes) throw new InputError(path, `is over the ${formatBytes(maxBytes)} limit`);
+      chunks.push(chunk.subarray(0, n));
+    }
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(path, describeFsError(err));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+interface ReadOptions {
+  readonly regularFileOnly?: boolean;
+}
+
+const openFlags = (opts: ReadOptions): number => (opts.regularFileOnly ? constants.O_RDONLY | constants.O_NONBLOCK : constants.O_RDONLY);
+
+function checkOpened(path: string, info: Stats, maxBytes: number, opts: ReadOptions): void {
+  if (info.isDirectory()) throw new InputError(path, 'is a directory');
+  if (opts.regularFileOnly && !info.isFile()) throw new InputError(path, 'is not a regular file (a FIFO, socket or device?)');
+  if (info.size > maxBytes) throw new InputError(path, `is ${formatBytes(info.size)}, over the ${formatBytes(maxBytes)} limit`);
 }
 
 async function readStreamCapped(stream: AsyncIterable<Buffer | string>, maxBytes: number, label: string): Promise<Buffer> {

@@ -8,6 +8,7 @@
 import type * as PromClient from 'prom-client';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { requireOptional } from '../io/optional-package.ts';
+import { packageVersion } from '../io/package-version.ts';
 import type { StaplingEngine } from '../engine/engine.ts';
 import type { CertificateStatus } from '../engine/types.ts';
 import { withOutputs, type OutputHealth } from '../engine/verdict.ts';
@@ -35,7 +36,7 @@ export interface StaplerMetricsOptions extends SeriesOptions {
   readonly certLabels?: () => (status: CertificateStatus) => string;
   /** Each certificate's outputs' health (the daemon's), chosen once per scrape: a failed output makes it WARNING here too. */
   readonly outputsOf?: () => (status: CertificateStatus) => readonly OutputHealth[];
-  /** The version in stapler_build_info (default: unknown). */
+  /** The version in stapler_build_info (default: Stapler's own, from its package.json). */
   readonly version?: string;
 }
 
@@ -139,7 +140,7 @@ export class StaplerMetrics {
       });
     const seconds = (t: number | null): number | null => (t === null ? null : t / 1000);
     new Gauge({ name: 'stapler_build_info', help: 'Stapler and Node versions (always 1).', labelNames: ['version', 'node'], registers }).set(
-      { version: options.version ?? 'unknown', node: process.versions.node },
+      { version: options.version ?? packageVersion(), node: process.versions.node },
       1,
     );
     family('stapler_certificates', 'Certificates by stapling state.', ['state'], (r, set) => {

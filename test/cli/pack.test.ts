@@ -80,12 +80,14 @@ describe('npm pack', { skip }, () => {
       assert.match(help, /daemon/);
       assert.match(execFileSync(bin, ['completion', 'bash'], { encoding: 'utf8' }), /complete -o filenames -F _stapler stapler/);
       // The installed library: the root, and a subpath whose optional package is installed.
-      const probe = `const s = await import('stapler'); const m = await import('stapler/metrics'); new m.StaplerMetrics(); console.log(typeof s.Stapler);`;
-      assert.equal(execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: dir, encoding: 'utf8' }).trim(), 'function');
+      // stapler_build_info names the installed package's version (not "unknown").
+      const probe = `const s = await import('stapler'); const m = await import('stapler/metrics'); const text = await new m.StaplerMetrics().text(); console.log(typeof s.Stapler, /stapler_build_info\\{version="([^"]*)"/.exec(text)?.[1]);`;
+      const expected = `function ${pkg.version}`;
+      assert.equal(execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: dir, encoding: 'utf8' }).trim(), expected);
       if (existsSync(NODE24)) {
         const on24 = execFileSync(NODE24, [bin, '--help'], { encoding: 'utf8' });
         assert.match(on24, /Usage: stapler/);
-        assert.equal(execFileSync(NODE24, ['--input-type=module', '-e', probe], { cwd: dir, encoding: 'utf8' }).trim(), 'function');
+        assert.equal(execFileSync(NODE24, ['--input-type=module', '-e', probe], { cwd: dir, encoding: 'utf8' }).trim(), expected);
       } else console.log('# Node 24 is not installed in .ci/node24 (`npm ci --prefix .ci/node24`): the tarball is run on this Node only');
     } finally {
       await rm(dir, { recursive: true, force: true });

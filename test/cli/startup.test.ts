@@ -1,5 +1,6 @@
 // CLI start-up: each command loads only what it uses. `stapler check` and `stapler verify` load
-// neither the daemon, nor pino, undici, redis or prom-client (bench/cli.ts measures the time).
+// neither the daemon, nor pino, undici, redis or prom-client, nor commander (main.ts parses their
+// plain lines itself); `verify` loads no TLS or network module either (bench/cli.ts measures the time).
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,10 +11,12 @@ import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
+const COMMANDER = /node_modules\/commander\//;
+const NETWORK = /^node:(tls|https|http|net|http2)$/;
 const HEAVY = /\/(daemon|store|metrics|engine\/engine\.ts)\/|node_modules\/(pino|undici|redis|@redis|prom-client)\//;
 
 /** The modules the CLI resolves while running `argv`, and its exit code. */
-function loadedBy(argv: string[]): { code: number | null; heavy: string[] } {
+function loadedBy(argv: string[]): { code: number | null; heavy: string[]; resolved: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'stapler-startup-'));
   try {
     const log = join(dir, 'resolved.txt');
@@ -32,25 +35,45 @@ function loadedBy(argv: string[]): { code: number | null; heavy: string[] } {
     });
     const resolved = readFileSync(log, 'utf8').split('\n').filter(Boolean);
     assert.ok(
-      resolved.some((u) => u.endsWith('/src/cli/program.ts')),
+      resolved.some((u) => u.endsWith('/src/cli/main.ts')),
       `the hook saw the CLI load: ${run.stderr}`,
     );
-    return { code: run.status, heavy: [...new Set(resolved.filter((u) => HEAVY.test(u)))] };
+    return { code: run.status, heavy: [...new Set(resolved.filter((u) => HEAVY.test(u)))], resolved };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 describe('CLI start-up', () => {
-  it('`stapler check` loads no daemon, engine, store, metrics, pino or undici', () => {
-    const { code, heavy } = loadedBy(['check', '127.0.0.1:1', '--timeout', '1']);
+  it('`stapler check` loads no daemon, engine, store, metrics, pino, undici or commander', () => {
+    const { code, heavy, resolved } = loadedBy(['check', '127.0.0.1:1', '--timeout', '1']);
     assert.equal(code, 2, 'a refused connection is exit 2');
     assert.deepEqual(heavy, []);
+    assert.deepEqual(
+      resolved.filter((u) => COMMANDER.test(u)),
+      [],
+    );
   });
-  it('`stapler verify` loads none of them either', () => {
-    const { code, heavy } = loadedBy(['verify', '/nonexistent/response.der', '--cert', '/nonexistent/cert.pem']);
+  it('`stapler verify` loads none of them, nor TLS, HTTPS or the network', () => {
+    const { code, heavy, resolved } = loadedBy(['verify', '/nonexistent/response.der', '--cert', '/nonexistent/cert.pem']);
     assert.equal(code, 2, 'a missing file is exit 2');
     assert.deepEqual(heavy, []);
+    assert.deepEqual(
+      resolved.filter((u) => COMMANDER.test(u) || NETWORK.test(u)),
+      [],
+    );
+  });
+  it('help and usage errors still go to commander', () => {
+    for (const argv of [
+      ['verify', '--help'],
+      ['verify', 'response.der'],
+    ]) {
+      const { resolved } = loadedBy(argv);
+      assert.ok(
+        resolved.some((u) => COMMANDER.test(u)),
+        argv.join(' '),
+      );
+    }
   });
   it('`stapler h2o-fetch` loads none of them, and of the daemon only its path templates', () => {
     const { code, heavy } = loadedBy(['h2o-fetch', '/nonexistent/cert.pem']);

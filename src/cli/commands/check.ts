@@ -4,11 +4,10 @@ import { X509Certificate } from 'node:crypto';
 import { InputError } from '../../ocsp/errors.ts';
 import { parseTarget, probe, ProbeError } from '../../check/probe.ts';
 import { probeSamples, renderProbeText, type ProbeOutcome } from '../../check/probe-metrics.ts';
-import { readFileCapped } from '../../io/files.ts';
 import { readCertificates } from '../../ocsp/pem.ts';
 import { verdictJson } from '../describe.ts';
 import { EXIT } from '../exit-codes.ts';
-import { CERT_FILE_LIMIT } from '../inputs.ts';
+import { CERT_FILE_LIMIT, readInput } from '../inputs.ts';
 import { parseSeconds } from '../options.ts';
 
 export interface CheckOptions {
@@ -82,7 +81,7 @@ export async function checkCommand(
 
 /** --ca: certificates only. A key, an empty file or anything else is refused, naming the file. */
 async function readCaFile(path: string): Promise<Buffer> {
-  const bytes = await readFileCapped(path, CERT_FILE_LIMIT, { regularFileOnly: true });
+  const bytes = await readInput(path, CERT_FILE_LIMIT, { regularFileOnly: true });
   if (bytes.length === 0) throw new InputError(path, 'is empty: --ca needs CA certificates (PEM)');
   const certs = readCertificates(bytes, path);
   return Buffer.from(certs.map((c) => new X509Certificate(c.der).toString()).join(''));

@@ -19,6 +19,9 @@ const targets = {
 const name = process.env.STRYKER_TARGET ?? 'engine';
 const target = targets[name];
 if (!target) throw new Error(`STRYKER_TARGET=${name}: expected one of ${Object.keys(targets).join(', ')}`);
+// STRYKER_RUN names a partial run (`--mutate src/ocsp/verify.ts`): its own report and temp folder,
+// so that runs a file at a time neither overwrite each other's report nor share a sandbox.
+const run = process.env.STRYKER_RUN ?? name;
 
 export default {
   testRunner: 'tap',
@@ -33,8 +36,8 @@ export default {
   timeoutMS: 20_000,
   thresholds: { high: target.break, low: target.break, break: target.break },
   reporters: ['clear-text', 'progress', 'json'],
-  jsonReporter: { fileName: `test-output/mutation/${name}.json` },
-  tempDirName: `.stryker-tmp/${name}`,
+  jsonReporter: { fileName: `test-output/mutation/${run}.json` },
+  tempDirName: `.stryker-tmp/${run}`,
   ignorePatterns: ['dist', 'test-output', 'scratch', '.stryker-tmp', 'bench'],
   cleanTempDir: 'always',
 };

@@ -16,6 +16,7 @@ declare -A PEERS=(
   [lighttpd]=lighttpd
   [systemd-notify]=systemd
   [python3]=python3-minimal
+  [faketime]=faketime
 )
 
 # Debian keeps apache2 in /usr/sbin, outside a normal user's PATH.

@@ -19,9 +19,10 @@ const targets = {
 const name = process.env.STRYKER_TARGET ?? 'engine';
 const target = targets[name];
 if (!target) throw new Error(`STRYKER_TARGET=${name}: expected one of ${Object.keys(targets).join(', ')}`);
-// STRYKER_RUN names a partial run (`--mutate src/ocsp/verify.ts`): its own report and temp folder,
-// so that runs a file at a time neither overwrite each other's report nor share a sandbox.
-const run = process.env.STRYKER_RUN ?? name;
+// STRYKER_MUTATE narrows the part to one file (or `file:from-to` lines), with its own report and
+// temp folder (`ocsp-verify`), so that runs a file at a time, even side by side, keep apart.
+const only = process.env.STRYKER_MUTATE;
+const run = only ? `${name}-${only.split(':')[0].replace(/^.*\//, '').replace(/\.ts$/, '')}` : name;
 
 export default {
   testRunner: 'tap',
@@ -30,7 +31,7 @@ export default {
   // The checker compiles only what the mutated files import (the whole of src/ per mutant is far slower).
   tsconfigFile: 'tsconfig.mutation.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
-  mutate: target.mutate,
+  mutate: only ? [only] : target.mutate,
   coverageAnalysis: 'perTest',
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
   timeoutMS: 20_000,

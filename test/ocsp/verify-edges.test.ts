@@ -10,7 +10,8 @@ import { issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { buildResponse, type ResponseSpec } from '../support/responses.ts';
 
 const HOUR = 3_600_000;
-const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+// The test PKI is dated from the real clock: take its "now", in whole seconds (what responses carry).
+const NOW = Math.floor(Date.now() / 1000) * 1000;
 const NONCE_OID = '1.3.6.1.5.5.7.48.1.2';
 
 let pki: TestPki;
@@ -76,6 +77,23 @@ describe('verifyResponse: bounds', () => {
     const end = thisUpdate + DEFAULT_VERIFY_SETTINGS.maxAgeWithoutNextUpdateMs;
     assert.equal(reasonOf(verify(der, undefined, end - 1)), 'ok');
     assert.equal(reasonOf(verify(der, undefined, end)), 'stale');
+  });
+});
+
+describe('verifyResponse: delegated responders', () => {
+  it('refuses a delegated responder certificate with an unknown critical extension, naming it', async () => {
+    const { Extension } = await import('@peculiar/x509');
+    const odd = await issue({
+      name: 'Odd OCSP Responder',
+      issuer: pki.intermediate,
+      ocspSigning: true,
+      extraExtensions: [new Extension('1.2.3.4.5.6', true, new Uint8Array([0x05, 0x00]))],
+    });
+    const v = verify(respond({ signer: odd }));
+    assert.ok(!v.ok);
+    assert.equal(v.reason, 'unauthorized-signer');
+    assert.match(v.message, /"O=Stapler Test,CN=Odd OCSP Responder" has unknown critical extension 1\.2\.3\.4\.5\.6/);
+    assert.equal(reasonOf(verify(respond({ signer: pki.delegated }))), 'ok', 'the control: a plain delegated responder');
   });
 });
 

@@ -19,6 +19,10 @@ const targets = {
 const name = process.env.STRYKER_TARGET ?? 'engine';
 const target = targets[name];
 if (!target) throw new Error(`STRYKER_TARGET=${name}: expected one of ${Object.keys(targets).join(', ')}`);
+// STRYKER_MUTATE narrows the part to one file (or `file:from-to` lines), with its own report and
+// temp folder (`ocsp-verify`), so that runs a file at a time, even side by side, keep apart.
+const only = process.env.STRYKER_MUTATE;
+const run = only ? `${name}-${only.split(':')[0].replace(/^.*\//, '').replace(/\.ts$/, '')}` : name;
 
 export default {
   testRunner: 'tap',
@@ -27,14 +31,14 @@ export default {
   // The checker compiles only what the mutated files import (the whole of src/ per mutant is far slower).
   tsconfigFile: 'tsconfig.mutation.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
-  mutate: target.mutate,
+  mutate: only ? [only] : target.mutate,
   coverageAnalysis: 'perTest',
   concurrency: Number(process.env.STRYKER_CONCURRENCY ?? 2),
   timeoutMS: 20_000,
   thresholds: { high: target.break, low: target.break, break: target.break },
   reporters: ['clear-text', 'progress', 'json'],
-  jsonReporter: { fileName: `test-output/mutation/${name}.json` },
-  tempDirName: `.stryker-tmp/${name}`,
+  jsonReporter: { fileName: `test-output/mutation/${run}.json` },
+  tempDirName: `.stryker-tmp/${run}`,
   ignorePatterns: ['dist', 'test-output', 'scratch', '.stryker-tmp', 'bench'],
   cleanTempDir: 'always',
 };

@@ -19,6 +19,7 @@ declare -A PEERS=(
   [h2o]=h2o
   [hitch]=hitch
   [exim4]=exim4-daemon-light
+  [faketime]=faketime
 )
 
 # Debian keeps apache2 in /usr/sbin, outside a normal user's PATH.

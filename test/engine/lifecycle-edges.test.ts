@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { INITIAL_LIFECYCLE, isDue, step, type Effect, type Lifecycle, type Staple, type StepContext } from '../../src/engine/lifecycle.ts';
 import { DEFAULT_REFRESH_SETTINGS as S, nextRefresh, nextRetry, type CurrentResponse } from '../../src/engine/policy.ts';
 import type { Acceptable } from '../../src/ocsp/verify.ts';
+import { acceptable } from '../support/verdicts.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -14,25 +15,11 @@ const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 const iso = (t: number): string => new Date(t).toISOString();
 
 function staple(over: Partial<Acceptable> & { source?: 'fetch' | 'store' } = {}): Staple {
-  const thisUpdate = over.thisUpdate ?? NOW - HOUR;
-  const validUntil = over.validUntil ?? thisUpdate + 4 * DAY;
-  const verdict: Acceptable = {
-    ok: true,
-    serial: '1003',
-    certStatus: 'good',
-    thisUpdate,
-    nextUpdate: validUntil,
-    producedAt: thisUpdate,
-    revocationTime: null,
-    revocationReason: null,
-    validUntil,
-    signer: 'issuer',
-    signerNotAfter: NOW + 365 * DAY,
-    certIdHashes: ['sha1'],
-    ...over,
-  };
-  const der = Buffer.from(`${verdict.certStatus}|${thisUpdate}|${validUntil}|${over.source ?? 'fetch'}`);
-  return { der, verdict, fetchedAt: NOW, maxAgeSeconds: null, source: over.source ?? 'fetch' };
+  const { source, ...fields } = over;
+  const verdict = acceptable(NOW, fields);
+  const { thisUpdate, validUntil } = verdict;
+  const der = Buffer.from(`${verdict.certStatus}|${thisUpdate}|${validUntil}|${source ?? 'fetch'}`);
+  return { der, verdict, fetchedAt: NOW, maxAgeSeconds: null, source: source ?? 'fetch' };
 }
 
 const ctx = (over: Partial<StepContext> = {}): StepContext => ({ now: NOW, settings: S, random: 0, mustStaple: false, leaseTtlMs: 30_000, ...over });

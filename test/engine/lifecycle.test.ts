@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { INITIAL_LIFECYCLE, isDue, step, type Effect, type Lifecycle, type LifecycleEvent, type Staple, type StepContext } from '../../src/engine/lifecycle.ts';
 import { DEFAULT_REFRESH_SETTINGS as S } from '../../src/engine/policy.ts';
 import type { Acceptable } from '../../src/ocsp/verify.ts';
+import { acceptable } from '../support/verdicts.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -13,26 +14,12 @@ const DAY = 24 * HOUR;
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
 function staple(over: Partial<Acceptable> & { tag?: string; source?: 'fetch' | 'store'; fetchedAt?: number } = {}): Staple {
-  const thisUpdate = over.thisUpdate ?? NOW - HOUR;
-  const validUntil = over.validUntil ?? thisUpdate + 4 * DAY;
-  const verdict: Acceptable = {
-    ok: true,
-    serial: '1003',
-    certStatus: 'good',
-    thisUpdate,
-    nextUpdate: validUntil,
-    producedAt: thisUpdate,
-    revocationTime: null,
-    revocationReason: null,
-    validUntil,
-    signer: 'issuer',
-    signerNotAfter: NOW + 365 * DAY,
-    certIdHashes: ['sha1'],
-    ...over,
-  };
+  const { tag, source, fetchedAt, ...fields } = over;
+  const verdict = acceptable(NOW, fields);
+  const { thisUpdate, validUntil } = verdict;
   // Distinct bytes per distinct response: what the rules compare for "the same response".
-  const der = Buffer.from(`${over.tag ?? ''}|${verdict.certStatus}|${thisUpdate}|${validUntil}|${String(verdict.revocationReason)}`);
-  return { der, verdict, fetchedAt: over.fetchedAt ?? NOW, maxAgeSeconds: null, source: over.source ?? 'fetch' };
+  const der = Buffer.from(`${tag ?? ''}|${verdict.certStatus}|${thisUpdate}|${validUntil}|${String(verdict.revocationReason)}`);
+  return { der, verdict, fetchedAt: fetchedAt ?? NOW, maxAgeSeconds: null, source: source ?? 'fetch' };
 }
 
 const revoked = (over: Partial<Acceptable> = {}): Staple => staple({ certStatus: 'revoked', revocationTime: NOW - DAY, revocationReason: 1, ...over });

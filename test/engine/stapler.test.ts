@@ -67,12 +67,17 @@ describe('b. on by default, quiet without a responder', () => {
     responder.serve(pki);
     t.after(() => responder.close());
     const dir = await mkdtemp(join(tmpdir(), 'stapler-default-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    let s: Stapler | undefined;
+    // One hook, in this order: the Stapler (whose store is the dir) is closed, even after a failed assertion, before the dir goes.
+    t.after(async () => {
+      await s?.close();
+      await rm(dir, { recursive: true, force: true });
+    });
     process.env.STAPLER_STORE_DIR = dir;
     try {
       const { logger } = captureLogger();
       // Only the responder's address is given (the certificate's own points nowhere): no fetcher.
-      const s = new Stapler({ logger, responderUrls: [url] });
+      s = new Stapler({ logger, responderUrls: [url] });
       assert.equal(s.storeDescription, `directory ${dir}`);
       await s.add(chain(pki.leaf));
       const report = await s.ready();

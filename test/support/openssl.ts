@@ -2,7 +2,7 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { hasPeer } from './peers.ts';
+import { hasPeer, LIBFAKETIME } from './peers.ts';
 
 export function opensslAvailable(): boolean {
   return hasPeer('openssl');
@@ -43,16 +43,21 @@ export async function startOpensslResponder(opts: {
   rsigner: string;
   rkey: string;
   port?: number;
+  /** Responses valid for this many minutes (`-nmin`) instead of a day. */
+  minutes?: number;
+  /** Run it with libfaketime at this offset (`-50s`): its responses are dated that far back. */
+  clockOffset?: string;
 }): Promise<OpensslResponder> {
   const port = opts.port ?? (await freePort());
-  const child = spawn(
-    'openssl',
-    ['ocsp', '-index', opts.index, '-port', String(port), '-CA', opts.ca, '-rsigner', opts.rsigner, '-rkey', opts.rkey, '-ndays', '1', '-ignore_err'],
-    {
-      cwd: opts.cwd,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+  const validity = opts.minutes === undefined ? ['-ndays', '1'] : ['-nmin', String(opts.minutes)];
+  const args = ['ocsp', '-index', opts.index, '-port', String(port), '-CA', opts.ca, '-rsigner', opts.rsigner, '-rkey', opts.rkey, ...validity, '-ignore_err'];
+  // LD_PRELOAD rather than the faketime command, which forks: the pid stays openssl's, to stop or kill.
+  const env = opts.clockOffset === undefined ? process.env : { ...process.env, LD_PRELOAD: LIBFAKETIME, FAKETIME: opts.clockOffset };
+  const child = spawn('openssl', args, {
+    cwd: opts.cwd,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   // Wait for its own "ready" line: probing the port with an empty connection wedges it.
   let stderr = '';
   try {
@@ -79,7 +84,7 @@ export async function startOpensslResponder(opts: {
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve(); // exited, or killed by a signal
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),

@@ -15,6 +15,7 @@ const runs = (cmd: string, ...args: string[]): boolean => spawnSync(cmd, args, {
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const APACHE_MODULES = '/usr/lib/apache2/modules';
+export const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
 /** Each peer: how to tell it is there, and what is missing when it is not. */
 const PEERS = {
@@ -28,6 +29,8 @@ const PEERS = {
   java: { present: () => runs('javac', '-version') && runs('java', '-version'), what: 'a JDK (javac and java)' },
   redis: { present: () => runs('redis-server', '--version') && runs('redis-cli', '--version'), what: 'redis-server and redis-cli' },
   chromium: { present: () => existsSync(CHROMIUM), what: CHROMIUM },
+  // An `openssl ocsp` CA whose clock runs behind (LD_PRELOAD, so that its pid is openssl's): its responses reach nextUpdate within seconds.
+  faketime: { present: () => existsSync(LIBFAKETIME), what: LIBFAKETIME },
   lighttpd: { present: () => runs('lighttpd', '-v') && existsSync('/usr/lib/lighttpd/mod_openssl.so'), what: 'lighttpd with mod_openssl' },
   tomcat: {
     present: () => runs('java', '-version') && existsSync('/usr/share/tomcat10/bin/catalina.sh') && existsSync('/usr/libexec/tomcat10/tomcat-start.sh'),

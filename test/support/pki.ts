@@ -50,6 +50,8 @@ export interface IssueOptions {
   readonly serial?: string;
   readonly notBefore?: Date;
   readonly notAfter?: Date;
+  /** Further extensions (an unknown critical one, say). */
+  readonly extraExtensions?: readonly x509.Extension[];
 }
 
 const DAY = 86_400_000;
@@ -75,6 +77,7 @@ export async function issue(opts: IssueOptions): Promise<Issued> {
     extensions.push(new x509.Extension('1.3.6.1.5.5.7.1.24', false, new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x05])));
   }
   if (opts.ocspSigning) extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.ocspSigning], false));
+  extensions.push(...(opts.extraExtensions ?? []));
   if (!opts.ca && !opts.ocspSigning) {
     extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false));
     // A server certificate names its host, so that strict clients (and `stapler check`) accept it.

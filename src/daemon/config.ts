@@ -13,7 +13,7 @@ import { defaultStateDir } from './paths.ts';
 import { templateProblem } from './template.ts';
 import { daemonStoreConfig, sameStore, type DaemonRedisStore } from './store-config.ts';
 import { parseListenAddress, type ListenAddress } from './http/listen-address.ts';
-import { DEFAULT_HOOKS, HOOK_EVENTS, type HooksConfig } from './alerts/hook-config.ts';
+import { HOOK_EVENTS, hooksOf, type HooksConfig } from './alerts/hook-config.ts';
 
 export { expandTemplate } from './template.ts';
 
@@ -22,8 +22,8 @@ export interface DaemonConfig {
   readonly certificates: readonly string[];
   /** An issuer certificate for files whose chain lacks it. */
   readonly issuer: string | null;
-  /** Where each staple goes: {cert} is the certificate file's path, {dir} its folder, {name} its name without extension. */
-  readonly stapleFile: string;
+  /** Where each staple goes: {cert} is the certificate file's path, {dir} its folder, {name} its name without extension; null (`stapleFile: false`): no files, the responder only. */
+  readonly stapleFile: string | null;
   /** An nginx include to write beside each staple: it turns ssl_stapling on with the file, or off without one. */
   readonly nginxInclude: string | null;
   /** A command to run after staple files change (debounced), e.g. "nginx -s reload". */
@@ -108,6 +108,12 @@ const section =
     }
     return checkFields(v, fields, `${key}.`, errors);
   };
+/** A template, or false: no staple files (a responder-only daemon). */
+const stapleTemplate: Checker = (v, key, errors) => {
+  if (v === false || (typeof v === 'string' && v.trim() !== '')) return v;
+  errors.push(problem(key, v, 'a template such as "{cert}.ocsp", or false (no staple files: the responder only)'));
+  return undefined;
+};
 /** An engine option: passed through as given; the option table checks it. */
 const engineValue: Checker = (v) => v;
 /** `responderUrls` may be one URL: the table wants a list. */
@@ -155,7 +161,7 @@ const REFRESH_KEYS = OPTION_SCHEMA.filter((s) => s.key.startsWith('refresh.')).m
 const FIELDS: Readonly<Record<string, Checker>> = {
   certificates: list(str),
   issuer: str,
-  stapleFile: str,
+  stapleFile: stapleTemplate,
   nginxInclude: str,
   reload: section({ command: str, debounceMs: num(0, 600_000) }),
   haproxy: section({ socket: str, timeoutMs: num(100, 60_000) }),
@@ -233,8 +239,9 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
   if (reload && !reload.command) errors.push(new InputError('config key "reload.command"', 'is required when reload is given'));
   const haproxy = c.haproxy as { socket?: string; timeoutMs?: number } | undefined;
   if (haproxy && !haproxy.socket) errors.push(new InputError('config key "haproxy.socket"', 'is required when haproxy is given'));
-  const stapleFile = (c.stapleFile as string | undefined) ?? '{cert}.ocsp';
+  const stapleFile = c.stapleFile === false ? null : ((c.stapleFile as string | undefined) ?? '{cert}.ocsp');
   const nginxInclude = (c.nginxInclude as string | undefined) ?? null;
+  if (stapleFile === null) errors.push(...filesOffProblems({ nginxInclude, haproxy, reload }));
   for (const [key, template] of [
     ['stapleFile', stapleFile],
     ['nginxInclude', nginxInclude],
@@ -284,12 +291,14 @@ export function configChanges(a: DaemonConfig, b: DaemonConfig): string[] {
   return changed;
 }
 
-function hooksOf(h: Record<string, unknown>): HooksConfig {
-  return {
-    commands: Object.fromEntries(HOOK_EVENTS.filter((e) => h[e] !== undefined).map((e) => [e, h[e] as string[]])),
-    failureStreak: (h.failureStreakThreshold as number | undefined) ?? DEFAULT_HOOKS.failureStreak,
-    timeoutMs: (h.timeoutMs as number | undefined) ?? DEFAULT_HOOKS.timeoutMs,
-    concurrency: (h.concurrency as number | undefined) ?? DEFAULT_HOOKS.concurrency,
-    webhook: (h.webhook as string | undefined) ?? null,
+/** With `stapleFile: false` nothing is written: the outputs that need staple files are refused, each named. */
+function filesOffProblems(c: { nginxInclude: string | null; haproxy: object | undefined; reload: object | undefined }): InputError[] {
+  const why = {
+    nginxInclude: 'the include names a staple file',
+    haproxy: 'HAProxy loads its staples from the files',
+    reload: 'no file changes for a server to reload',
   };
+  return (['nginxInclude', 'haproxy', 'reload'] as const)
+    .filter((k) => c[k] !== null && c[k] !== undefined)
+    .map((k) => new InputError(`config key "${k}"`, `cannot be used with stapleFile: false (no staple files are written): ${why[k]}`));
 }

@@ -97,7 +97,8 @@ export class OutputWriter {
     const lead = this.withdrawLeadMs();
     const staple = f.certId ? this.engine.stapleById(f.certId, lead) : null;
     const status = f.certId ? this.engine.statusById(f.certId) : null;
-    this.armWithdrawal(f, staple ? (status?.validUntil ?? null) : null, lead);
+    // No staple file (`stapleFile: false`): nothing to write, withdraw or reload; the engine serves the responder.
+    this.armWithdrawal(f, staple && f.stapleFile ? (status?.validUntil ?? null) : null, lead);
     const book = this.book(f);
     let change;
     try {
@@ -109,7 +110,7 @@ export class OutputWriter {
       this.changed();
       return;
     }
-    book.ok('staple-file', f.stapleFile);
+    if (f.stapleFile) book.ok('staple-file', f.stapleFile);
     if (f.includeFile) book.ok('nginx-include', f.includeFile);
     this.succeeded(f);
     if (!change) return;

@@ -96,7 +96,7 @@ describe("HAProxy 2.6's 300 s rule, against the real HAProxy", { skip }, () => {
     const state = daemon.state().files[0]!;
     const push = state.outputs.find((o) => o.kind === 'haproxy-push');
     assert.equal(push?.ok, false, JSON.stringify(state.outputs));
-    assert.match(push!.error!, /HAProxy does not staple a response valid for less than 300 s/);
+    assert.match(push.error!, /HAProxy does not staple a response valid for less than 300 s/);
     assert.equal(state.verdict, 'WARNING', state.summary);
     assert.equal(lines.filter((l) => l.msg === 'staple pushed to HAProxy').length, 0, 'never "pushed"');
     // HAProxy indeed does not staple it, even pushed by hand: it goes on with the older staple, or none.

@@ -64,6 +64,7 @@ export class Daemon implements SourceSink {
     this.stateFile = new StateFile(config.stateFile, () => this.state(), this.clock, this.log);
     this.writer = new OutputWriter(config, this.engine, this.reloader, this.clock, this.log, () => this.stateFile.schedule());
     this.source = new CertificateSource(config, this.log, this);
+    this.reloader.onReloaded = () => this.writer.afterReload();
     this.engine.on('updated', (s) => void this.onStapleChange(s.id));
     this.engine.on('expired', (s) => void this.onStapleChange(s.id));
     this.engine.on('refreshFailed', () => this.stateFile.schedule());

@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
-import { haproxyWouldIgnore, pushOcspResponse } from '../../src/daemon/haproxy.ts';
+import { haproxyCommand, haproxyWouldIgnore, pushOcspResponse } from '../../src/daemon/haproxy.ts';
+import { REPUSH_AFTER_RELOAD_MS } from '../../src/daemon/output-writer.ts';
+import { FakeClock } from '../support/fake-clock.ts';
 import type { Logger } from '../../src/engine/logger.ts';
 import { freePort } from '../support/openssl.ts';
 import { peerSkip } from '../support/peers.ts';
@@ -113,5 +115,69 @@ describe("HAProxy 2.6's 300 s rule, against the real HAProxy", { skip }, () => {
     await waitFor('HAProxy staples it', async () => (await handshake(port)).staple?.equals(long) === true);
     assert.equal(daemon.state().files[0]!.outputs.find((o) => o.kind === 'haproxy-push')?.ok, true);
     assert.equal(daemon.state().files[0]!.verdict, 'OK');
+  });
+
+  it('after a reload it ran, the daemon pushes the current staple again to the new worker (a push lost in the reload is made good)', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'stapler-haproxy-reload-'));
+    await mkdir(join(dir, 'certs'));
+    const certFile = join(dir, 'certs', 'site.pem');
+    await writeFile(certFile, fullchain(pki.leaf, pki.intermediate) + pki.leaf.keyPem);
+    const socket = join(dir, 'admin.sock');
+    const port = await freePort();
+    const cfg = join(dir, 'haproxy.cfg');
+    await writeFile(
+      cfg,
+      `global\n  stats socket ${socket} level admin\n  pidfile ${dir}/haproxy.pid\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n  timeout server 5s\n` +
+        `frontend fe\n  bind 127.0.0.1:${port} ssl crt ${certFile}\n  http-request return status 200 content-type text/plain string ok\n`,
+    );
+    // The daemon's timers on a fake clock near real time (HAProxy judges windows with its own).
+    const clock = new FakeClock(Date.now());
+    responder.now = () => clock.now();
+    t.after(() => void (responder.now = () => Date.now()));
+    responder.validityMs = windowLeft(3_600_000);
+    const config = buildConfig(
+      {
+        certificates: [join(dir, 'certs', '*.pem')],
+        stateFile: join(dir, 'state.json'),
+        haproxy: { socket },
+        reload: { command: `kill -USR2 $(cat ${dir}/haproxy.pid)`, debounceMs: 1_000 },
+        responderRatePerSecond: 0,
+        rescanMs: 3_600_000,
+      },
+      dir,
+    );
+    const daemon = new Daemon(config, { logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }, clock });
+    t.after(() => daemon.stop());
+    // The first staple cannot be pushed (HAProxy is not up yet): the daemon schedules its reload command.
+    await daemon.start();
+    await waitFor('the staple file', () => existsSync(`${certFile}.ocsp`));
+    const first = await readFile(`${certFile}.ocsp`);
+    const haproxy = spawn('haproxy', ['-W', '-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    haproxy.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    haproxy.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    t.after(() => new Promise<void>((resolve) => (haproxy.exitCode !== null ? resolve() : (haproxy.once('exit', () => resolve()), haproxy.kill('SIGTERM')))));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await waitFor('HAProxy to start', () => {
+      if (haproxy.exitCode !== null) assert.fail(`haproxy exited: ${output}`);
+      return existsSync(socket) && /Loading success/i.test(output);
+    });
+    const workerPid = async (): Promise<string | null> => /^Pid: (\d+)$/m.exec(await haproxyCommand(socket, 'show info', 2_000).catch(() => ''))?.[1] ?? null;
+    const oldWorker = await workerPid();
+    assert.ok(oldWorker);
+
+    // A refresh lands while the daemon's reload runs (its debounce passes on the fake clock).
+    await clock.advance(2_000);
+    await daemon.refreshAll();
+    await daemon.settled();
+    const current = await readFile(`${certFile}.ocsp`);
+    assert.ok(!current.equals(first), 'a new staple');
+    await waitFor('the new HAProxy worker', async () => ((await workerPid()) ?? oldWorker) !== oldWorker);
+    // The push lost in the reload, made certain: the new worker holds the older staple.
+    await pushOcspResponse(socket, first, 5_000);
+    await waitFor('HAProxy serves the older staple', async () => (await handshake(port)).staple?.equals(first) === true);
+    // The daemon's pushes after its reload (bounded) give the new worker the current staple.
+    await clock.advance(REPUSH_AFTER_RELOAD_MS.at(-1)!);
+    await waitFor('HAProxy serves the current staple', async () => (await handshake(port)).staple?.equals(current) === true);
   });
 });

@@ -76,7 +76,7 @@ export class CertificateSource {
     this.files.delete(f.path);
     if (f.refused) return;
     await this.sink.removed(f, why);
-    this.outputs.delete(f.stapleFile);
+    if (f.stapleFile) this.outputs.delete(f.stapleFile);
     if (f.includeFile) this.outputs.delete(f.includeFile);
   }
 
@@ -125,7 +125,7 @@ export class CertificateSource {
     }
     if (fresh) {
       this.files.set(path, f);
-      this.outputs.set(f.stapleFile, f);
+      if (f.stapleFile) this.outputs.set(f.stapleFile, f);
       if (f.includeFile) this.outputs.set(f.includeFile, f);
     }
     f.mtimeMs = info.mtimeMs;

@@ -42,7 +42,7 @@ export async function checkConfigFiles(config: DaemonConfig): Promise<ConfigRepo
       errors.push(new InputError(path, `would be refused: ${conflict}`));
       continue;
     }
-    owners.set(outputs.stapleFile, path);
+    if (outputs.stapleFile) owners.set(outputs.stapleFile, path);
     if (outputs.includeFile) owners.set(outputs.includeFile, path);
     // Parsed as the daemon will: a file that is not a certificate (garbage, a private key such as
     // certbot's privkey.pem) is skipped by the daemon, which runs on: a warning naming it.

@@ -10,11 +10,11 @@ import { combinedError, describeValue, OPTION_KEYS, OPTION_SCHEMA, optionProblem
 import type { EngineSettings } from '../engine/types.ts';
 import { InputError } from '../ocsp/errors.ts';
 import { defaultStateDir } from './paths.ts';
-import { templateProblem } from './template.ts';
 import { daemonStoreConfig, sameStore, type DaemonRedisStore } from './store-config.ts';
 import { parseListenAddress, type ListenAddress } from './http/listen-address.ts';
-import { DEFAULT_HOOKS, HOOK_EVENTS, type HooksConfig } from './alerts/hook-config.ts';
+import { HOOK_EVENTS, hooksOf, type HooksConfig } from './alerts/hook-config.ts';
 import { probeConfig, type ProbeConfig } from './probe-config.ts';
+import { outputTemplates } from './output-config.ts';
 
 export { expandTemplate } from './template.ts';
 
@@ -23,8 +23,8 @@ export interface DaemonConfig {
   readonly certificates: readonly string[];
   /** An issuer certificate for files whose chain lacks it. */
   readonly issuer: string | null;
-  /** Where each staple goes: {cert} is the certificate file's path, {dir} its folder, {name} its name without extension. */
-  readonly stapleFile: string;
+  /** Where each staple goes: {cert} is the certificate file's path, {dir} its folder, {name} its name without extension; null (`stapleFile: false`): no files, the responder only. */
+  readonly stapleFile: string | null;
   /** An nginx include to write beside each staple: it turns ssl_stapling on with the file, or off without one. */
   readonly nginxInclude: string | null;
   /** A command to run after staple files change (debounced), e.g. "nginx -s reload". */
@@ -111,6 +111,12 @@ const section =
     }
     return checkFields(v, fields, `${key}.`, errors);
   };
+/** A template, or false: no staple files (a responder-only daemon). */
+const stapleTemplate: Checker = (v, key, errors) => {
+  if (v === false || (typeof v === 'string' && v.trim() !== '')) return v;
+  errors.push(problem(key, v, 'a template such as "{cert}.ocsp", or false (no staple files: the responder only)'));
+  return undefined;
+};
 /** An engine option: passed through as given; the option table checks it. */
 const engineValue: Checker = (v) => v;
 /** `responderUrls` may be one URL: the table wants a list. */
@@ -158,7 +164,7 @@ const REFRESH_KEYS = OPTION_SCHEMA.filter((s) => s.key.startsWith('refresh.')).m
 const FIELDS: Readonly<Record<string, Checker>> = {
   certificates: list(str),
   issuer: str,
-  stapleFile: str,
+  stapleFile: stapleTemplate,
   nginxInclude: str,
   reload: section({ command: str, debounceMs: num(0, 600_000) }),
   haproxy: section({ socket: str, timeoutMs: num(100, 60_000) }),
@@ -236,17 +242,7 @@ export function buildConfig(raw: Record<string, unknown>, baseDir: string): Daem
   if (reload && !reload.command) errors.push(new InputError('config key "reload.command"', 'is required when reload is given'));
   const haproxy = c.haproxy as { socket?: string; timeoutMs?: number } | undefined;
   if (haproxy && !haproxy.socket) errors.push(new InputError('config key "haproxy.socket"', 'is required when haproxy is given'));
-  const stapleFile = (c.stapleFile as string | undefined) ?? '{cert}.ocsp';
-  const nginxInclude = (c.nginxInclude as string | undefined) ?? null;
-  for (const [key, template] of [
-    ['stapleFile', stapleFile],
-    ['nginxInclude', nginxInclude],
-  ] as const) {
-    const why = template === null ? null : templateProblem(template);
-    if (why) errors.push(new InputError(`config key "${key}"`, `${describeValue(template)} is not valid: ${why}`));
-  }
-  if (nginxInclude !== null && nginxInclude === stapleFile)
-    errors.push(new InputError('config key "nginxInclude"', 'is the same template as stapleFile: each needs its own file'));
+  const { stapleFile, nginxInclude } = outputTemplates(c, { haproxy, reload }, errors);
   const store = c.store === undefined ? null : daemonStoreConfig(c.store, baseDir, errors);
   const probe = c.probe === undefined ? null : probeConfig(c.probe, baseDir, errors);
   if (errors.length > 0) throw combinedError('configuration', errors);
@@ -287,14 +283,4 @@ export function configChanges(a: DaemonConfig, b: DaemonConfig): string[] {
     } else if (JSON.stringify((a as unknown as Record<string, unknown>)[k]) !== JSON.stringify((b as unknown as Record<string, unknown>)[k])) changed.push(k);
   }
   return changed;
-}
-
-function hooksOf(h: Record<string, unknown>): HooksConfig {
-  return {
-    commands: Object.fromEntries(HOOK_EVENTS.filter((e) => h[e] !== undefined).map((e) => [e, h[e] as string[]])),
-    failureStreak: (h.failureStreakThreshold as number | undefined) ?? DEFAULT_HOOKS.failureStreak,
-    timeoutMs: (h.timeoutMs as number | undefined) ?? DEFAULT_HOOKS.timeoutMs,
-    concurrency: (h.concurrency as number | undefined) ?? DEFAULT_HOOKS.concurrency,
-    webhook: (h.webhook as string | undefined) ?? null,
-  };
 }

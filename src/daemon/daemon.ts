@@ -64,6 +64,7 @@ export class Daemon implements SourceSink {
     this.stateFile = new StateFile(config.stateFile, () => this.state(), this.clock, this.log);
     this.writer = new OutputWriter(config, this.engine, this.reloader, this.clock, this.log, () => this.stateFile.schedule());
     this.source = new CertificateSource(config, this.log, this);
+    this.reloader.onReloaded = () => this.writer.afterReload();
     this.engine.on('updated', (s) => void this.onStapleChange(s.id));
     this.engine.on('expired', (s) => void this.onStapleChange(s.id));
     this.engine.on('refreshFailed', () => this.stateFile.schedule());
@@ -132,11 +133,10 @@ export class Daemon implements SourceSink {
     f.serial = leaf.serialHex;
     f.error = null;
     if (previous) {
-      this.log.info({ file: f.path, serial: f.serial }, 'certificate file changed (renewed): its old staple will not be written for the new certificate');
-      // Withdrawn now, not after the first fetch: a reload meanwhile would pair new certificate and old staple.
-      await this.writer.sync(f);
+      this.log.info({ file: f.path, serial: f.serial }, 'certificate file changed (renewed): its old staple is withdrawn at once');
+      await this.writer.sync(f); // not after the first fetch: a reload meanwhile would pair the new certificate with the old staple
     }
-    if (first) await this.seedFromStapleFile(f, id);
+    if (first && f.stapleFile) await this.seedFromStapleFile(f, f.stapleFile, id);
     try {
       const issuer = this.config.issuer ? await readFileCapped(this.config.issuer, CERT_FILE_LIMIT, { regularFileOnly: true }) : undefined;
       const status = await this.engine.add(bytes, { label: f.path, ...(issuer ? { issuer } : {}) });
@@ -148,9 +148,9 @@ export class Daemon implements SourceSink {
   }
 
   /** A staple file left from before (by another tool, say) seeds the store if it has nothing: the engine verifies it like any stored staple. */
-  private async seedFromStapleFile(f: WatchedFile, id: string): Promise<void> {
-    f.written = await readFileCapped(f.stapleFile, STAPLE_FILE_LIMIT, { regularFileOnly: true }).catch(() => null);
-    this.log.debug({ file: f.path, stapleFile: f.stapleFile, existingStaple: f.written !== null }, 'new certificate file');
+  private async seedFromStapleFile(f: WatchedFile, stapleFile: string, id: string): Promise<void> {
+    f.written = await readFileCapped(stapleFile, STAPLE_FILE_LIMIT, { regularFileOnly: true }).catch(() => null);
+    this.log.debug({ file: f.path, stapleFile, existingStaple: f.written !== null }, 'new certificate file');
     if (f.written && (await this.store.load(id).catch(() => null)) === null) await this.store.save(id, f.written, 0).catch(() => undefined);
   }
 

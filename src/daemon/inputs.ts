@@ -14,12 +14,16 @@ export const CERT_FILE_LIMIT = 1024 * 1024;
 export const STAPLE_FILE_LIMIT = 1024 * 1024;
 
 export interface Outputs {
-  readonly stapleFile: string;
+  /** null: no staple file (`stapleFile: false`). */
+  readonly stapleFile: string | null;
   readonly includeFile: string | null;
 }
 
 export function outputsOf(config: Pick<DaemonConfig, 'stapleFile' | 'nginxInclude'>, certFile: string): Outputs {
-  return { stapleFile: expandTemplate(config.stapleFile, certFile), includeFile: config.nginxInclude ? expandTemplate(config.nginxInclude, certFile) : null };
+  return {
+    stapleFile: config.stapleFile === null ? null : expandTemplate(config.stapleFile, certFile),
+    includeFile: config.nginxInclude ? expandTemplate(config.nginxInclude, certFile) : null,
+  };
 }
 
 /** True when the file holds a certificate (so it is an input, whatever its name). */
@@ -85,7 +89,10 @@ export async function matchCertificates(
  * cannot be given safely.
  */
 export function outputConflict(certFile: string, outputs: Outputs, inputs: ReadonlySet<string>, ownerOf: (path: string) => string | null): string | null {
-  const named = [['staple file', outputs.stapleFile] as const, ...(outputs.includeFile ? [['nginx include', outputs.includeFile] as const] : [])];
+  const named = [
+    ...(outputs.stapleFile !== null ? [['staple file', outputs.stapleFile] as const] : []),
+    ...(outputs.includeFile ? [['nginx include', outputs.includeFile] as const] : []),
+  ];
   for (const [kind, path] of named) {
     if (path === certFile) return `its ${kind} would be the certificate file itself (check the stapleFile/nginxInclude templates)`;
     if (inputs.has(path)) return `its ${kind} ${path} would overwrite a certificate file matched by the globs`;
@@ -93,7 +100,7 @@ export function outputConflict(certFile: string, outputs: Outputs, inputs: Reado
     if (owner !== null && owner !== certFile)
       return `its ${kind} ${path} is already the output of ${owner}: each certificate needs its own (use {cert}, or {dir} with {name})`;
   }
-  const problem = outputs.includeFile ? nginxPathProblem(outputs.stapleFile) : null;
+  const problem = outputs.includeFile && outputs.stapleFile ? nginxPathProblem(outputs.stapleFile) : null;
   return problem ? `its staple file cannot be named in the nginx include: ${problem}` : null;
 }
 

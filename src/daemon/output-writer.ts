@@ -8,7 +8,7 @@ import type { StaplingEngine } from '../engine/engine.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { DaemonConfig } from './config.ts';
 import { HANDOFF_MARGIN_MS } from './handoff.ts';
-import { haproxyWouldIgnore, pushStaple } from './haproxy.ts';
+import { haproxyWouldIgnore, pushOcspResponse, pushStaple } from './haproxy.ts';
 import { describeError } from './inputs.ts';
 import { OutputHealthBook, type OutputHealth } from './output-health.ts';
 import { OutputWriteError, writeOutputs, type WatchedFile } from './outputs.ts';
@@ -24,6 +24,13 @@ export const OUTPUT_RETRY_MAX_MS = 5 * 60_000;
  */
 export const FILE_WITHDRAW_LEAD_MS = HANDOFF_MARGIN_MS;
 
+/**
+ * After a reload command the daemon ran, the staples are pushed to HAProxy again at these delays:
+ * its USR2 returns before the new worker is up, so a push made meanwhile can land on the old
+ * worker and be lost while the new one keeps the older file it read. Bounded: three pushes.
+ */
+export const REPUSH_AFTER_RELOAD_MS = [1_000, 3_000, 10_000] as const;
+
 interface Retry {
   timer: TimerHandle | null;
   failures: number;
@@ -35,6 +42,7 @@ export class OutputWriter {
   /** Per file, the timer that withdraws its staple before it lapses. */
   private readonly withdrawals = new Map<WatchedFile, TimerHandle>();
   private stopped = false;
+  private repushes: TimerHandle[] = [];
 
   constructor(
     private config: DaemonConfig,
@@ -79,8 +87,32 @@ export class OutputWriter {
     this.books.delete(f);
   }
 
+  /** The reload command ran: push every staple again on the bounded schedule (a later reload restarts it). */
+  afterReload(): void {
+    for (const t of this.repushes) t.cancel();
+    this.repushes = [];
+    if (!this.config.haproxy || this.stopped) return;
+    this.repushes = REPUSH_AFTER_RELOAD_MS.map((delay) => this.clock.at(this.clock.now() + delay, () => void this.repushAll()));
+  }
+
+  private async repushAll(): Promise<void> {
+    const haproxy = this.config.haproxy;
+    if (!haproxy || this.stopped) return;
+    for (const f of this.books.keys()) {
+      if (!f.written || !f.certId) continue;
+      const nextUpdate = this.engine.statusById(f.certId)?.nextUpdate ?? null;
+      if (haproxyWouldIgnore(nextUpdate, this.clock.now())) continue;
+      // Quiet: the push after the change was logged; a worker still starting refuses, and the next try comes.
+      await pushOcspResponse(haproxy.socket, f.written, haproxy.timeoutMs).then(
+        () => this.log.debug({ file: f.path, socket: haproxy.socket }, 'staple pushed to HAProxy again after the reload'),
+        (err: unknown) => this.log.debug({ file: f.path, err: describeError(err) }, 'staple not pushed again after the reload'),
+      );
+    }
+  }
+
   stop(): void {
     this.stopped = true;
+    for (const t of this.repushes) t.cancel();
     for (const r of this.retries.values()) r.timer?.cancel();
     this.retries.clear();
     for (const t of this.withdrawals.values()) t.cancel();
@@ -98,7 +130,8 @@ export class OutputWriter {
     const lead = this.withdrawLeadMs();
     const staple = f.certId ? this.engine.stapleById(f.certId, lead) : null;
     const status = f.certId ? this.engine.statusById(f.certId) : null;
-    this.armWithdrawal(f, staple ? (status?.validUntil ?? null) : null, lead);
+    // No staple file (`stapleFile: false`): nothing to write, withdraw or reload; the engine serves the responder.
+    this.armWithdrawal(f, staple && f.stapleFile ? (status?.validUntil ?? null) : null, lead);
     const book = this.book(f);
     let change;
     try {
@@ -110,7 +143,7 @@ export class OutputWriter {
       this.changed();
       return;
     }
-    book.ok('staple-file', f.stapleFile);
+    if (f.stapleFile) book.ok('staple-file', f.stapleFile);
     if (f.includeFile) book.ok('nginx-include', f.includeFile);
     this.succeeded(f);
     if (!change) return;

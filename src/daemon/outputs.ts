@@ -11,7 +11,8 @@ import type { OutputKind } from './output-health.ts';
 
 export interface WatchedFile {
   readonly path: string;
-  readonly stapleFile: string;
+  /** null: no staple file is written (`stapleFile: false`). */
+  readonly stapleFile: string | null;
   readonly includeFile: string | null;
   mtimeMs: number;
   size: number;
@@ -81,6 +82,8 @@ async function write(kind: OutputKind, path: string, data: Uint8Array): Promise<
 
 /** Make f's files match `staple` (null: none). Returns what changed, or null when nothing had to. Throws OutputWriteError. */
 export async function writeOutputs(f: WatchedFile, staple: Buffer | null, noResponder: boolean, log: Logger): Promise<OutputChange | null> {
+  const stapleFile = f.stapleFile;
+  if (stapleFile === null) return null;
   // nginx refuses a configuration whose include is missing: write "off" as soon as a
   // certificate has no staple, not only once a first staple came and went.
   const includeWanted = !f.includeFile ? null : staple ? 'on' : 'off';
@@ -90,13 +93,13 @@ export async function writeOutputs(f: WatchedFile, staple: Buffer | null, noResp
   let removed = false;
   if (staple) {
     if (!stapleCurrent) {
-      await write('staple-file', f.stapleFile, staple);
+      await write('staple-file', stapleFile, staple);
       f.written = staple;
-      log.info({ file: f.stapleFile, serial: f.serial }, 'staple file written');
+      log.info({ file: stapleFile, serial: f.serial }, 'staple file written');
     }
     // The include is written after the staple it names (and turned off before the staple goes).
     if (f.includeFile && f.include !== 'on') {
-      await write('nginx-include', f.includeFile, Buffer.from(nginxIncludeOn(f.stapleFile)));
+      await write('nginx-include', f.includeFile, Buffer.from(nginxIncludeOn(stapleFile)));
       f.include = 'on';
     }
   } else {
@@ -105,15 +108,15 @@ export async function writeOutputs(f: WatchedFile, staple: Buffer | null, noResp
       f.include = 'off';
     }
     try {
-      await unlink(f.stapleFile);
+      await unlink(stapleFile);
       removed = true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputWriteError('staple-file', f.stapleFile, err);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputWriteError('staple-file', stapleFile, err);
     }
     f.written = null;
     // A certificate without an OCSP URL is a quiet no-op, even when an old staple file goes.
-    if (removed && noResponder) log.info({ file: f.stapleFile, serial: f.serial }, 'the certificate has no OCSP responder: its old staple file removed');
-    else if (removed) log.warn({ file: f.stapleFile, serial: f.serial }, 'no acceptable staple: staple file removed');
+    if (removed && noResponder) log.info({ file: stapleFile, serial: f.serial }, 'the certificate has no OCSP responder: its old staple file removed');
+    else if (removed) log.warn({ file: stapleFile, serial: f.serial }, 'no acceptable staple: staple file removed');
   }
   // A first "off" include with no staple file removed changes nothing a server serves: no reload for it.
   const includeChanged = before !== includeWanted && !(before === null && includeWanted === 'off');

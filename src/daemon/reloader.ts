@@ -29,6 +29,8 @@ export class Reloader {
   private last: { ok: boolean; error: string | null; since: number } | null = null;
   private pending: { readonly promise: Promise<void>; readonly resolve: () => void } | null = null;
   private stopped = false;
+  /** Called after each run that succeeded (the output writer pushes to HAProxy's new worker again). */
+  onReloaded: () => void = () => undefined;
 
   constructor(
     private settings: ReloadSettings | null,
@@ -107,6 +109,7 @@ export class Reloader {
           this.consecutiveFailures = 0;
           if (!this.last?.ok) this.last = { ok: true, error: null, since: this.clock.now() };
           this.log.info({ command: settings.command, output: `${String(stdout)}${String(stderr)}`.trim() }, 'reload command ran');
+          this.onReloaded();
           resolve();
         }
       });

@@ -11,7 +11,8 @@ import { describeFsError, writeFileAtomic } from '../io/files.ts';
 /** A certificate file, with the engine's facts and verdict for it (the verdict `stapler status`, /healthz and /status read). */
 export interface FileState extends Verdict {
   readonly file: string;
-  readonly stapleFile: string;
+  /** null: no staple files (`stapleFile: false`). */
+  readonly stapleFile: string | null;
   readonly stapleWritten: boolean;
   readonly subject: string | null;
   readonly serial: string | null;
@@ -50,7 +51,7 @@ export interface DaemonState {
 export const isoOrNull = (t: number | null | undefined): string | null => (t === null || t === undefined ? null : new Date(Math.round(t)).toISOString());
 
 export function fileState(
-  f: { path: string; stapleFile: string; written: Buffer | null; subject: string | null; serial: string | null; error: string | null },
+  f: { path: string; stapleFile: string | null; written: Buffer | null; subject: string | null; serial: string | null; error: string | null },
   status: CertificateStatus | null,
   now: number,
   outputs: readonly OutputHealth[] = [],

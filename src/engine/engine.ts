@@ -125,7 +125,10 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       leaseTtlMs: tunables.leaseTtlMs ?? 30_000,
     });
     const nowFetchable = this.registry.setOverrides(tunables);
+    const reverify = JSON.stringify(verifySettingsOf(before)) !== JSON.stringify(verifySettingsOf(this.options));
     for (const m of this.registry.all()) {
+      const reverified = reverify ? this.refresher.reverify(m) : null;
+      if (reverified) void this.apply(m, reverified);
       if (nowFetchable.has(m)) void this.start(m);
       if (replan && !m.inflight) void this.apply(m, { type: 'replanned' });
       if (newStore && m.fetchable) void this.refresher.adoptNewStore(m);

@@ -71,7 +71,9 @@ export type LifecycleEvent =
   /** Another process holds the refresh lease: its result will come through the store. */
   | { readonly type: 'lease-busy' }
   /** The refresh policy changed: plan the next refresh again under the new settings. */
-  | { readonly type: 'replanned' };
+  | { readonly type: 'replanned' }
+  /** The verification settings changed: the held staple verified again (null: refused, and why). */
+  | { readonly type: 'reverified'; readonly verdict: Acceptable | null; readonly message: string };
 
 export type EngineEventName = 'updated' | 'revoked' | 'expired' | 'refreshFailed' | 'mustStapleAtRisk';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -109,6 +111,8 @@ export function step(state: Lifecycle, event: LifecycleEvent, ctx: StepContext):
       return failed(state, event.reason, event.message, ctx);
     case 'expired':
       return expired(state, ctx);
+    case 'reverified':
+      return reverified(state, event.verdict, event.message, ctx);
     case 'replanned':
       return { state: { ...state, nextRefresh: replan(state, ctx) }, effects: [] };
     case 'lease-busy': {
@@ -235,6 +239,33 @@ function expired(state: Lifecycle, ctx: StepContext): Step {
   const next: Lifecycle = { ...state, staple: null, backoffFrom: state.failures, nextRefresh };
   const effects: Effect[] = [
     log('warn', { validUntil: iso(s.verdict.validUntil) }, 'staple expired and was removed: handshakes get no staple until a fetch succeeds'),
+    { type: 'emit', event: 'expired' },
+  ];
+  if (ctx.mustStaple) effects.push(...atRisk(next));
+  return { state: next, effects };
+}
+
+/**
+ * The held staple under new verification settings: one that still passes stays (with its new
+ * verdict, so that its expiry follows the new rules); one they refuse is dropped as an expired
+ * one is (never serve worse), logged once, and a fetch is due.
+ */
+function reverified(state: Lifecycle, verdict: Acceptable | null, message: string, ctx: StepContext): Step {
+  const s = state.staple;
+  if (!s) return { state, effects: [] };
+  if (verdict) {
+    const same = verdict.validUntil === s.verdict.validUntil;
+    return { state: { ...state, staple: { ...s, verdict } }, effects: same ? [] : [{ type: 'arm-expiry', at: verdict.validUntil }] };
+  }
+  const earliest = Math.max(ctx.now, (state.lastFetchAt ?? -Infinity) + ctx.settings.floorMs);
+  const next: Lifecycle = {
+    ...state,
+    staple: null,
+    backoffFrom: state.failures,
+    nextRefresh: { at: earliest, rule: 'the staple was refused by new settings' },
+  };
+  const effects: Effect[] = [
+    log('warn', { reason: message }, `the staple held is refused under the new verification settings and was removed: ${message}`),
     { type: 'emit', event: 'expired' },
   ];
   if (ctx.mustStaple) effects.push(...atRisk(next));

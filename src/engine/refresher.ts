@@ -189,6 +189,14 @@ export class Refresher {
     return () => timer?.cancel();
   }
 
+  /** The held staple verified again under the current settings (they changed), as the event that keeps or drops it. */
+  reverify(m: ManagedCertificate): LifecycleEvent | null {
+    const s = m.life.staple;
+    if (!s || !m.issuer) return null;
+    const v = this.verify(m, s.der);
+    return { type: 'reverified', verdict: v.ok ? v : null, message: v.ok ? '' : v.message };
+  }
+
   /** The core returns a verdict for any bytes; should it ever throw, the bytes are refused, never fatal. */
   private verify(m: ManagedCertificate, der: Buffer): Verdict {
     try {

@@ -33,10 +33,10 @@ export class TieredStore implements StapleStore {
     const tiers = [local, shared].flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const copies: Buffer[] = [];
     for (const der of tiers.flatMap((t) => t.copies)) if (!copies.some((c) => c.equals(der))) copies.push(der);
-    if (copies.length === 0) {
-      const failed = [local, shared].find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    }
+    // Only the local tier's failure fails a load (as for every other call): the shared store logs
+    // its own outage once each way, and an empty local answer with Redis down would otherwise
+    // fail each load while leases and saves work, and the engine's store health would flap.
+    if (copies.length === 0 && local.status === 'rejected') throw local.reason;
     return {
       copies,
       // A tier that failed to answer is left alone: what it holds is unknown.

@@ -48,6 +48,8 @@ describe('docs/servers/nginx.md, file mode', { skip: noNginx }, () => {
     const include = /include (\S+);/.exec(server)![1]!;
     const outputs = outputsOf(daemonConfig('docs/servers/nginx.md'), certFile);
     assert.equal(outputs.includeFile, include, 'the include the daemon writes for ssl_certificate');
+    const stapleFile = outputs.stapleFile;
+    assert.ok(stapleFile, 'the nginx page writes staple files');
 
     const dir = await scratch(t, 'nginx');
     const moved = (p: string): string => p.replaceAll('/etc/nginx/tls/', `${dir}/`);
@@ -63,9 +65,9 @@ describe('docs/servers/nginx.md, file mode', { skip: noNginx }, () => {
         '}\n',
     );
     // As the daemon writes it before the first staple, then with one.
-    for (const content of [NGINX_INCLUDE_OFF, nginxIncludeOn(moved(outputs.stapleFile))]) {
+    for (const content of [NGINX_INCLUDE_OFF, nginxIncludeOn(moved(stapleFile))]) {
       await writeFile(moved(include), content);
-      await writeFile(moved(outputs.stapleFile), staple);
+      await writeFile(moved(stapleFile), staple);
       const r = spawnSync('nginx', ['-t', '-p', dir, '-c', conf], { encoding: 'utf8' });
       assert.equal(r.status, 0, `${content}\n${r.stderr}`);
     }

@@ -23,8 +23,9 @@ export async function startServer(
   args: readonly string[],
   ready: RegExp | (() => boolean | Promise<boolean>),
   logFile?: string,
+  options: { readonly env?: NodeJS.ProcessEnv; readonly cwd?: string } = {},
 ): Promise<ServerProcess> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -70,7 +70,7 @@ export async function daemonCommand(flags: DaemonFlags, io: { out: (s: string) =
         `configuration OK (nothing was written: the daemon writes staple files and includes when it runs)`,
         ...config.certificates.map((g) => `  certificates: ${g}`),
         `  ${report.files} certificate file(s) now`,
-        `  staple files: ${config.stapleFile}`,
+        `  staple files: ${config.stapleFile ?? 'none (stapleFile: false: the responder only)'}`,
         ...(config.nginxInclude ? [`  nginx includes: ${config.nginxInclude}`] : []),
         `  state: ${config.stateFile}`,
         ...(config.listen ? [`  listen: ${formatAddress(config.listen)}`] : []),

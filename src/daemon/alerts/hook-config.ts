@@ -17,3 +17,14 @@ export interface HooksConfig {
 }
 
 export const DEFAULT_HOOKS: HooksConfig = { commands: {}, failureStreak: 3, timeoutMs: 30_000, concurrency: 4, webhook: null };
+
+/** The `hooks` section, checked, with the defaults filled in. */
+export function hooksOf(h: Record<string, unknown>): HooksConfig {
+  return {
+    commands: Object.fromEntries(HOOK_EVENTS.filter((e) => h[e] !== undefined).map((e) => [e, h[e] as string[]])),
+    failureStreak: (h.failureStreakThreshold as number | undefined) ?? DEFAULT_HOOKS.failureStreak,
+    timeoutMs: (h.timeoutMs as number | undefined) ?? DEFAULT_HOOKS.timeoutMs,
+    concurrency: (h.concurrency as number | undefined) ?? DEFAULT_HOOKS.concurrency,
+    webhook: (h.webhook as string | undefined) ?? null,
+  };
+}

@@ -222,9 +222,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
 
   /** The certificate an OCSP CertID names exactly, with its staple if it stays valid `validForMs` more (or null); null if not managed. In memory: never a fetch. */
   lookupCertId(certId: CertId, validForMs = 0): CertIdLookup | null {
-    const m = this.registry.byCertId(certId);
-    if (!m) return null;
-    return m.lookup(this.clock.now(), validForMs);
+    return this.registry.byCertId(certId)?.lookup(this.clock.now(), validForMs) ?? null;
   }
 
   /** One certificate's status, by id. */

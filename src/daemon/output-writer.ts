@@ -7,7 +7,7 @@ import type { Clock, TimerHandle } from '../engine/clock.ts';
 import type { StaplingEngine } from '../engine/engine.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { DaemonConfig } from './config.ts';
-import { HANDOFF_MARGIN_MS } from './handoff.ts';
+import { FILE_HANDOFF_MS } from './handoff.ts';
 import { haproxyWouldIgnore, pushOcspResponse, pushStaple } from './haproxy.ts';
 import { describeError } from './inputs.ts';
 import { OutputHealthBook, type OutputHealth } from './output-health.ts';
@@ -19,10 +19,9 @@ export const OUTPUT_RETRY_MAX_MS = 5 * 60_000;
 /**
  * A server that reads a staple file keeps stapling what it read until it reloads, so a staple file
  * is withdrawn this long (plus the reload's debounce) before the staple lapses: the reload lands
- * before nextUpdate, and no handshake gets an expired staple. The responder stops serving it at
- * the same margin (src/daemon/handoff.ts).
+ * before nextUpdate, and no handshake gets an expired staple (the hand-off rule: src/daemon/handoff.ts).
  */
-export const FILE_WITHDRAW_LEAD_MS = HANDOFF_MARGIN_MS;
+export const FILE_WITHDRAW_LEAD_MS = FILE_HANDOFF_MS;
 
 /**
  * After a reload command the daemon ran, the staples are pushed to HAProxy again at these delays:

@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { buildConfig } from '../../src/daemon/config.ts';
 import type { Daemon } from '../../src/daemon/daemon.ts';
 import { MALFORMED_REQUEST, OCSP_LIMITS, OcspRoute, UNAUTHORIZED, type OcspResult } from '../../src/daemon/http/ocsp-route.ts';
-import { HANDOFF_MARGIN_MS } from '../../src/daemon/handoff.ts';
+import { RESPONDER_HANDOFF_MS } from '../../src/daemon/handoff.ts';
 import { DaemonService } from '../../src/daemon/service.ts';
 import { buildRequest, certIdFor } from '../../src/ocsp/request.ts';
 import { FakeClock } from '../support/fake-clock.ts';
@@ -337,9 +337,9 @@ describe('the daemon as an OCSP responder', () => {
     responder.behaviour = 'http-500';
     const validUntil = s.daemon.engine.status()[0]!.validUntil!;
     // A staple about to lapse is refused by the client that gets it: not handed over in its last seconds.
-    await clock.advanceTo(validUntil - HANDOFF_MARGIN_MS - 1);
+    await clock.advanceTo(validUntil - RESPONDER_HANDOFF_MS - 1);
     assert.equal((await post(`${s.base}/`, requestFor(pki.leaf))).status, 200, 'still valid for the margin');
-    await clock.advanceTo(validUntil - HANDOFF_MARGIN_MS);
+    await clock.advanceTo(validUntil - RESPONDER_HANDOFF_MS);
     assert.equal(s.daemon.engine.status()[0]!.state, 'stapled', 'the engine still holds it');
     assert.equal((await post(`${s.base}/`, requestFor(pki.leaf))).status, 503, 'within the margin: not handed over');
     await clock.advanceTo(validUntil + 1);

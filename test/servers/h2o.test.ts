@@ -142,7 +142,11 @@ refresh: { minIntervalMs: 1000, floorMs: 500, backoffInitialMs: 500, backoffMaxM
       60_000,
     );
     assert.deepEqual(refused, [], 'h2o stapled a response the verifier refuses');
-    assert.match(h2o.output(), /stapler h2o-fetch: .*example\.crt: the staple expires at .* before h2o would replace it/);
+    // Either reason, by timing: the staple lapses before h2o's next run, or the daemon has withdrawn its file already.
+    assert.match(
+      h2o.output(),
+      /stapler h2o-fetch: .*example\.crt: (the staple expires at .* before h2o would replace it|no staple file .* \(the daemon has no acceptable staple\))/,
+    );
     assert.match(h2o.output(), /temporary disabled due to repeated errors/);
 
     // The CA is back: the daemon writes a new staple, and h2o takes it at its next run.

@@ -4,7 +4,7 @@
 import type { Logger } from '../../engine/logger.ts';
 import type { StaplerMetrics } from '../../metrics/metrics.ts';
 import type { Daemon } from '../daemon.ts';
-import { HANDOFF_MARGIN_MS } from '../handoff.ts';
+import { RESPONDER_HANDOFF_MS } from '../handoff.ts';
 import { observeRoutes, type ObserveRouteOptions } from './observe-routes.ts';
 import { OcspRoute, type OcspObserver } from './ocsp-route.ts';
 import { plain } from './listener.ts';
@@ -53,5 +53,5 @@ export function reservedRoute(): HttpRoute {
 
 /** The OCSP responder over the daemon's current engine (every path not owned by another route). */
 export function ocspRouteFor(daemon: Daemon, log: Logger, observer?: OcspObserver): OcspRoute {
-  return new OcspRoute({ lookup: (id) => daemon.engine.lookupCertId(id, HANDOFF_MARGIN_MS), log, observer });
+  return new OcspRoute({ lookup: (id) => daemon.engine.lookupCertId(id, RESPONDER_HANDOFF_MS), log, observer });
 }

@@ -29,7 +29,7 @@ if [ ${#files[@]} -eq 0 ]; then echo "scripts/test.sh: no test files found" >&2;
 tap=$(mktemp)
 trap 'rm -f "$tap"' EXIT
 status=0
-node --import tsx --test --test-timeout=120000 \
+node --import tsx --test --test-timeout=120000 ${STAPLER_TEST_CONCURRENCY:+--test-concurrency=$STAPLER_TEST_CONCURRENCY} \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
   "${files[@]}" || status=$?

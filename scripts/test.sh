@@ -6,6 +6,8 @@
 # dist) fails the run and is named, unless STAPLER_ALLOW_MISSING_PEERS lists it (nginx,haproxy)
 # or is 1, for a partial local run (CI never sets it). Prints the skips by peer at the end
 # (scripts/skip-report.ts).
+# Two test files run at once (STAPLER_TEST_CONCURRENCY; Node's default on 2 cores is one): most
+# of a real-server test is waiting on its peers, and CI runs the suite twice within 30 minutes.
 # Usage: scripts/test.sh                  everything
 #        scripts/test.sh FILE.test.ts...  only those test files (no type check or lint)
 set -euo pipefail
@@ -29,7 +31,7 @@ if [ ${#files[@]} -eq 0 ]; then echo "scripts/test.sh: no test files found" >&2;
 tap=$(mktemp)
 trap 'rm -f "$tap"' EXIT
 status=0
-node --import tsx --test --test-timeout=120000 ${STAPLER_TEST_CONCURRENCY:+--test-concurrency=$STAPLER_TEST_CONCURRENCY} \
+node --import tsx --test --test-timeout=120000 --test-concurrency="${STAPLER_TEST_CONCURRENCY:-2}" \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=tap --test-reporter-destination="$tap" \
   "${files[@]}" || status=$?

@@ -340,7 +340,7 @@ describe('the daemon as an OCSP responder', () => {
     await clock.advanceTo(validUntil - RESPONDER_HANDOFF_MS - 1);
     assert.equal((await post(`${s.base}/`, requestFor(pki.leaf))).status, 200, 'still valid for the margin');
     await clock.advanceTo(validUntil - RESPONDER_HANDOFF_MS);
-    assert.equal(s.daemon.engine.status()[0]!.state, 'stapled', 'the engine still holds it');
+    assert.match(s.daemon.engine.status()[0]!.state, /^stapled/, 'the engine still holds it (its refresh failing)');
     assert.equal((await post(`${s.base}/`, requestFor(pki.leaf))).status, 503, 'within the margin: not handed over');
     await clock.advanceTo(validUntil + 1);
     const status = s.daemon.engine.status()[0]!;

@@ -150,7 +150,12 @@ describe("HAProxy's minimum staple validity", () => {
     assert.equal(pushes.length, 0, 'not pushed');
     responder.validityMs = 3_600_000;
     await daemon.refreshAll();
-    await waitFor('the push', () => haproxy()?.ok === true);
+    // 60 s: on a loaded machine the refresh and push took over 15 s twice; the message says where it stood.
+    await waitFor('the push', () => haproxy()?.ok === true, 60_000).catch((err: Error) => {
+      throw new Error(
+        `${err.message}: ${JSON.stringify({ outputs: daemon.state().files[0]!.outputs, status: daemon.engine.status()[0], pushes: pushes.length })}`,
+      );
+    });
     assert.equal(pushes.length, 1);
   });
 });

@@ -39,20 +39,26 @@ after(() => responder.close());
 /** The responder's window: nextUpdate this far from now (its thisUpdate is a minute ago). */
 const windowLeft = (ms: number): number => 60_000 + ms;
 
+/** A folder with the leaf (chain and key) and an HAProxy configuration that serves it with a stats socket. */
+async function haproxySite(prefix: string): Promise<{ dir: string; certFile: string; socket: string; port: number; cfg: string }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await mkdir(join(dir, 'certs'));
+  const certFile = join(dir, 'certs', 'site.pem');
+  await writeFile(certFile, fullchain(pki.leaf, pki.intermediate) + pki.leaf.keyPem);
+  const socket = join(dir, 'admin.sock');
+  const port = await freePort();
+  const cfg = join(dir, 'haproxy.cfg');
+  await writeFile(
+    cfg,
+    `global\n  stats socket ${socket} level admin\n  pidfile ${dir}/haproxy.pid\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n  timeout server 5s\n` +
+      `frontend fe\n  bind 127.0.0.1:${port} ssl crt ${certFile}\n  http-request return status 200 content-type text/plain string ok\n`,
+  );
+  return { dir, certFile, socket, port, cfg };
+}
+
 describe("HAProxy 2.6's 300 s rule, against the real HAProxy", { skip }, () => {
   it('a staple valid for under 300 s is reported and not pushed, and HAProxy does not staple it; one just over is pushed and stapled', async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'stapler-haproxy-validity-'));
-    await mkdir(join(dir, 'certs'));
-    const certFile = join(dir, 'certs', 'site.pem');
-    await writeFile(certFile, fullchain(pki.leaf, pki.intermediate) + pki.leaf.keyPem);
-    const socket = join(dir, 'admin.sock');
-    const port = await freePort();
-    const cfg = join(dir, 'haproxy.cfg');
-    await writeFile(
-      cfg,
-      `global\n  stats socket ${socket} level admin\n  pidfile ${dir}/haproxy.pid\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n  timeout server 5s\n` +
-        `frontend fe\n  bind 127.0.0.1:${port} ssl crt ${certFile}\n  http-request return status 200 content-type text/plain string ok\n`,
-    );
+    const { dir, certFile, socket, port, cfg } = await haproxySite('stapler-haproxy-validity-');
     const lines: { level: string; msg: string }[] = [];
     const at =
       (level: string) =>
@@ -118,18 +124,7 @@ describe("HAProxy 2.6's 300 s rule, against the real HAProxy", { skip }, () => {
   });
 
   it('after a reload it ran, the daemon pushes the current staple again to the new worker (a push lost in the reload is made good)', async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'stapler-haproxy-reload-'));
-    await mkdir(join(dir, 'certs'));
-    const certFile = join(dir, 'certs', 'site.pem');
-    await writeFile(certFile, fullchain(pki.leaf, pki.intermediate) + pki.leaf.keyPem);
-    const socket = join(dir, 'admin.sock');
-    const port = await freePort();
-    const cfg = join(dir, 'haproxy.cfg');
-    await writeFile(
-      cfg,
-      `global\n  stats socket ${socket} level admin\n  pidfile ${dir}/haproxy.pid\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 5s\n  timeout server 5s\n` +
-        `frontend fe\n  bind 127.0.0.1:${port} ssl crt ${certFile}\n  http-request return status 200 content-type text/plain string ok\n`,
-    );
+    const { dir, certFile, socket, port, cfg } = await haproxySite('stapler-haproxy-reload-');
     // The daemon's timers on a fake clock near real time (HAProxy judges windows with its own).
     const clock = new FakeClock(Date.now());
     responder.now = () => clock.now();

@@ -1,8 +1,6 @@
-// The daemon: keeps staple files fresh for servers that cannot fetch well themselves (nginx,
-// HAProxy, lighttpd, Envoy). Thin wiring: the certificate source finds files and their
-// changes, the one engine (for the process's life: a SIGHUP reconfigures it in place) keeps
-// each staple, the output writer mirrors it to files, HAProxy and the reload command, and the
-// state file tells `stapler status`. Every timer runs on the injected clock.
+// The daemon: keeps staple files fresh for servers that cannot fetch well themselves (nginx, HAProxy, lighttpd, Envoy). Thin wiring: the certificate
+// source finds files and their changes, the one engine (for the process's life: a SIGHUP reconfigures it in place) keeps each staple, the output
+// writer mirrors it to files, HAProxy and the reload command, and the state file tells `stapler status`. Every timer runs on the injected clock.
 
 import { systemClock, type Clock, type TimerHandle } from '../engine/clock.ts';
 import { StaplingEngine } from '../engine/engine.ts';
@@ -18,7 +16,7 @@ import { configChanges, type DaemonConfig } from './config.ts';
 import { CERT_FILE_LIMIT, describeError, outputsOf, STAPLE_FILE_LIMIT } from './inputs.ts';
 import type { OutputHealth } from './output-health.ts';
 import { OutputWriter } from './output-writer.ts';
-import type { WatchedFile } from './outputs.ts';
+import { outputsSettled, type WatchedFile } from './outputs.ts';
 import { Reloader } from './reloader.ts';
 import { fileState, leftBehind, StateFile, type DaemonState } from './state.ts';
 import { daemonStore } from './store.ts';
@@ -202,11 +200,8 @@ export class Daemon implements SourceSink {
     return [...(this.byCert.get(certId) ?? [])].flatMap((f) => this.writer.health(f));
   }
 
-  /**
-   * Apply a new configuration (SIGHUP) to the running parts: the engine is reconfigured in
-   * place (no staple is dropped, no certificate registered again), files whose outputs move
-   * are forgotten (old files removed) and picked up again. Returns what changed, for the log.
-   */
+  /** Apply a new configuration (SIGHUP) to the running parts: the engine is reconfigured in place (no staple is dropped, no
+   * certificate registered again), files whose outputs move are forgotten (old files removed) and picked up again. Returns what changed, for the log. */
   async reconfigure(next: DaemonConfig): Promise<string[]> {
     await this.scanning;
     const changes = configChanges(this.config, next);
@@ -248,6 +243,11 @@ export class Daemon implements SourceSink {
   /** Refresh every certificate now (SIGUSR1 in `stapler daemon`). */
   async refreshAll(): Promise<void> {
     await Promise.all([...this.byCert.keys()].map((id) => this.engine.refreshById(id).catch(() => undefined)));
+  }
+
+  /** Resolves once every file's outputs are written: the writes running or queued now, and those they queue. */
+  outputsWritten(): Promise<void> {
+    return outputsSettled(() => [...this.source.files.values()]);
   }
 
   /** Resolves once the reload that is due (if any) has run. */

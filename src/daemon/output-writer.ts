@@ -102,8 +102,13 @@ export class OutputWriter {
       const nextUpdate = this.engine.statusById(f.certId)?.nextUpdate ?? null;
       if (haproxyWouldIgnore(nextUpdate, this.clock.now())) continue;
       // Quiet: the push after the change was logged; a worker still starting refuses, and the next try comes.
+      // One that works clears a push the old worker refused (the reload made it good): not WARNING until the next refresh.
       await pushOcspResponse(haproxy.socket, f.written, haproxy.timeoutMs).then(
-        () => this.log.debug({ file: f.path, socket: haproxy.socket }, 'staple pushed to HAProxy again after the reload'),
+        () => {
+          this.log.debug({ file: f.path, socket: haproxy.socket }, 'staple pushed to HAProxy again after the reload');
+          this.book(f).ok('haproxy-push', haproxy.socket);
+          this.changed();
+        },
         (err: unknown) => this.log.debug({ file: f.path, err: describeError(err) }, 'staple not pushed again after the reload'),
       );
     }

@@ -103,7 +103,7 @@ export function judge(f: VerdictFacts, now: number, outputs: readonly OutputHeal
     warning.push(['refresh failing', `its refresh is failing (${why}${f.lastError ? `: ${f.lastError.message}` : ''})${until}`]);
   }
   if (f.state === 'no-issuer' && !mustStapleBare) warning.push(['issuer unknown', 'the issuer is not known: give the full chain or the issuer setting']);
-  for (const o of outputs) if (!o.ok) warning.push(['output failed', `cannot write the ${o.kind} ${o.target}${o.error ? `: ${o.error}` : ''}`]);
+  for (const o of outputs) if (!o.ok) warning.push(['output failed', outputProblem(o)]);
   const verdict: VerdictLevel = critical.length > 0 ? 'CRITICAL' : warning.length > 0 ? 'WARNING' : 'OK';
   const worst = critical[0] ?? warning[0];
   return {
@@ -113,6 +113,14 @@ export function judge(f: VerdictFacts, now: number, outputs: readonly OutputHeal
     atRisk: mustStapleBare || lapsesSoon || mustStapleLate,
     problems: [...critical, ...warning].map(([, line]) => line),
   };
+}
+
+/** A failing output in words: a file is written, a push made, a command run (the daemon's kinds; any other is named as it is). */
+function outputProblem(o: OutputHealth): string {
+  const error = o.error ? `: ${o.error}` : '';
+  if (o.kind === 'haproxy-push') return `cannot push the staple to HAProxy (${o.target})${error}`;
+  if (o.kind === 'reload-command') return `the reload command failed (${o.target})${error}`;
+  return `cannot write the ${o.kind.replace('-', ' ')} ${o.target}${error}`;
 }
 
 /** Judge a status again with its outputs' health (the daemon's): a failed output adds a WARNING. */

@@ -99,6 +99,22 @@ describe('the verdict rule, and /healthz', () => {
     assert.equal(status({}, [{ ...out, ok: true, error: null }]).verdict, 'OK');
   });
 
+  it('names each failing output in words: a push and a command are not files "written" (the daemon\'s kinds)', () => {
+    const failing = (kind: string, target: string, error: string): OutputHealth => ({ kind, target, ok: false, error, since: NOW });
+    const problems = health({}, [
+      failing('staple-file', '/etc/nginx/tls/a.pem.ocsp', 'EROFS: read-only file system'),
+      failing('nginx-include', '/etc/nginx/tls/a.pem.stapling.conf', 'EACCES: permission denied'),
+      failing('haproxy-push', '/run/haproxy/admin.sock', 'connect ENOENT'),
+      failing('reload-command', 'nginx -s reload', 'exit code 1'),
+    ]).problems;
+    assert.deepEqual(problems, [
+      'CN=site: cannot write the staple file /etc/nginx/tls/a.pem.ocsp: EROFS: read-only file system',
+      'CN=site: cannot write the nginx include /etc/nginx/tls/a.pem.stapling.conf: EACCES: permission denied',
+      'CN=site: cannot push the staple to HAProxy (/run/haproxy/admin.sock): connect ENOENT',
+      'CN=site: the reload command failed (nginx -s reload): exit code 1',
+    ]);
+  });
+
   it('reads lastError only where a failure explains the state: a stale one says nothing', () => {
     assert.deepEqual(status({ lastError: failing }).problems, []);
     assert.deepEqual(status({ state: 'no-issuer', validUntil: null, lastError: failing }).problems, [

@@ -3,7 +3,10 @@
 // failing, WARNING), never "pushed", and HAProxy indeed does not staple it when it is pushed by
 // hand; a staple valid just over the bound is pushed by the daemon and stapled. Real time
 // throughout: HAProxy judges the window with its own clock. HAProxy runs master-worker (-W) with
-// a stats socket, as in real-servers.test.ts.
+// a stats socket, as in real-servers.test.ts. After a reload the daemon ran, its pushes give the
+// new worker the current staple, and one that works clears a push the old worker had refused
+// (HAProxy started before the staple file existed), which otherwise stayed WARNING until the
+// next refresh (found by following the docs as a new user).
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -174,5 +177,52 @@ describe("HAProxy 2.6's 300 s rule, against the real HAProxy", { skip }, () => {
     // The daemon's pushes after its reload (bounded) give the new worker the current staple.
     await clock.advance(REPUSH_AFTER_RELOAD_MS.at(-1)!);
     await waitFor('HAProxy serves the current staple', async () => (await handshake(port)).staple?.equals(current) === true);
+  });
+
+  it('HAProxy started first (no staple file to load): the refused push is made good by the reload, and the output is healthy again', async (t) => {
+    const { dir, certFile, socket, port, cfg } = await haproxySite('stapler-haproxy-late-');
+    const clock = new FakeClock(Date.now());
+    responder.now = () => clock.now();
+    t.after(() => void (responder.now = () => Date.now()));
+    responder.validityMs = windowLeft(3_600_000);
+    // HAProxy first, as after a start during a CA outage: it loads the certificate with no .ocsp file.
+    const haproxy = spawn('haproxy', ['-W', '-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    haproxy.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    haproxy.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    t.after(() => new Promise<void>((resolve) => (haproxy.exitCode !== null ? resolve() : (haproxy.once('exit', () => resolve()), haproxy.kill('SIGTERM')))));
+    await waitFor('HAProxy to start', () => {
+      if (haproxy.exitCode !== null) assert.fail(`haproxy exited: ${output}`);
+      return existsSync(socket) && /Loading success/i.test(output);
+    });
+    const config = buildConfig(
+      {
+        certificates: [join(dir, 'certs', '*.pem')],
+        stateFile: join(dir, 'state.json'),
+        haproxy: { socket },
+        reload: { command: `kill -USR2 $(cat ${dir}/haproxy.pid)`, debounceMs: 1_000 },
+        responderRatePerSecond: 0,
+        rescanMs: 3_600_000,
+      },
+      dir,
+    );
+    const daemon = new Daemon(config, { logger: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined }, clock });
+    t.after(() => daemon.stop());
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await daemon.start();
+    const push = (): { ok: boolean; error: string | null } | undefined => daemon.state().files[0]?.outputs.find((o) => o.kind === 'haproxy-push');
+    await waitFor('the push refused (HAProxy loaded the certificate without a staple)', () => push()?.ok === false);
+    const staple = await readFile(`${certFile}.ocsp`);
+    const workerPid = async (): Promise<string | null> => /^Pid: (\d+)$/m.exec(await haproxyCommand(socket, 'show info', 2_000).catch(() => ''))?.[1] ?? null;
+    const oldWorker = await workerPid();
+    // The reload command instead (its debounce passes on the fake clock): the new worker reads the staple file.
+    await clock.advance(2_000);
+    await daemon.settled();
+    await waitFor('the new HAProxy worker', async () => ((await workerPid()) ?? oldWorker) !== oldWorker);
+    await waitFor('HAProxy serves the staple', async () => (await handshake(port)).staple?.equals(staple) === true);
+    // The pushes after the reload now work: the output is healthy again, not WARNING until the next refresh.
+    await clock.advance(REPUSH_AFTER_RELOAD_MS.at(-1)!);
+    await waitFor('the HAProxy output healthy again', () => push()?.ok === true);
+    assert.equal(daemon.state().files[0]!.verdict, 'OK', daemon.state().files[0]!.summary);
   });
 });

@@ -27,7 +27,10 @@ const FD_GROWTH = 16;
 
 export class Tally {
   private readonly coverage = new Map<string, Coverage>();
-  readonly violations: string[] = [];
+  /** The first violations in full; after them, only counted by kind. */
+  private readonly violations: string[] = [];
+  private readonly violationKinds = new Map<string, { count: number; first: string; last: string }>();
+  private violationCount = 0;
   private readonly fatals: string[] = [];
   /** serial -> validUntil of the last sound staple the responder served for it. */
   private readonly served = new Map<string, number>();
@@ -40,10 +43,17 @@ export class Tally {
     return c;
   }
 
-  private violation(what: string): void {
-    // One line per distinct kind of violation after the first few: the report stays readable.
-    if (this.violations.length < 50) this.violations.push(`${new Date().toISOString()} ${what}`);
-    else this.violations.push('…');
+  /** kind: the face and the reason, without the certificate (what a fix is about). */
+  private violation(kind: string, what: string): void {
+    const at = new Date().toISOString();
+    this.violationCount++;
+    // The first 20 in full, then a count, a first and a last time per kind: the report stays readable.
+    if (this.violations.length < 20) this.violations.push(`${at} ${what}`);
+    const k = this.violationKinds.get(kind);
+    if (k) {
+      k.count++;
+      k.last = at;
+    } else this.violationKinds.set(kind, { count: 1, first: at, last: at });
   }
 
   handshake(t: Target, p: HandshakeProbe, now: number, expected: boolean, graceMs: number): void {
@@ -59,7 +69,7 @@ export class Tally {
       // Apache's own cache staples up to its skew past nextUpdate: counted apart, neither a
       // violation nor a miss (the daemon cannot change what Apache keeps in its cache).
       if (v.reason === 'expired' && v.nextUpdate !== null && now - v.nextUpdate <= graceMs) return void c.lateWithinGrace++;
-      this.violation(`${t.kind} ${t.servername}: stapled a bad response (${v.reason}: ${v.message})`);
+      this.violation(`${t.kind}: stapled a bad response (${v.reason})`, `${t.kind} ${t.servername}: stapled a bad response (${v.reason}: ${v.message})`);
     }
     if (expected) {
       c.expected++;
@@ -73,11 +83,18 @@ export class Tally {
     this.answers[a.kind === 'http' ? `http-${a.status}` : a.kind] = (this.answers[a.kind === 'http' ? `http-${a.status}` : a.kind] ?? 0) + 1;
     if (a.kind === 'staple') {
       c.stapled++;
-      if (!a.verdict.ok) this.violation(`responder ${name}: answered a bad response (${a.verdict.reason}: ${a.verdict.message})`);
+      if (!a.verdict.ok)
+        this.violation(
+          `responder: answered a bad response (${a.verdict.reason})`,
+          `responder ${name}: answered a bad response (${a.verdict.reason}: ${a.verdict.message})`,
+        );
       else this.served.set(serial, a.verdict.validUntil);
     }
     if (a.kind === 'unauthorized' && managed && (this.served.get(serial) ?? 0) > now) {
-      this.violation(`responder ${name}: "unauthorized" for a managed certificate whose staple it served and is still valid`);
+      this.violation(
+        'responder: "unauthorized" for a managed certificate',
+        `responder ${name}: "unauthorized" for a managed certificate whose staple it served and is still valid`,
+      );
     }
     if (a.kind === 'error') c.failedHandshakes++;
     if (expected) {
@@ -103,7 +120,7 @@ export class Tally {
     skipped: readonly string[];
     caRequests: number;
   }): { ok: boolean; text: string } {
-    const problems = [...this.fatals, ...(this.violations.length ? [`${this.violations.length} violations`] : [])];
+    const problems = [...this.fatals, ...(this.violationCount ? [`${this.violationCount} violations`] : [])];
     const lines = [`soak: ${info.minutes} min, seed ${info.seed}`, `CA phases: ${JSON.stringify(info.phases)}; CA requests: ${info.caRequests}`];
     lines.push(`operations: ${JSON.stringify(info.operations)}`);
     lines.push(`responder answers: ${JSON.stringify(this.answers)}`);
@@ -121,6 +138,7 @@ export class Tally {
       lines.push(growth.text);
       problems.push(...growth.problems);
     }
+    for (const [kind, k] of this.violationKinds) lines.push(`violations: ${k.count} × ${kind}, ${k.first} to ${k.last}`);
     lines.push(...this.violations.map((v) => `violation: ${v}`));
     lines.push(problems.length ? `FAIL: ${problems.join('; ')}` : 'PASS');
     return { ok: problems.length === 0, text: lines.join('\n') };

@@ -138,11 +138,15 @@ export class OutputWriter {
     this.armWithdrawal(f, staple && f.stapleFile ? (status?.validUntil ?? null) : null, lead);
     const book = this.book(f);
     let change;
+    const includeBefore = f.include;
     try {
       change = await writeOutputs(f, staple, status?.state === 'no-responder', this.log);
     } catch (err) {
       if (!(err instanceof OutputWriteError)) throw err;
       book.failed(err.kind, err.target, err.message);
+      // The include was turned off but the staple file could not go (its folder broken): nginx
+      // must still reload to stop stapling what it holds in memory.
+      if (includeBefore !== null && f.include !== includeBefore) this.reloader.schedule();
       this.retryLater(f);
       this.changed();
       return;

@@ -174,6 +174,44 @@ describe('stapler daemon', () => {
     assert.ok(daemon.engine.stapleById(daemon.engine.status()[0]!.id), 'the engine keeps the staple until nextUpdate');
   });
 
+  it('turns the nginx include off and reloads at the withdrawal even when the staple file cannot be removed (its folder broken)', async (t) => {
+    const clock = new FakeClock(Date.now());
+    responder.now = () => clock.now();
+    await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
+    await mkdir(join(dir, 'out'));
+    const marker = join(dir, 'reloads.log');
+    const debounceMs = 2_000;
+    const daemon = await startDaemon(
+      t,
+      {
+        stapleFile: `${dir}/out/{name}.ocsp`,
+        nginxInclude: '{cert}.stapling.conf',
+        rescanMs: 3_600_000,
+        reload: { command: `echo reload >> ${marker}`, debounceMs },
+      },
+      clock,
+    );
+    const include = join(dir, 'certs', 'site.pem.stapling.conf');
+    await waitFor('the include on', async () => /ssl_stapling_file/.test(await readFile(include, 'utf8').catch(() => '')));
+    const reloads = async (): Promise<number> => (await readFile(marker, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    // The first staple's own reload runs first, so that it is not mistaken for the one under test.
+    await clock.advance(debounceMs);
+    await waitFor("the first staple's reload", async () => (await reloads()) === 1);
+    responder.behaviour = 'http-500';
+    const validUntil = Date.parse(daemon.state().files[0]!.validUntil!);
+    const withdrawAt = validUntil - debounceMs - FILE_WITHDRAW_LEAD_MS;
+    // The staple files' folder becomes a file: the staple file can be neither read nor removed.
+    await rm(join(dir, 'out'), { recursive: true });
+    await writeFile(join(dir, 'out'), 'a file where the folder was\n');
+    const before = await reloads();
+    await clock.advanceTo(withdrawAt);
+    await waitFor('the include off', async () => /ssl_stapling off;/.test(await readFile(include, 'utf8')));
+    await waitFor('the failed removal recorded', () => daemon.state().files[0]!.outputs.some((o) => !o.ok));
+    await clock.advanceTo(withdrawAt + debounceMs);
+    await waitFor('the reload after the include went off', async () => (await reloads()) > before);
+    assert.ok(clock.now() < validUntil, 'the reload ran before nextUpdate');
+  });
+
   it("staples certbot's layout: cert.pem (no chain) beside fullchain.pem, chain.pem and privkey.pem", async (t) => {
     const live = join(dir, 'certs');
     // cert.pem sorts first: its leaf is registered before the chain that names its issuer.

@@ -12,6 +12,7 @@
 //   npm run bench:scale -- --count 5000          (what CI runs)
 //   npm run bench:scale -- --count 5000 --root /work/main   (the same against another checkout)
 //   --rate N: responderRatePerSecond for the daemon (default 0: no limit, Stapler's own ceiling).
+//   --same-config: give the --root checkout this one's configuration (it knows the same settings).
 //   --limit-s N: give up on each start after N seconds (default 1800); progress goes to stderr every 30 s.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,7 +34,8 @@ const arg = (name: string): string | undefined => {
 const COUNT = Number(arg('--count') ?? 100_000);
 const ROOT = resolve(arg('--root') ?? new URL('..', import.meta.url).pathname);
 const RATE = Number(arg('--rate') ?? 0);
-const OURS = ROOT === resolve(new URL('..', import.meta.url).pathname);
+// --same-config: the other checkout knows this one's settings (a copy of its base): the same configuration.
+const OURS = ROOT === resolve(new URL('..', import.meta.url).pathname) || process.argv.includes('--same-config');
 const LIMIT_MS = Number(arg('--limit-s') ?? 1800) * 1000;
 
 const dir = await mkdtemp(join(tmpdir(), 'stapler-scale-'));

@@ -69,11 +69,18 @@ const redis = await RedisServer.start();
 const members: FleetMember[] = [];
 
 /** Commands and bytes Redis handled since the last reset. */
-function redisUsage(): { commands: number; bytes: number } {
-  const commands = [...redis.cli('INFO', 'commandstats').matchAll(/calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+function redisUsage(): { commands: number; bytes: number; top: string } {
+  const calls = [...redis.cli('INFO', 'commandstats').matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])] as const);
+  const commands = calls.reduce((n, [, c]) => n + c, 0);
   const stats = redis.cli('INFO', 'stats');
   const field = (name: string): number => Number(new RegExp(`${name}:(\\d+)`).exec(stats)?.[1] ?? 0);
-  return { commands, bytes: field('total_net_input_bytes') + field('total_net_output_bytes') };
+  // The commands that made most of it, per certificate: what a per-certificate total is made of.
+  const top = [...calls]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([name, c]) => `${name} ${(c / CERTS).toFixed(2)}`)
+    .join(', ');
+  return { commands, bytes: field('total_net_input_bytes') + field('total_net_output_bytes'), top };
 }
 function reset(): void {
   redis.cli('CONFIG', 'RESETSTAT');
@@ -98,6 +105,7 @@ try {
   rows.push(['cold start: time until every host is ready', `${coldMs} ms`]);
   rows.push(['cold start: redis commands per certificate (all hosts)', perCert(usage.commands)]);
   rows.push(['cold start: redis bytes per certificate (all hosts)', perCert(usage.bytes)]);
+  rows.push(['cold start: of which, per certificate', usage.top]);
 
   // A host joins.
   const before = responder.requestCount;
@@ -110,6 +118,7 @@ try {
   rows.push(['late host: CA requests', String(responder.requestCount - before)]);
   rows.push(['late host: stapled', `${String(lateReady.served)} / ${CERTS} in ${Date.now() - t} ms`]);
   rows.push(['late host: redis commands per certificate', perCert(usage.commands)]);
+  rows.push(['late host: of which, per certificate (all hosts meanwhile)', usage.top]);
 
   // A refresh round: host 0 fetches everything anew; the others adopt it.
   await new Promise((r) => setTimeout(r, 1_100)); // thisUpdate has seconds: the new ones must be newer
@@ -128,6 +137,7 @@ try {
   rows.push(['refresh round: time until every host serves the new staples', `${lastAt - t} ms`]);
   rows.push(['refresh round: redis commands per certificate (all hosts)', perCert(usage.commands)]);
   rows.push(['refresh round: redis bytes per certificate (all hosts)', perCert(usage.bytes)]);
+  rows.push(['refresh round: of which, per certificate', usage.top]);
   for (const [what, value] of rows) console.log(`${what.padEnd(64)} ${value}`);
 } finally {
   await Promise.all(members.map((m) => m.stop()));

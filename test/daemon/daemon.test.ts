@@ -226,7 +226,7 @@ describe('stapler daemon', () => {
     await waitFor('the good staple', () => existsSync(join(dir, 'certs', 'good.pem.ocsp')));
     // Each file's push fails on its own, in whichever order their staples land.
     await waitFor("good.pem's push attempt", () =>
-      lines.some((l) => /cannot push the staple to HAProxy/.test(l.message) && String(l.fields.file ?? '').endsWith('good.pem')),
+      lines.some((l) => /cannot push the staple to HAProxy/.test(l.message) && (l.fields.file as string | undefined)?.endsWith('good.pem') === true),
     );
     const errors = lines
       .filter((l) => l.level === 'error' || l.level === 'warn')

@@ -12,6 +12,8 @@
 //   npm run bench:scale -- --count 5000          (what CI runs)
 //   npm run bench:scale -- --count 5000 --root /work/main   (the same against another checkout)
 //   --rate N: responderRatePerSecond for the daemon (default 0: no limit, Stapler's own ceiling).
+//   --same-config: give the --root checkout this one's configuration (it knows the same settings).
+//   --limit-s N: give up on each start after N seconds (default 1800); progress goes to stderr every 30 s.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
@@ -32,7 +34,8 @@ const arg = (name: string): string | undefined => {
 const COUNT = Number(arg('--count') ?? 100_000);
 const ROOT = resolve(arg('--root') ?? new URL('..', import.meta.url).pathname);
 const RATE = Number(arg('--rate') ?? 0);
-const OURS = ROOT === resolve(new URL('..', import.meta.url).pathname);
+// --same-config: the other checkout knows this one's settings (a copy of its base): the same configuration.
+const OURS = ROOT === resolve(new URL('..', import.meta.url).pathname) || process.argv.includes('--same-config');
 const LIMIT_MS = Number(arg('--limit-s') ?? 1800) * 1000;
 
 const dir = await mkdtemp(join(tmpdir(), 'stapler-scale-'));
@@ -129,7 +132,7 @@ interface Run {
 }
 
 /** Start the daemon and watch it until every staple file is there (and the last CertID answered). */
-async function watch(daemon: ChildProcess): Promise<Run> {
+async function watch(daemon: ChildProcess, label: string): Promise<Run> {
   const start = performance.now();
   const probes: number[] = [];
   let lastServedMs: number | null = null;
@@ -143,11 +146,21 @@ async function watch(daemon: ChildProcess): Promise<Run> {
       await new Promise((w) => setTimeout(w, 50));
     }
   })();
+  let reported = start;
   while (performance.now() - start < LIMIT_MS && (allFilesMs === null || lastServedMs === null)) {
     await new Promise((w) => setTimeout(w, 250));
     rssPeak = Math.max(rssPeak, await rssOf(daemon.pid!));
     if (lastServedMs === null && (await ask(lastPath))?.status === 200) lastServedMs = performance.now() - start;
-    if (allFilesMs === null && (await stapleFiles()) === COUNT) allFilesMs = performance.now() - start;
+    const files = allFilesMs === null ? await stapleFiles() : COUNT;
+    if (allFilesMs === null && files === COUNT) allFilesMs = performance.now() - start;
+    // How far it got, every 30 s: what a run stopped before the end still tells.
+    if (performance.now() - reported >= 30_000) {
+      reported = performance.now();
+      const p99 = probes.length ? percentile(probes.slice(-600), 99).toFixed(0) : '-';
+      console.error(
+        `bench/scale: ${label} +${((reported - start) / 1000).toFixed(0)} s: ${files} staple files, last CertID ${lastServedMs === null ? 'not yet answered' : 'answered'}, RSS ${(rssPeak / 1048576).toFixed(0)} MB peak, probe p99 ${p99} ms (last 30 s)`,
+      );
+    }
   }
   probing = false;
   await prober;
@@ -164,7 +177,7 @@ async function stop(daemon: ChildProcess): Promise<void> {
 // Cold start: no store, the fast CA up.
 const ca = await startPresignedResponder(join(dir, 'responses.bin'), caPort);
 let daemon = startDaemon();
-const cold = await watch(daemon);
+const cold = await watch(daemon, 'cold start');
 const caRequests = await ca.requests();
 await stop(daemon);
 await ca.stop();
@@ -178,7 +191,7 @@ const down: Server = createServer((s) => {
 await new Promise<void>((done) => down.listen(caPort, '127.0.0.1', done));
 for (const n of await readdir(certDir)) if (n.endsWith('.ocsp')) await unlink(join(certDir, n));
 daemon = startDaemon();
-const warm = await watch(daemon);
+const warm = await watch(daemon, 'warm start');
 await stop(daemon);
 await new Promise((done) => down.close(done));
 agent.destroy();
@@ -189,7 +202,7 @@ console.log(`bench/scale: ${COUNT} certificate files, daemon from ${ROOT}, Node 
 console.log('| measure | value |');
 console.log('|---|---:|');
 console.log(
-  `| cold start: every staple file written | ${s(cold.allFilesMs)}${cold.allFilesMs ? ` (${((COUNT / cold.allFilesMs) * 1000).toFixed(0)} certificates/s)` : ''} |`,
+  `| cold start: every staple file written | ${s(cold.allFilesMs)}${cold.allFilesMs ? ` (${((COUNT / cold.allFilesMs) * 1000).toFixed(0)} certificates/s)` : ` (${cold.files} present)`} |`,
 );
 console.log(`| cold start: requests to the CA | ${caRequests} |`);
 console.log(`| cold start: responder probe every 50 ms, p99 / max | ${cold.probeP99.toFixed(1)} ms / ${cold.probeMax.toFixed(1)} ms |`);

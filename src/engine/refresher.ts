@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { FetchRequest, StapleFetcher } from '../fetch/staple-fetcher.ts';
 import { ownedCopy } from '../ocsp/bytes.ts';
-import { verifyResponse, type Verdict, type VerifySettings } from '../ocsp/verify.ts';
+import { verifyResponse, verifyResponseAsync, type Acceptable, type Verdict, type VerifyInput, type VerifySettings } from '../ocsp/verify.ts';
 import type { Lease, StapleStore, StoredCopies } from '../store/store.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import { isDue, supersedes, type LifecycleEvent, type Staple } from './lifecycle.ts';
@@ -119,7 +119,8 @@ export class Refresher {
       const digest = createHash('sha256').update(der).digest('hex');
       // Refused before and back again (someone keeps writing it): not checked, logged or fought over again.
       if (m.rejectedStored.includes(digest)) continue;
-      const verdict = this.verify(m, der);
+      const verdict = await this.verify(m, der);
+      if (this.p.isClosed()) return;
       if (!verdict.ok) {
         m.rejectedStored = [digest, ...m.rejectedStored].slice(0, MAX_REJECTED_REMEMBERED);
         replaceable.push(der);
@@ -158,15 +159,26 @@ export class Refresher {
   private async fetchAndInstall(m: ManagedCertificate, lease: Lease | null): Promise<void> {
     const { clock } = this.p;
     await this.p.apply(m, { type: 'fetch-started' });
-    const request: FetchRequest = { certificate: m.cert, issuer: m.issuer!, urls: m.urls, now: () => clock.now(), signal: this.p.signal };
+    // The fetcher judges its answers by our verification (one per responder asked): the copies we accepted are the ones we keep.
+    const accepted: { der: Buffer; verdict: Acceptable }[] = [];
+    const verify = async (der: Buffer, nonce?: Uint8Array): Promise<Verdict> => {
+      const copy = ownedCopy(der);
+      const verdict = await this.verify(m, copy, nonce);
+      if (verdict.ok) accepted.push({ der: copy, verdict });
+      return verdict;
+    };
+    const request: FetchRequest = { certificate: m.cert, issuer: m.issuer!, urls: m.urls, now: () => clock.now(), signal: this.p.signal, verify };
     const stopRenewing = this.keepLease(m, lease);
     const outcome = await this.p.fetcher.fetch(request).finally(stopRenewing);
     if (this.p.isClosed()) return;
     if (!outcome.ok) return this.p.apply(m, { type: 'fetch-failed', reason: outcome.reason, message: outcome.message });
-    // The fetcher is not trusted: what it returns is verified again.
-    const verdict = this.verify(m, outcome.der);
+    // The fetcher is not trusted: bytes other than those we accepted are verified now.
+    const mine = accepted.find((a) => a.der.equals(outcome.der));
+    const der = mine?.der ?? ownedCopy(outcome.der);
+    const verdict = mine?.verdict ?? (await this.verify(m, der));
+    if (this.p.isClosed()) return;
     if (!verdict.ok) return this.p.apply(m, { type: 'fetch-failed', reason: verdict.reason, message: verdict.message });
-    const staple = { der: ownedCopy(outcome.der), verdict, fetchedAt: clock.now(), maxAgeSeconds: outcome.maxAgeSeconds, source: 'fetch' as const };
+    const staple = { der, verdict, fetchedAt: clock.now(), maxAgeSeconds: outcome.maxAgeSeconds, source: 'fetch' as const };
     // Saved before the lease is released, so that the next holder finds it.
     await this.p.apply(m, { type: 'fetched', staple });
   }
@@ -189,21 +201,41 @@ export class Refresher {
     return () => timer?.cancel();
   }
 
-  /** The held staple verified again under the current settings (they changed), as the event that keeps or drops it. */
+  /**
+   * The held staple verified again under the current settings (they changed), as the event that
+   * keeps or drops it: synchronously, so that reconfigure() judges every staple before it returns.
+   */
   reverify(m: ManagedCertificate): LifecycleEvent | null {
     const s = m.life.staple;
     if (!s || !m.issuer) return null;
-    const v = this.verify(m, s.der);
+    let v: Verdict;
+    try {
+      v = verifyResponse(s.der, this.verifyInput(m));
+    } catch (err) {
+      v = refused(m, err);
+    }
     return { type: 'reverified', verdict: v.ok ? v : null, message: v.ok ? '' : v.message };
   }
 
-  /** The core returns a verdict for any bytes; should it ever throw, the bytes are refused, never fatal. */
-  private verify(m: ManagedCertificate, der: Buffer): Verdict {
+  /**
+   * Every response, fetched or stored, is verified here, once, its signatures on libuv's thread
+   * pool. The core returns a verdict for any bytes; should it ever throw, the bytes are refused.
+   */
+  private async verify(m: ManagedCertificate, der: Buffer, nonce?: Uint8Array): Promise<Verdict> {
     try {
-      return verifyResponse(der, { certificate: m.cert, issuer: m.issuer!, now: this.p.clock.now(), settings: this.p.verifySettings });
+      return await verifyResponseAsync(der, this.verifyInput(m, nonce));
     } catch (err) {
-      const message = `could not be read: ${err instanceof Error ? err.message : String(err)}`;
-      return { ok: false, reason: 'malformed', message, serial: m.cert.serialHex, certStatus: null, thisUpdate: null, nextUpdate: null, producedAt: null };
+      return refused(m, err);
     }
   }
+
+  private verifyInput(m: ManagedCertificate, nonce?: Uint8Array): VerifyInput {
+    const settings = nonce ? { ...this.p.verifySettings, nonce } : this.p.verifySettings;
+    return { certificate: m.cert, issuer: m.issuer!, now: this.p.clock.now(), settings };
+  }
+}
+
+function refused(m: ManagedCertificate, err: unknown): Verdict {
+  const message = `could not be read: ${err instanceof Error ? err.message : String(err)}`;
+  return { ok: false, reason: 'malformed', message, serial: m.cert.serialHex, certStatus: null, thisUpdate: null, nextUpdate: null, producedAt: null };
 }

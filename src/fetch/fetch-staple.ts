@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Certificate } from '../ocsp/certificate.ts';
 import { buildRequest, certIdFor, NONCE_MAX_BYTES } from '../ocsp/request.ts';
 import type { HashName } from '../ocsp/signature.ts';
-import { verifyResponse, type Verdict, type VerifySettings } from '../ocsp/verify.ts';
+import { verifyResponseAsync, type Verdict, type VerifySettings } from '../ocsp/verify.ts';
 import { FetchError, type FetchedResponse, type OcspHttpClient } from './http.ts';
 
 export interface FetchStapleInput {
@@ -18,6 +18,8 @@ export interface FetchStapleInput {
   /** Send a fresh random nonce and require it back (defeats caching: off by default). */
   readonly nonce?: boolean;
   readonly verify?: Partial<VerifySettings>;
+  /** Who judges each answer (the engine's own verification); default: the core's, with `verify`'s settings. */
+  readonly judge?: (der: Buffer, nonce: Uint8Array | undefined) => Promise<Verdict>;
   /** The clock for verification: read when each answer arrives. */
   readonly now: () => number;
   readonly signal?: AbortSignal;
@@ -48,12 +50,14 @@ export async function fetchStaple(input: FetchStapleInput): Promise<FetchStapleR
   for (const url of urls) {
     try {
       const response = await input.client.fetch(url, request, input.signal);
-      const verdict = verifyResponse(response.body, {
-        certificate: input.certificate,
-        issuer: input.issuer,
-        now: input.now(),
-        settings: { maxResponseBytes: input.client.settings.maxResponseBytes, ...input.verify, nonce },
-      });
+      const verdict = input.judge
+        ? await input.judge(response.body, nonce)
+        : await verifyResponseAsync(response.body, {
+            certificate: input.certificate,
+            issuer: input.issuer,
+            now: input.now(),
+            settings: { maxResponseBytes: input.client.settings.maxResponseBytes, ...input.verify, nonce },
+          });
       attempts.push({ url, ok: true, response, verdict });
       if (verdict.ok) return { accepted: { der: response.body, verdict, response }, attempts };
     } catch (err) {

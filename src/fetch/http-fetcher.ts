@@ -1,5 +1,5 @@
 // The engine's default fetcher: responders in AIA order (or an override) over HTTP, each answer
-// verified, the first acceptable one wins.
+// judged by the engine (request.verify), the first acceptable one wins.
 
 import { printable } from '../ocsp/printable.ts';
 import type { HashName } from '../ocsp/signature.ts';
@@ -16,6 +16,7 @@ export interface HttpFetcherSettings {
   readonly proxy?: string | undefined;
   readonly maxResponseBytes: number;
   readonly hash: HashName;
+  /** Verification settings for a request that brings no judge (the fetcher used without the engine). */
   readonly verify: Partial<VerifySettings>;
 }
 
@@ -36,6 +37,7 @@ export class HttpFetcher implements StapleFetcher {
       urls: request.urls,
       hash: this.settings.hash,
       verify: this.settings.verify,
+      ...(request.verify ? { judge: request.verify } : {}),
       now: request.now,
       signal,
     });

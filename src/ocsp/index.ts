@@ -18,6 +18,7 @@ export {
 export type { HashName, SignatureAlgorithm } from './signature.ts';
 export {
   verifyResponse,
+  verifyResponseAsync,
   DEFAULT_VERIFY_SETTINGS,
   REJECT_REASONS,
   type Acceptable,

@@ -2,7 +2,7 @@
 // The verdict is acceptable (good or revoked, with its validity window) or rejected with a
 // stable reason code that an operator can act on.
 
-import { Certificate } from './certificate.ts';
+import type { Certificate } from './certificate.ts';
 import { DerBudget, DerError, DerReader, TAG } from './der.ts';
 import { InputError } from './errors.ts';
 import { OID } from './oids.ts';
@@ -15,7 +15,8 @@ import {
   type OcspResponse,
   type SingleResponse,
 } from './response.ts';
-import { checkSignature, type HashName } from './signature.ts';
+import { findSigner, type SignatureJob } from './response-signer.ts';
+import { checkSignature, checkSignatureAsync, type HashName, type SignatureCheck } from './signature.ts';
 import { bytesEqual, serialHex } from './bytes.ts';
 
 /** How strict verifyResponse is: clock skew, lifetime without nextUpdate, size cap, SHA-1. */
@@ -119,10 +120,6 @@ const UNDERSTOOD_EXTENSIONS = new Set<string>([
   OID.crlReason,
 ]);
 
-/** Delegated responder certificates already proven to be issued by an issuer, per issuer. */
-const delegateCache = new WeakMap<Certificate, Map<string, Certificate>>();
-const DELEGATE_CACHE_MAX = 16;
-
 /** What verifyResponse checks a response against: the certificate, its issuer and the time. */
 export interface VerifyInput {
   readonly certificate: Certificate;
@@ -132,11 +129,40 @@ export interface VerifyInput {
   readonly settings?: Partial<VerifySettings>;
 }
 
+/** The verification's steps: it yields each signature to check and is given the result. */
+type Judgement = Generator<SignatureJob, Verdict, SignatureCheck>;
+
 /**
  * Verify `der` as an OCSP response for `certificate`. Never throws for any response bytes: every
  * problem is a verdict. Throws InputError only for a settings value out of range.
  */
 export function verifyResponse(der: Uint8Array, input: VerifyInput): Verdict {
+  const steps = judge(der, input);
+  let step = steps.next();
+  while (!step.done) {
+    const job = step.value;
+    step = steps.next(checkSignature(job.alg, job.data, job.signature, job.key, job.allowSha1));
+  }
+  return step.value;
+}
+
+/**
+ * verifyResponse with each signature checked on libuv's thread pool (node:crypto's callback
+ * form): the same steps, so the same verdict for the same bytes, while the event loop stays
+ * free. The bytes must not change until it settles.
+ */
+export async function verifyResponseAsync(der: Uint8Array, input: VerifyInput): Promise<Verdict> {
+  const steps = judge(der, input);
+  let step = steps.next();
+  while (!step.done) {
+    const job = step.value;
+    step = steps.next(await checkSignatureAsync(job.alg, job.data, job.signature, job.key, job.allowSha1));
+  }
+  return step.value;
+}
+
+/** Every check of verifyResponse, in order; each signature is yielded to be checked by the driver. */
+function* judge(der: Uint8Array, input: VerifyInput): Judgement {
   const settings = input.settings ? checkSettings({ ...DEFAULT_VERIFY_SETTINGS, ...input.settings }) : DEFAULT_VERIFY_SETTINGS;
   const facts: Mutable<ResponseFacts> = { serial: input.certificate.serialHex, certStatus: null, thisUpdate: null, nextUpdate: null, producedAt: null };
   // No closures on this path: verification runs for every fetched and every stored response.
@@ -169,11 +195,11 @@ export function verifyResponse(der: Uint8Array, input: VerifyInput): Verdict {
   const critical = unknownCritical(basic.extensions) ?? (single ? unknownCritical(single.extensions) : undefined);
   if (critical) return reject('unknown-critical-extension', `response carries unknown critical extension ${critical}`);
 
-  const signer = findSigner(basic, input.issuer, input.now);
+  const signer = yield* findSigner(basic, input.issuer, input.now);
   if ('reason' in signer) return reject(signer.reason, signer.message);
   const key = signer.cert.tryPublicKey();
   if (!key) return reject('bad-signature', `the public key of "${signer.cert.subject}" cannot be loaded to check the response signature`);
-  const sig = checkSignature(basic.signatureAlgorithm, basic.tbsResponseData, basic.signature, key, settings.allowSha1Signatures);
+  const sig = yield { alg: basic.signatureAlgorithm, data: basic.tbsResponseData, signature: basic.signature, key, allowSha1: settings.allowSha1Signatures };
   if (!sig.ok) return reject(sig.reason, `response signature: ${sig.detail}`);
 
   if (!single)
@@ -258,91 +284,6 @@ function namesCertificate(r: SingleResponse, cert: Certificate, issuer: Certific
 function unknownCritical(extensions: readonly Extension[]): string | undefined {
   for (const e of extensions) if (e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid)) return e.oid;
   return undefined;
-}
-
-type SignerResult = { cert: Certificate } | { reason: RejectReason; message: string };
-
-/**
- * The certificate whose key must verify the response: the issuer, or an authorized delegated
- * responder. Every embedded certificate is parsed strictly first, signer or not: `certs` is not
- * signed, and a staple with a certificate OpenSSL cannot parse is refused by strict clients.
- */
-function findSigner(basic: BasicResponse, issuer: Certificate, now: number): SignerResult {
-  const cache = cachedDelegates(issuer);
-  const embedded: Certificate[] = [];
-  const fresh: boolean[] = [];
-  const keys: string[] = [];
-  for (let i = 0; i < basic.certs.length; i++) {
-    const key = Buffer.from(basic.certs[i]!).toString('latin1');
-    const known = cache.get(key);
-    if (known) {
-      embedded.push(known);
-      fresh.push(false);
-    } else {
-      try {
-        embedded.push(new Certificate(basic.certs[i]!, `certs[${i}]`));
-      } catch (err) {
-        if (err instanceof InputError) return { reason: 'malformed', message: `embedded ${err.message}` };
-        throw err;
-      }
-      fresh.push(true);
-    }
-    keys.push(key);
-  }
-  if (matchesResponderId(basic, issuer)) return { cert: issuer };
-  let candidate: Certificate | undefined;
-  for (let i = 0; i < embedded.length; i++) {
-    const cert = embedded[i]!;
-    if (!matchesResponderId(basic, cert)) continue;
-    candidate = cert;
-    if (fresh[i]) {
-      if (!cert.isIssuedBy(issuer)) {
-        return {
-          reason: 'unauthorized-signer',
-          message: `responder certificate "${cert.subject}" is not issued by the certificate's issuer "${issuer.subject}"`,
-        };
-      }
-      if (cache.size >= DELEGATE_CACHE_MAX) cache.clear();
-      cache.set(keys[i]!, cert);
-    }
-    break;
-  }
-  if (!candidate) {
-    return { reason: 'signer-not-found', message: `no certificate matches the responder ID ${describeResponderId(basic)}, and the issuer does not either` };
-  }
-  if (!candidate.hasExtKeyUsage(OID.kpOcspSigning)) {
-    return { reason: 'unauthorized-signer', message: `responder certificate "${candidate.subject}" lacks the OCSP-signing extended key usage` };
-  }
-  if (!candidate.isValidAt(now)) {
-    return {
-      reason: 'unauthorized-signer',
-      message: `responder certificate "${candidate.subject}" is outside its validity (${iso(candidate.notBefore)} to ${iso(candidate.notAfter)})`,
-    };
-  }
-  if (candidate.unknownCriticalExtensions.length > 0) {
-    return {
-      reason: 'unauthorized-signer',
-      message: `responder certificate "${candidate.subject}" has unknown critical extension ${candidate.unknownCriticalExtensions[0]}`,
-    };
-  }
-  return { cert: candidate };
-}
-
-function cachedDelegates(issuer: Certificate): Map<string, Certificate> {
-  let cache = delegateCache.get(issuer);
-  if (!cache) delegateCache.set(issuer, (cache = new Map<string, Certificate>()));
-  return cache;
-}
-
-function matchesResponderId(basic: BasicResponse, cert: Certificate): boolean {
-  const id = basic.responderId;
-  if (id.byKey) return bytesEqual(cert.keyHash('sha1'), id.byKey);
-  return bytesEqual(cert.subjectName, id.byName);
-}
-
-function describeResponderId(basic: BasicResponse): string {
-  const id = basic.responderId;
-  return id.byKey ? `byKey ${Buffer.from(id.byKey).toString('hex')}` : 'byName (a name no certificate has)';
 }
 
 function nonceProblem(extensions: readonly Extension[], sent: Uint8Array): string | undefined {

@@ -262,7 +262,10 @@ describe('stapler daemon', () => {
       haproxy: { socket: join(dir, 'missing.sock') },
     });
     await waitFor('the good staple', () => existsSync(join(dir, 'certs', 'good.pem.ocsp')));
-    await waitFor('the push attempt', () => lines.some((l) => /cannot push the staple to HAProxy/.test(l.message)));
+    // Each file's push fails on its own, in whichever order their staples land.
+    await waitFor("good.pem's push attempt", () =>
+      lines.some((l) => /cannot push the staple to HAProxy/.test(l.message) && (l.fields.file as string | undefined)?.endsWith('good.pem') === true),
+    );
     const errors = lines
       .filter((l) => l.level === 'error' || l.level === 'warn')
       .map((l) => `${String((l.fields.file ?? l.fields.glob ?? l.fields.socket ?? '') as string)} ${l.message}`);

@@ -2,6 +2,7 @@
 // with pending promises allowed to settle between them.
 
 import type { Clock, TimerHandle } from '../../src/engine/clock.ts';
+import { cryptoJobsDone, cryptoJobsInFlight } from './crypto-jobs.ts';
 
 interface Timer {
   at: number;
@@ -10,9 +11,18 @@ interface Timer {
   cancelled: boolean;
 }
 
-/** Let promise chains (and I/O-free async work) settle. */
+/**
+ * Let promise chains, I/O-free async work and signature checks on the thread pool settle: after
+ * each check that was in flight, the rounds start again (work is finite on a fake clock).
+ */
 export async function settle(rounds = 20): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+  for (let i = 0; i < rounds; i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (cryptoJobsInFlight() > 0) {
+      await cryptoJobsDone();
+      i = -1;
+    }
+  }
 }
 
 export class FakeClock implements Clock {

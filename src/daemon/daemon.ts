@@ -80,11 +80,6 @@ export class Daemon implements SourceSink {
     return this.deps.instrument?.fetcher?.(fetcher) ?? fetcher;
   }
 
-  /** Successful runs of the reload command. */
-  get reloads(): number {
-    return this.reloader.succeeded;
-  }
-
   async start(): Promise<void> {
     this.log.info({ globs: this.config.certificates, store: this.store.description }, 'stapler daemon starting');
     await this.rescan();
@@ -193,8 +188,13 @@ export class Daemon implements SourceSink {
   }
 
   private async onStapleChange(id: string): Promise<void> {
-    for (const f of [...(this.byCert.get(id) ?? [])]) await this.writer.sync(f);
+    await Promise.all([...(this.byCert.get(id) ?? [])].map((f) => this.writer.sync(f)));
     this.stateFile.schedule();
+  }
+
+  /** Resolves once every output write under way, and any queued meanwhile, has ended (a staple change queues each file's at once). */
+  outputsWritten(): Promise<void> {
+    return this.writer.settled(() => this.source.files.values());
   }
 
   /** Each output of each file holding this certificate: whether its last write worked, the error, since when. */
@@ -285,7 +285,7 @@ export class Daemon implements SourceSink {
     this.rescanTimer?.cancel();
     this.stateFile.stop();
     // Writes in progress finish (and schedule their reload) before the reload due runs.
-    await Promise.all([...this.source.files.values()].map((f) => f.syncing));
+    await this.outputsWritten();
     this.writer.stop();
     await this.reloader.stop();
     const left = leftBehind(this.source.files.values(), (id) => this.engine.statusById(id));

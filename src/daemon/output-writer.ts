@@ -77,6 +77,15 @@ export class OutputWriter {
     return f.syncing;
   }
 
+  /** Resolves once the files' syncs under way, and any queued while they ran, have ended. */
+  async settled(files: () => Iterable<WatchedFile>): Promise<void> {
+    for (;;) {
+      const pending = new Set([...files()].map((f) => f.syncing));
+      await Promise.all(pending);
+      if ([...files()].every((f) => pending.has(f.syncing))) return;
+    }
+  }
+
   /** Each output of this file: whether its last write worked, its error, since when (the reload command's too). */
   health(f: WatchedFile): readonly OutputHealth[] {
     const own = this.books.get(f)?.list() ?? [];

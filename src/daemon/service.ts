@@ -155,14 +155,18 @@ export class DaemonService {
 
   /**
    * Settles when every certificate registered now has had its first fetch end (a staple, or a
-   * failure: it is answered 503 meanwhile), or at the bound. Certificates found later are not waited for.
+   * failure: it is answered 503 meanwhile) and the staple files and includes it led to are
+   * written (READY=1 promises a server started after it finds them), or at the bound.
+   * Certificates found later are not waited for.
    */
   private async firstFetches(): Promise<void> {
     const timeout = (this.config.engine.deadlineMs ?? DEFAULT_DEADLINE_MS) + FIRST_FETCH_MARGIN_MS;
     const engine = this.daemon.engine;
     // No fetch running or queued: every first fetch has ended (retries wait on timers, not here).
+    // Its staple's writes were queued as it ended (the engine's 'updated' event): they are waited for too.
     let timer: TimerHandle | undefined;
-    await Promise.race([engine.idle(), new Promise<void>((resolve) => (timer = this.clock.at(this.clock.now() + timeout, resolve, true)))]);
+    const written = engine.idle().then(() => this.daemon.outputsWritten());
+    await Promise.race([written, new Promise<void>((resolve) => (timer = this.clock.at(this.clock.now() + timeout, resolve, true)))]);
     timer?.cancel();
     const statuses = engine.status();
     const unstapled = this.daemon.state().files.filter((f) => f.state === 'pending' || f.state === 'unstapled');

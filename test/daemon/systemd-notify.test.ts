@@ -15,8 +15,9 @@ import { buildConfig } from '../../src/daemon/config.ts';
 import { DaemonService } from '../../src/daemon/service.ts';
 import { SYSTEMD_NOTIFY } from '../../src/daemon/systemd-notify.ts';
 import { captureLogger } from '../support/log-capture.ts';
-import { fullchain, makePki, type TestPki } from '../support/pki.ts';
-import { TestResponder } from '../support/responder.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, type TestPki } from '../support/pki.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 
 const FIXTURE = new URL('./fixtures/notify-socket.py', import.meta.url).pathname;
@@ -25,11 +26,7 @@ let responder: TestResponder;
 /** Copies of the one certificate: a staple's writes for all of them (and READY=1) come as its first fetch ends. */
 const COPIES = 12;
 
-before(async () => {
-  responder = new TestResponder();
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
-});
+before(async () => ({ pki, responder } = await caRig()));
 after(() => responder.close());
 
 describe('systemd notify protocol', { skip: !existsSync(SYSTEMD_NOTIFY) && `${SYSTEMD_NOTIFY} is not installed (Debian: the systemd package)` }, () => {

@@ -17,8 +17,9 @@ import type { OutputHealth } from '../../src/engine/verdict.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { haproxySite, haproxyWorkerPid, startHaproxy, type HaproxySite } from '../support/haproxy.ts';
 import { peerSkip } from '../support/peers.ts';
-import { makePki, type TestPki } from '../support/pki.ts';
-import { TestResponder } from '../support/responder.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { type TestPki } from '../support/pki.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { handshake } from '../support/tls.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -26,10 +27,9 @@ const skip = peerSkip('haproxy', 'openssl');
 if (skip) console.log(`# skipping the HAProxy push's health: ${skip}`);
 
 let pki: TestPki;
-const responder = new TestResponder();
+let responder: TestResponder;
 before(async () => {
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
+  ({ pki, responder } = await caRig());
   responder.validityMs = 3_600_000;
 });
 after(() => responder.close());

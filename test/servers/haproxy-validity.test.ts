@@ -18,8 +18,9 @@ import { FakeClock } from '../support/fake-clock.ts';
 import type { Logger } from '../../src/engine/logger.ts';
 import { haproxySite, haproxyWorkerPid, startHaproxy } from '../support/haproxy.ts';
 import { peerSkip } from '../support/peers.ts';
-import { makePki, type TestPki } from '../support/pki.ts';
-import { TestResponder } from '../support/responder.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { type TestPki } from '../support/pki.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { handshake } from '../support/tls.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -27,11 +28,8 @@ const skip = peerSkip('haproxy', 'openssl');
 if (skip) console.log(`# skipping HAProxy's validity rule: ${skip}`);
 
 let pki: TestPki;
-const responder = new TestResponder();
-before(async () => {
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
-});
+let responder: TestResponder;
+before(async () => ({ pki, responder } = await caRig()));
 after(() => responder.close());
 
 /** The responder's window: nextUpdate this far from now (its thisUpdate is a minute ago). */

@@ -87,7 +87,8 @@ describe('a staple file that cannot be written', () => {
     await rm(join(dir, 'out'));
     await mkdir(join(dir, 'out'));
     await waitFor('the staple file written by a retry', () => existsSync(target), 20_000);
-    assert.equal((await get(`${base}/healthz`)).text, 'ok\n');
+    // The file lands before its health is recorded (the write, then the book): /healthz follows.
+    await waitFor('/healthz ok', async () => (await get(`${base}/healthz`)).text === 'ok\n');
     assert.ok(lines.some((l) => /the staple file works again/.test(l.message)));
     // Logged once when it failed, however many retries failed before the fix.
     assert.equal(lines.filter((l) => /cannot write the staple file/.test(l.message)).length, 1);

@@ -2,12 +2,11 @@
 // and no layer imports from a layer above it.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
+import { resolvedModules } from './support/module-graph.ts';
 
 const SRC = new URL('../src', import.meta.url).pathname;
 
@@ -91,43 +90,17 @@ describe('architecture', () => {
     // dist/ocsp mirrors src/ocsp (tsconfig.build.json: rootDir src, outDir dist), so the module
     // graph of src/ocsp/index.ts is that of the published entry point. Record every module the
     // loader resolves while importing it, in a separate process.
-    const dir = mkdtempSync(join(tmpdir(), 'stapler-arch-'));
-    try {
-      const log = join(dir, 'resolved.txt');
-      writeFileSync(
-        join(dir, 'hook.mjs'),
-        `import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, context, next) {\n  const r = await next(spec, context);\n  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');\n  return r;\n}\n`,
-      );
-      writeFileSync(
-        join(dir, 'register.mjs'),
-        `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`,
-      );
-      writeFileSync(log, '');
-      const entry = pathToFileURL(join(SRC, 'ocsp', 'index.ts')).href;
-      const run = spawnSync(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          '--import',
-          pathToFileURL(join(dir, 'register.mjs')).href,
-          '--input-type=module',
-          '-e',
-          `const m = await import(${JSON.stringify(entry)}); if (typeof m.verifyResponse !== 'function') process.exit(3);`,
-        ],
-        {
-          encoding: 'utf8',
-          timeout: 60_000,
-        },
-      );
-      assert.equal(run.status, 0, run.stderr);
-      const resolved = [...new Set(readFileSync(log, 'utf8').split('\n').filter(Boolean))];
-      const core = pathToFileURL(join(SRC, 'ocsp')).href + '/';
-      assert.ok(resolved.includes(entry), `the hook saw no import of the core: ${resolved.join(', ')}`);
-      const outside = resolved.filter((url) => url !== entry && !url.startsWith(core) && url !== 'node:crypto');
-      assert.deepEqual(outside, []);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const entry = pathToFileURL(join(SRC, 'ocsp', 'index.ts')).href;
+    const run = resolvedModules([
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(entry)}); if (typeof m.verifyResponse !== 'function') process.exit(3);`,
+    ]);
+    assert.equal(run.status, 0, run.stderr);
+    const resolved = [...new Set(run.resolved)];
+    const core = pathToFileURL(join(SRC, 'ocsp')).href + '/';
+    assert.ok(resolved.includes(entry), `the hook saw no import of the core: ${resolved.join(', ')}`);
+    const outside = resolved.filter((url) => url !== entry && !url.startsWith(core) && url !== 'node:crypto');
+    assert.deepEqual(outside, []);
   });
 });

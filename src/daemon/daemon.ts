@@ -1,6 +1,8 @@
-// The daemon: keeps staple files fresh for servers that cannot fetch well themselves (nginx, HAProxy, lighttpd, Envoy). Thin wiring: the certificate
-// source finds files and their changes, the one engine (for the process's life: a SIGHUP reconfigures it in place) keeps each staple, the output
-// writer mirrors it to files, HAProxy and the reload command, and the state file tells `stapler status`. Every timer runs on the injected clock.
+// The daemon: keeps staple files fresh for servers that cannot fetch well themselves (nginx,
+// HAProxy, lighttpd, Envoy). Thin wiring: the certificate source finds files and their
+// changes, the one engine (for the process's life: a SIGHUP reconfigures it in place) keeps
+// each staple, the output writer mirrors it to files, HAProxy and the reload command, and the
+// state file tells `stapler status`. Every timer runs on the injected clock.
 
 import { systemClock, type Clock, type TimerHandle } from '../engine/clock.ts';
 import { StaplingEngine } from '../engine/engine.ts';
@@ -16,7 +18,7 @@ import { configChanges, type DaemonConfig } from './config.ts';
 import { CERT_FILE_LIMIT, describeError, outputsOf, STAPLE_FILE_LIMIT } from './inputs.ts';
 import type { OutputHealth } from './output-health.ts';
 import { OutputWriter } from './output-writer.ts';
-import { outputsSettled, type WatchedFile } from './outputs.ts';
+import type { WatchedFile } from './outputs.ts';
 import { Reloader } from './reloader.ts';
 import { fileState, leftBehind, StateFile, type DaemonState } from './state.ts';
 import { daemonStore } from './store.ts';
@@ -76,11 +78,6 @@ export class Daemon implements SourceSink {
   private fetcherFor(config: DaemonConfig): StapleFetcher {
     const fetcher = this.deps.fetcher ?? httpFetcherFor(config.engine);
     return this.deps.instrument?.fetcher?.(fetcher) ?? fetcher;
-  }
-
-  /** Successful runs of the reload command. */
-  get reloads(): number {
-    return this.reloader.succeeded;
   }
 
   async start(): Promise<void> {
@@ -191,8 +188,13 @@ export class Daemon implements SourceSink {
   }
 
   private async onStapleChange(id: string): Promise<void> {
-    for (const f of [...(this.byCert.get(id) ?? [])]) await this.writer.sync(f);
+    await Promise.all([...(this.byCert.get(id) ?? [])].map((f) => this.writer.sync(f)));
     this.stateFile.schedule();
+  }
+
+  /** Resolves once every output write under way, and any queued meanwhile, has ended (a staple change queues each file's at once). */
+  outputsWritten(): Promise<void> {
+    return this.writer.settled(() => this.source.files.values());
   }
 
   /** Each output of each file holding this certificate: whether its last write worked, the error, since when. */
@@ -200,8 +202,11 @@ export class Daemon implements SourceSink {
     return [...(this.byCert.get(certId) ?? [])].flatMap((f) => this.writer.health(f));
   }
 
-  /** Apply a new configuration (SIGHUP) to the running parts: the engine is reconfigured in place (no staple is dropped, no
-   * certificate registered again), files whose outputs move are forgotten (old files removed) and picked up again. Returns what changed, for the log. */
+  /**
+   * Apply a new configuration (SIGHUP) to the running parts: the engine is reconfigured in
+   * place (no staple is dropped, no certificate registered again), files whose outputs move
+   * are forgotten (old files removed) and picked up again. Returns what changed, for the log.
+   */
   async reconfigure(next: DaemonConfig): Promise<string[]> {
     await this.scanning;
     const changes = configChanges(this.config, next);
@@ -245,11 +250,6 @@ export class Daemon implements SourceSink {
     await Promise.all([...this.byCert.keys()].map((id) => this.engine.refreshById(id).catch(() => undefined)));
   }
 
-  /** Resolves once every file's outputs are written: the writes running or queued now, and those they queue. */
-  outputsWritten(): Promise<void> {
-    return outputsSettled(() => [...this.source.files.values()]);
-  }
-
   /** Resolves once the reload that is due (if any) has run. */
   settled(): Promise<void> {
     return this.reloader.settled();
@@ -285,7 +285,7 @@ export class Daemon implements SourceSink {
     this.rescanTimer?.cancel();
     this.stateFile.stop();
     // Writes in progress finish (and schedule their reload) before the reload due runs.
-    await Promise.all([...this.source.files.values()].map((f) => f.syncing));
+    await this.outputsWritten();
     this.writer.stop();
     await this.reloader.stop();
     const left = leftBehind(this.source.files.values(), (id) => this.engine.statusById(id));

@@ -1,7 +1,9 @@
 // The daemon's output writer: makes each certificate file's outputs say what the engine says,
 // the staple file, the nginx include, a push to HAProxy and the reload command, and keeps
 // whether each last worked. A failed write is retried with backoff (the engine's state is read
-// again at each try) and logged once when it fails and once when it works again.
+// again at each try) and logged once when it fails and once when it works again. A push HAProxy
+// refused is retried too (with the same backoff), and any later push that works (a retry, or one
+// after a reload) clears the push's failure.
 
 import type { Clock, TimerHandle } from '../engine/clock.ts';
 import type { StaplingEngine } from '../engine/engine.ts';
@@ -38,6 +40,8 @@ interface Retry {
 export class OutputWriter {
   private readonly books = new Map<WatchedFile, OutputHealthBook>();
   private readonly retries = new Map<WatchedFile, Retry>();
+  /** Per file, the retry of a push HAProxy refused (or could not take: its socket down while it starts). */
+  private readonly pushRetries = new Map<WatchedFile, Retry>();
   /** Per file, the timer that withdraws its staple before it lapses. */
   private readonly withdrawals = new Map<WatchedFile, TimerHandle>();
   private stopped = false;
@@ -64,10 +68,22 @@ export class OutputWriter {
    * that says "on" beside a removed staple file.
    */
   sync(f: WatchedFile): Promise<void> {
-    f.syncing = f.syncing
-      .then(() => this.syncNow(f))
-      .catch((err: unknown) => this.log.error({ file: f.path }, `cannot update the outputs: ${describeError(err)}`));
+    return this.serially(f, () => this.syncNow(f));
+  }
+
+  /** Run a job on the file's outputs after the ones before it (a push again never overtakes a newer staple's). */
+  private serially(f: WatchedFile, job: () => Promise<void>): Promise<void> {
+    f.syncing = f.syncing.then(job).catch((err: unknown) => this.log.error({ file: f.path }, `cannot update the outputs: ${describeError(err)}`));
     return f.syncing;
+  }
+
+  /** Resolves once the files' syncs under way, and any queued while they ran, have ended. */
+  async settled(files: () => Iterable<WatchedFile>): Promise<void> {
+    for (;;) {
+      const pending = new Set([...files()].map((f) => f.syncing));
+      await Promise.all(pending);
+      if ([...files()].every((f) => pending.has(f.syncing))) return;
+    }
   }
 
   /** Each output of this file: whether its last write worked, its error, since when (the reload command's too). */
@@ -81,6 +97,7 @@ export class OutputWriter {
   forget(f: WatchedFile): void {
     this.retries.get(f)?.timer?.cancel();
     this.retries.delete(f);
+    this.cancelPushRetry(f);
     this.withdrawals.get(f)?.cancel();
     this.withdrawals.delete(f);
     this.books.delete(f);
@@ -95,23 +112,31 @@ export class OutputWriter {
   }
 
   private async repushAll(): Promise<void> {
+    for (const f of [...this.books.keys()]) await this.serially(f, () => this.pushAgain(f, 'after the reload'));
+  }
+
+  /**
+   * Push the staple file's bytes again: after a reload, or as the retry of a refused push. One
+   * that works clears the push's failure; one refused is quiet (the push after the change was
+   * logged; a worker still starting refuses, and the next try comes), and a retry is rescheduled.
+   */
+  private async pushAgain(f: WatchedFile, why: 'after the reload' | 'as a retry'): Promise<void> {
     const haproxy = this.config.haproxy;
-    if (!haproxy || this.stopped) return;
-    for (const f of this.books.keys()) {
-      if (!f.written || !f.certId) continue;
-      const nextUpdate = this.engine.statusById(f.certId)?.nextUpdate ?? null;
-      if (haproxyWouldIgnore(nextUpdate, this.clock.now())) continue;
-      // Quiet: the push after the change was logged; a worker still starting refuses, and the next try comes.
-      // One that works clears a push the old worker refused (the reload made it good): not WARNING until the next refresh.
-      await pushOcspResponse(haproxy.socket, f.written, haproxy.timeoutMs).then(
-        () => {
-          this.log.debug({ file: f.path, socket: haproxy.socket }, 'staple pushed to HAProxy again after the reload');
-          this.book(f).ok('haproxy-push', haproxy.socket);
-          this.changed();
-        },
-        (err: unknown) => this.log.debug({ file: f.path, err: describeError(err) }, 'staple not pushed again after the reload'),
-      );
+    const book = this.books.get(f);
+    // Nothing HAProxy would take (the staple withdrawn, or too short-lived): no retry either.
+    const nextUpdate = f.certId ? (this.engine.statusById(f.certId)?.nextUpdate ?? null) : null;
+    if (!haproxy || this.stopped || !book || !f.written || haproxyWouldIgnore(nextUpdate, this.clock.now())) return this.cancelPushRetry(f);
+    try {
+      await pushOcspResponse(haproxy.socket, f.written, haproxy.timeoutMs);
+    } catch (err) {
+      this.log.debug({ file: f.path, err: describeError(err) }, `staple not pushed to HAProxy ${why}`);
+      if (why === 'as a retry') this.retryPushLater(f);
+      return;
     }
+    this.log.debug({ file: f.path, socket: haproxy.socket }, `staple pushed to HAProxy ${why}`);
+    this.cancelPushRetry(f);
+    book.ok('haproxy-push', haproxy.socket);
+    this.changed();
   }
 
   stop(): void {
@@ -119,6 +144,8 @@ export class OutputWriter {
     for (const t of this.repushes) t.cancel();
     for (const r of this.retries.values()) r.timer?.cancel();
     this.retries.clear();
+    for (const r of this.pushRetries.values()) r.timer?.cancel();
+    this.pushRetries.clear();
     for (const t of this.withdrawals.values()) t.cancel();
     this.withdrawals.clear();
   }
@@ -168,6 +195,8 @@ export class OutputWriter {
   private async push(f: WatchedFile, staple: Buffer, nextUpdate: number | null, book: OutputHealthBook): Promise<boolean> {
     const { haproxy } = this.config;
     if (!haproxy) return false;
+    // A new staple: its own push, and its own retries.
+    this.cancelPushRetry(f);
     const ignored = haproxyWouldIgnore(nextUpdate, this.clock.now());
     if (ignored) {
       book.failed('haproxy-push', haproxy.socket, ignored);
@@ -179,6 +208,7 @@ export class OutputWriter {
       return true;
     } catch (err) {
       book.failed('haproxy-push', haproxy.socket, `${describeError(err)}${this.config.reload ? '; running the reload command instead' : ''}`);
+      this.retryPushLater(f);
       return false;
     }
   }
@@ -211,15 +241,34 @@ export class OutputWriter {
 
   /** Try the file's outputs again after a doubling delay. */
   private retryLater(f: WatchedFile): void {
+    this.backOff(this.retries, f, () => void this.sync(f));
+  }
+
+  /**
+   * Push the file's staple again after a doubling delay (1 s up to 5 min, one pending per file),
+   * until a push works, a newer staple is pushed, or the staple is withdrawn.
+   */
+  private retryPushLater(f: WatchedFile): void {
+    this.backOff(this.pushRetries, f, () => void this.serially(f, () => this.pushAgain(f, 'as a retry')));
+  }
+
+  private cancelPushRetry(f: WatchedFile): void {
+    this.pushRetries.get(f)?.timer?.cancel();
+    this.pushRetries.delete(f);
+  }
+
+  /** Run `again` after a delay that doubles with each failure of this file (bounded by OUTPUT_RETRY_MAX_MS). */
+  private backOff(retries: Map<WatchedFile, Retry>, f: WatchedFile, again: () => void): void {
     if (this.stopped) return;
-    let r = this.retries.get(f);
-    if (!r) this.retries.set(f, (r = { timer: null, failures: 0 }));
+    let r = retries.get(f);
+    if (!r) retries.set(f, (r = { timer: null, failures: 0 }));
     r.failures++;
     r.timer?.cancel();
     const delay = Math.min(OUTPUT_RETRY_INITIAL_MS * 2 ** Math.min(r.failures - 1, 20), OUTPUT_RETRY_MAX_MS);
-    r.timer = this.clock.at(this.clock.now() + delay, () => {
-      r.timer = null;
-      void this.sync(f);
+    const retry = r;
+    retry.timer = this.clock.at(this.clock.now() + delay, () => {
+      retry.timer = null;
+      again();
     });
   }
 }

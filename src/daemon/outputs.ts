@@ -52,19 +52,6 @@ export function newWatchedFile(path: string, outputs: Outputs, refused: string |
   };
 }
 
-/**
- * Resolves once the writes of these files have ended: those running or queued now, and any
- * queued meanwhile (a sync chains onto `syncing`, so it is read again until it stays the same).
- */
-export async function outputsSettled(files: () => readonly WatchedFile[]): Promise<void> {
-  let seen: Promise<void>[] = [];
-  for (;;) {
-    const now = files().map((f) => f.syncing);
-    if (now.length === seen.length && now.every((p, i) => p === seen[i])) return;
-    seen = now;
-    await Promise.all(now);
-  }
-}
 
 export interface OutputChange {
   /** The staple file already held the staple (or was already absent). */

@@ -2,9 +2,8 @@
 // an address in use is a start failure reported at once (not a daemon that runs with no
 // listener); it answers 503 "starting" until the certificate files are read, then each
 // certificate is answered from the engine (503 with Retry-After until its first staple).
-// start() resolves once every certificate's first fetch has ended, one way or the other, and the
-// staple files and includes it brought are written (bounded), so a server started after it finds
-// the staples there. A SIGHUP that changes `listen` rebinds:
+// start() resolves once every certificate's first fetch has ended, one way or the other (bounded),
+// so a server started after it finds the staples there. A SIGHUP that changes `listen` rebinds:
 // the new address is bound first, then the old one closed; if the new one cannot be bound, the
 // old one stays and the error is logged (the reload of everything else still applies).
 
@@ -156,18 +155,18 @@ export class DaemonService {
 
   /**
    * Settles when every certificate registered now has had its first fetch end (a staple, or a
-   * failure: it is answered 503 meanwhile) and the outputs it changed are written (the staple file,
-   * the include "on"), or at the bound. Certificates found later are not waited for.
+   * failure: it is answered 503 meanwhile) and the staple files and includes it led to are
+   * written (READY=1 promises a server started after it finds them), or at the bound.
+   * Certificates found later are not waited for.
    */
   private async firstFetches(): Promise<void> {
     const timeout = (this.config.engine.deadlineMs ?? DEFAULT_DEADLINE_MS) + FIRST_FETCH_MARGIN_MS;
     const engine = this.daemon.engine;
     // No fetch running or queued: every first fetch has ended (retries wait on timers, not here).
-    // Then its files: the "ready" line (and READY=1) is when the docs say to start the servers,
-    // and nginx started before the include says "on" would serve unstapled until the reload.
+    // Its staple's writes were queued as it ended (the engine's 'updated' event): they are waited for too.
     let timer: TimerHandle | undefined;
-    const fetchedAndWritten = engine.idle().then(() => this.daemon.outputsWritten());
-    await Promise.race([fetchedAndWritten, new Promise<void>((resolve) => (timer = this.clock.at(this.clock.now() + timeout, resolve, true)))]);
+    const written = engine.idle().then(() => this.daemon.outputsWritten());
+    await Promise.race([written, new Promise<void>((resolve) => (timer = this.clock.at(this.clock.now() + timeout, resolve, true)))]);
     timer?.cancel();
     const statuses = engine.status();
     const unstapled = this.daemon.state().files.filter((f) => f.state === 'pending' || f.state === 'unstapled');

@@ -3,12 +3,8 @@
 // plain lines itself); `verify` loads no TLS or network module either (bench/cli.ts measures the time).
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
+import { resolvedModules } from '../support/module-graph.ts';
 
 const MAIN = new URL('../../src/cli/main.ts', import.meta.url).pathname;
 const COMMANDER = /node_modules\/commander\//;
@@ -17,31 +13,12 @@ const HEAVY = /\/(daemon|store|metrics|engine\/engine\.ts)\/|node_modules\/(pino
 
 /** The modules the CLI resolves while running `argv`, and its exit code. */
 function loadedBy(argv: string[]): { code: number | null; heavy: string[]; resolved: string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'stapler-startup-'));
-  try {
-    const log = join(dir, 'resolved.txt');
-    writeFileSync(
-      join(dir, 'hook.mjs'),
-      `import { appendFileSync } from 'node:fs';\nexport async function resolve(spec, context, next) {\n  const r = await next(spec, context);\n  appendFileSync(${JSON.stringify(log)}, r.url + '\\n');\n  return r;\n}\n`,
-    );
-    writeFileSync(
-      join(dir, 'register.mjs'),
-      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hook.mjs')).href)});\n`,
-    );
-    writeFileSync(log, '');
-    const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, MAIN, ...argv], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    const resolved = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-    assert.ok(
-      resolved.some((u) => u.endsWith('/src/cli/main.ts')),
-      `the hook saw the CLI load: ${run.stderr}`,
-    );
-    return { code: run.status, heavy: [...new Set(resolved.filter((u) => HEAVY.test(u)))], resolved };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { status, stderr, resolved } = resolvedModules([MAIN, ...argv]);
+  assert.ok(
+    resolved.some((u) => u.endsWith('/src/cli/main.ts')),
+    `the hook saw the CLI load: ${stderr}`,
+  );
+  return { code: status, heavy: [...new Set(resolved.filter((u) => HEAVY.test(u)))], resolved };
 }
 
 describe('CLI start-up', () => {

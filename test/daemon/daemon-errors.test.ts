@@ -14,9 +14,10 @@ import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { captureLogger } from '../support/log-capture.ts';
-import { fullchain, makePki, type TestPki } from '../support/pki.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, type TestPki } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
-import { TestResponder } from '../support/responder.ts';
+import type { TestResponder } from '../support/responder.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CHILD = join(ROOT, 'test/daemon/fixtures/glob-failure-child.ts');
@@ -24,11 +25,7 @@ const NOBODY = 65534;
 let pki: TestPki;
 let responder: TestResponder;
 
-before(async () => {
-  responder = new TestResponder();
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
-});
+before(async () => ({ pki, responder } = await caRig()));
 after(() => responder.close());
 
 interface Seen {

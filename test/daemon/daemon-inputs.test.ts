@@ -217,9 +217,9 @@ describe('daemon inputs', () => {
     // Fails the first time (and leaves a marker), succeeds after.
     const daemon = await startDaemon(t, { reload: { command: `test -e ${marker} || { touch ${marker}; exit 3; }`, debounceMs: 10 } });
     await waitFor('a failed reload', () => daemon.state().reloadFailures === 1);
-    assert.equal(daemon.reloads, 0, 'a failure is not a reload');
+    assert.equal(daemon.state().reloads, 0, 'a failure is not a reload');
     assert.ok(logged(/reload command failed: .*; retrying in 1000 ms/));
-    await waitFor('the retry', () => daemon.reloads === 1);
+    await waitFor('the retry', () => daemon.state().reloads === 1);
     assert.equal(daemon.state().reloadFailures, 1);
   });
 });

@@ -12,10 +12,11 @@ import { after, before, describe, it } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { captureLogger } from '../support/log-capture.ts';
-import { fullchain, makePki, type TestPki } from '../support/pki.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, type TestPki } from '../support/pki.ts';
 import { RedisServer, redisMissing } from '../support/redis-server.ts';
 import { peerSkip } from '../support/peers.ts';
-import { TestResponder } from '../support/responder.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -27,12 +28,11 @@ describe('the daemon with a fleet store', { skip: missing ?? false }, () => {
   let pki: TestPki;
   let redis: RedisServer;
   let root: string;
-  const responder = new TestResponder();
+  let responder: TestResponder;
   const daemons: Daemon[] = [];
 
   before(async () => {
-    pki = await makePki({ ocspUrl: await responder.listen() });
-    responder.serve(pki);
+    ({ pki, responder } = await caRig());
     redis = await RedisServer.start();
     root = await mkdtemp(join(tmpdir(), 'stapler-daemon-redis-'));
   });

@@ -15,19 +15,16 @@ import { UNAUTHORIZED } from '../../src/daemon/http/ocsp-route.ts';
 import { buildRequest, certIdFor } from '../../src/ocsp/request.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { freePort } from '../support/openssl.ts';
-import { fullchain, makePki, type TestPki } from '../support/pki.ts';
-import { TestResponder } from '../support/responder.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, type TestPki } from '../support/pki.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 let pki: TestPki;
 let responder: TestResponder;
 
-before(async () => {
-  responder = new TestResponder();
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
-});
+before(async () => ({ pki, responder } = await caRig()));
 after(() => responder.close());
 
 describe('SIGHUP storm', () => {

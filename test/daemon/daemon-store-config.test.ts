@@ -13,10 +13,11 @@ import { daemonCommand } from '../../src/cli/commands/daemon.ts';
 import { buildConfig, configChanges, parseConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { captureLogger } from '../support/log-capture.ts';
-import { fullchain, makePki, type TestPki } from '../support/pki.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, type TestPki } from '../support/pki.ts';
 import { RedisServer, redisMissing, startCluster } from '../support/redis-server.ts';
 import { MASTER_NAME, startSentinel, type SentinelSetup } from '../support/redis-sentinel.ts';
-import { TestResponder } from '../support/responder.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -138,12 +139,11 @@ describe('config key "store" as a mapping', () => {
 describe('daemons through a Sentinel, a Cluster and a password file', { skip: missing ?? false }, () => {
   let pki: TestPki;
   let root: string;
-  const responder = new TestResponder();
+  let responder: TestResponder;
   const daemons: Daemon[] = [];
 
   before(async () => {
-    pki = await makePki({ ocspUrl: await responder.listen() });
-    responder.serve(pki);
+    ({ pki, responder } = await caRig());
     root = await mkdtemp(join(tmpdir(), 'stapler-daemon-store-'));
   });
   after(async () => {

@@ -15,8 +15,9 @@ import { captureLogger, type LogLine } from '../support/log-capture.ts';
 import type { Logger } from '../../src/engine/logger.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { FakeClock } from '../support/fake-clock.ts';
-import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
-import { TestResponder } from '../support/responder.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, issue, type Issued, type TestPki } from '../support/pki.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -28,11 +29,7 @@ let dir: string;
 let logger: Logger;
 let lines: LogLine[];
 
-before(async () => {
-  responder = new TestResponder();
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
-});
+before(async () => ({ pki, responder } = await caRig()));
 after(() => responder.close());
 beforeEach(async () => {
   ({ logger, lines } = captureLogger());

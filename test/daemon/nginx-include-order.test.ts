@@ -13,14 +13,12 @@ import { it } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { captureLogger } from '../support/log-capture.ts';
-import { fullchain, makePki } from '../support/pki.ts';
-import { TestResponder } from '../support/responder.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain } from '../support/pki.ts';
 import { waitFor } from '../support/wait.ts';
 
 it('the nginx include stays off while its staple file cannot be written, and turns on only once the file is there', async (t) => {
-  const responder = new TestResponder();
-  const pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
+  const { pki, responder } = await caRig();
   t.after(() => responder.close());
   const dir = await mkdtemp(join(tmpdir(), 'stapler-include-'));
   const certs = join(dir, 'certs');

@@ -17,9 +17,11 @@ import { buildRequest, certIdFor } from '../../src/ocsp/request.ts';
 import { FAILURE_REASONS } from '../../src/fetch/staple-fetcher.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { captureLogger } from '../support/log-capture.ts';
-import { fullchain, makePki, type TestPki } from '../support/pki.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, type TestPki } from '../support/pki.ts';
 import { parseSamples, sample, valueOr0 } from '../support/prom-text.ts';
-import { TestResponder, type Behaviour } from '../support/responder.ts';
+import type { TestResponder } from '../support/responder.ts';
+import { type Behaviour } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 
 let pki: TestPki;
@@ -27,11 +29,7 @@ let responder: TestResponder;
 const stops: (() => Promise<void>)[] = [];
 const { logger } = captureLogger();
 
-before(async () => {
-  responder = new TestResponder();
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
-});
+before(async () => ({ pki, responder } = await caRig()));
 after(async () => {
   for (const stop of stops.reverse()) await stop();
   await responder.close();

@@ -20,8 +20,9 @@ import { FakeClock } from '../support/fake-clock.ts';
 import { freePort, openssl } from '../support/openssl.ts';
 import { peerSkip } from '../support/peers.ts';
 import { captureLogger } from '../support/log-capture.ts';
-import { fullchain, makePki, type Issued, type TestPki } from '../support/pki.ts';
-import { TestResponder } from '../support/responder.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, type Issued, type TestPki } from '../support/pki.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -31,11 +32,7 @@ let dir: string;
 const services: DaemonService[] = [];
 const { logger, lines } = captureLogger();
 
-before(async () => {
-  responder = new TestResponder();
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
-});
+before(async () => ({ pki, responder } = await caRig()));
 after(async () => {
   for (const s of services) await s.stop();
   await responder.close();

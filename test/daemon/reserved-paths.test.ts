@@ -11,17 +11,14 @@ import { assembleDaemon } from '../../src/daemon/assemble.ts';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { RESERVED_PATHS } from '../../src/daemon/http/routes.ts';
 import { captureLogger } from '../support/log-capture.ts';
-import { fullchain, makePki, type TestPki } from '../support/pki.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, type TestPki } from '../support/pki.ts';
 import { parseSamples } from '../support/prom-text.ts';
-import { TestResponder } from '../support/responder.ts';
+import type { TestResponder } from '../support/responder.ts';
 
 let pki: TestPki;
 let responder: TestResponder;
-before(async () => {
-  responder = new TestResponder();
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
-});
+before(async () => ({ pki, responder } = await caRig()));
 after(() => responder.close());
 
 /** Every stapler_ocsp_responder_requests_total sample, summed. */

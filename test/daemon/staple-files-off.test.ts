@@ -22,8 +22,9 @@ import { buildRequest, certIdFor } from '../../src/ocsp/request.ts';
 import { examples, where, type DocExample } from '../support/doc-examples.ts';
 import { captureLogger } from '../support/log-capture.ts';
 import { freePort } from '../support/openssl.ts';
-import { fullchain, makePki, type TestPki } from '../support/pki.ts';
-import { TestResponder } from '../support/responder.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, type TestPki } from '../support/pki.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { startServer } from '../support/server-process.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -33,11 +34,7 @@ const NOTIFY_FIXTURE = new URL('./fixtures/notify-socket.py', import.meta.url).p
 let pki: TestPki;
 let responder: TestResponder;
 
-before(async () => {
-  responder = new TestResponder();
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
-});
+before(async () => ({ pki, responder } = await caRig()));
 after(() => responder.close());
 
 /** POST an OCSP request for the test leaf; the HTTP status and the OCSP certificate status. */

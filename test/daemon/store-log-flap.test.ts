@@ -10,9 +10,10 @@ import { after, before, describe, it } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { captureLogger, type LogLine } from '../support/log-capture.ts';
-import { fullchain, makePki, type TestPki } from '../support/pki.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, type TestPki } from '../support/pki.ts';
 import { freePort, RedisServer, redisMissing } from '../support/redis-server.ts';
-import { TestResponder } from '../support/responder.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
 
 const missing = redisMissing();
@@ -24,11 +25,8 @@ const count = (lines: readonly LogLine[], re: RegExp): number => lines.filter((l
 
 describe('the store log at start, with Redis failing', { skip: missing ?? false }, () => {
   let pki: TestPki;
-  const responder = new TestResponder();
-  before(async () => {
-    pki = await makePki({ ocspUrl: await responder.listen() });
-    responder.serve(pki);
-  });
+  let responder: TestResponder;
+  before(async () => ({ pki, responder } = await caRig()));
   after(() => responder.close());
 
   async function daemonWith(

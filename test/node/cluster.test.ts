@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
-import { fullchain, makePki, type TestPki } from '../support/pki.ts';
-import { TestResponder } from '../support/responder.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, type TestPki } from '../support/pki.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { handshake } from '../support/tls.ts';
 
 const APP = new URL('../support/cluster-app.ts', import.meta.url).pathname;
@@ -19,9 +20,7 @@ let dir: string;
 let primary: ChildProcess | null = null;
 
 before(async () => {
-  responder = new TestResponder();
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
+  ({ pki, responder } = await caRig());
   dir = await mkdtemp(join(tmpdir(), 'stapler-cluster-'));
 });
 after(async () => {

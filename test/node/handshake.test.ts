@@ -17,8 +17,9 @@ import type { StaplerOptions } from '../../src/node/options.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { peerSkip } from '../support/peers.ts';
-import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
-import { TestResponder } from '../support/responder.ts';
+import { caRig } from '../support/ca-rig.ts';
+import { fullchain, issue, type Issued, type TestPki } from '../support/pki.ts';
+import type { TestResponder } from '../support/responder.ts';
 import { handshake, opensslStatus } from '../support/tls.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
@@ -30,9 +31,7 @@ let dir: string;
 const cleanups: (() => Promise<unknown> | void)[] = [];
 
 before(async () => {
-  responder = new TestResponder();
-  pki = await makePki({ ocspUrl: await responder.listen() });
-  responder.serve(pki);
+  ({ pki, responder } = await caRig());
   dir = await mkdtemp(join(tmpdir(), 'stapler-tls-'));
 });
 after(async () => {

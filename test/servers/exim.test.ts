@@ -5,7 +5,7 @@
 // made by Node (its staple judged by the verifier) and once by `openssl s_client -starttls smtp`.
 
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -15,6 +15,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { example } from '../support/doc-examples.ts';
+import { ridesOutBadAnswers, startDaemonProcess } from '../support/daemon-process.ts';
 import { freePort } from '../support/openssl.ts';
 import { fullchain, makePki, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
@@ -25,7 +26,6 @@ import { waitFor } from '../support/wait.ts';
 const noExim = peerSkip('exim', 'openssl');
 if (noExim) console.log(`# skipping exim: ${noExim}`);
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const PAGE = 'docs/servers/exim.md';
 let pki: TestPki;
 let responder: TestResponder;
@@ -161,30 +161,10 @@ describe('Exim fed by the daemon', { skip: noExim }, () => {
     const site = await eximSite(t, documentedTls);
     const certFile = join(site.dir, 'certs', 'mail.pem');
     const daemonConfig = rewrite(example('exim-daemon', PAGE).code, [['/etc/exim4/tls/', `${site.dir}/certs/`]]);
-    await writeFile(
-      join(dir, 'stapler.yaml'),
-      `${daemonConfig}stateFile: ${dir}/state.json
-rescanMs: 500
-logFormat: json
-timeoutMs: 1000
-deadlineMs: 2000
-refresh: { minIntervalMs: 1000, floorMs: 500, backoffInitialMs: 500, backoffMaxMs: 2000 }
-`,
-    );
     // Exim is up without a staple file: STARTTLS works, with no staple.
     assert.equal(await staple(site.port), null, 'no staple before the daemon wrote one');
 
-    const daemon = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', join(dir, 'stapler.yaml')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const daemonExited = new Promise((r) => daemon.once('exit', r));
-    t.after(async () => {
-      if (daemon.exitCode === null) {
-        daemon.kill('SIGTERM');
-        await daemonExited;
-      }
-    });
+    const daemon = await startDaemonProcess(t, dir, daemonConfig);
     // After-hooks run in registration order: Exim and the daemon stop first.
     t.after(() => rm(dir, { recursive: true, force: true }));
     t.after(() => rm(site.dir, { recursive: true, force: true }));
@@ -198,14 +178,7 @@ refresh: { minIntervalMs: 1000, floorMs: 500, backoffInitialMs: 500, backoffMaxM
     assert.match(openssl, /Cert Status: good/);
 
     // Outage and lies: every answer is refused, and the good staple stays.
-    for (const behaviour of ['http-500', 'wrong-serial', 'bad-signature', 'unknown'] as const) {
-      responder.behaviour = behaviour;
-      const asked = responder.requestCount;
-      daemon.kill('SIGUSR1');
-      await waitFor(`the daemon to ask the CA (${behaviour})`, () => responder.requestCount > asked);
-      const now = await staple(site.port);
-      assert.ok(now?.ok, `after "${behaviour}", Exim stapled ${JSON.stringify(now)}`);
-    }
+    await ridesOutBadAnswers('Exim', responder, daemon, () => staple(site.port));
 
     // The outage lasts: the daemon removes the file before nextUpdate, and the next STARTTLS has
     // no staple. Every STARTTLS on the way succeeds (starttls() throws when it fails), and none

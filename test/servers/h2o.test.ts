@@ -4,7 +4,7 @@
 // 2 s, so the whole life of a staple (stapled, outage, lies, nextUpdate, back) fits in a test.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { example } from '../support/doc-examples.ts';
+import { ridesOutBadAnswers, startDaemonProcess } from '../support/daemon-process.ts';
 import { freePort } from '../support/openssl.ts';
 import { fullchain, makePki, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
@@ -66,27 +67,7 @@ describe('h2o fed by stapler h2o-fetch', { skip: noH2o }, () => {
     await writeFile(join(dir, 'certs', 'example.key'), pki.leaf.keyPem);
 
     const daemonConfig = rewrite(example('h2o-daemon', PAGE).code, [['/etc/h2o/tls/', `${dir}/certs/`]]);
-    await writeFile(
-      join(dir, 'stapler.yaml'),
-      `${daemonConfig}stateFile: ${dir}/state.json
-rescanMs: 500
-logFormat: json
-timeoutMs: 1000
-deadlineMs: 2000
-refresh: { minIntervalMs: 1000, floorMs: 500, backoffInitialMs: 500, backoffMaxMs: 2000 }
-`,
-    );
-    const daemon = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', join(dir, 'stapler.yaml')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const daemonExited = new Promise((r) => daemon.once('exit', r));
-    t.after(async () => {
-      if (daemon.exitCode === null) {
-        daemon.kill('SIGTERM');
-        await daemonExited;
-      }
-    });
+    const daemon = await startDaemonProcess(t, dir, daemonConfig);
 
     // The page's script, running this checkout's CLI, with the test's interval and margin.
     const script = rewrite(example('h2o-fetch-script', PAGE).code, [
@@ -119,14 +100,7 @@ refresh: { minIntervalMs: 1000, floorMs: 500, backoffInitialMs: 500, backoffMaxM
     assert.match(h2o.output(), /successfully updated the response/);
 
     // Outage and lies: the daemon refuses every answer, keeps its staple, and h2o keeps stapling it.
-    for (const behaviour of ['http-500', 'wrong-serial', 'bad-signature', 'unknown'] as const) {
-      responder.behaviour = behaviour;
-      const asked = responder.requestCount;
-      daemon.kill('SIGUSR1');
-      await waitFor(`the daemon to ask the CA (${behaviour})`, () => responder.requestCount > asked);
-      const now = await staple(port);
-      assert.ok(now?.ok, `after "${behaviour}", h2o stapled ${JSON.stringify(now)}`);
-    }
+    await ridesOutBadAnswers('h2o', responder, daemon, () => staple(port));
 
     // The outage lasts: once the staple would expire before h2o asks again, h2o-fetch exits 75
     // and h2o (ocsp-max-failures: 0) drops it. No handshake on the way gets an expired staple.

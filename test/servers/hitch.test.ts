@@ -4,7 +4,7 @@
 // its own process on the real clock; the CA's responses are short-lived.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { example } from '../support/doc-examples.ts';
+import { ridesOutBadAnswers, startDaemonProcess } from '../support/daemon-process.ts';
 import { freePort } from '../support/openssl.ts';
 import { fullchain, makePki, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
@@ -24,7 +25,6 @@ import { waitFor } from '../support/wait.ts';
 const noHitch = peerSkip('hitch', 'openssl');
 if (noHitch) console.log(`# skipping hitch: ${noHitch}`);
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const PAGE = 'docs/servers/hitch.md';
 let pki: TestPki;
 let responder: TestResponder;
@@ -95,27 +95,7 @@ describe('hitch fed by the daemon', { skip: noHitch }, () => {
       ['/etc/hitch/tls/', `${dir}/certs/`],
       ['"systemctl reload hitch"', `"kill -HUP $(cat ${dir}/hitch.pid)", debounceMs: 50`],
     ]);
-    await writeFile(
-      join(dir, 'stapler.yaml'),
-      `${daemonConfig}stateFile: ${dir}/state.json
-rescanMs: 500
-logFormat: json
-timeoutMs: 1000
-deadlineMs: 2000
-refresh: { minIntervalMs: 1000, floorMs: 500, backoffInitialMs: 500, backoffMaxMs: 2000 }
-`,
-    );
-    const daemon = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', join(dir, 'stapler.yaml')], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    const daemonExited = new Promise((r) => daemon.once('exit', r));
-    t.after(async () => {
-      if (daemon.exitCode === null) {
-        daemon.kill('SIGTERM');
-        await daemonExited;
-      }
-    });
+    const daemon = await startDaemonProcess(t, dir, daemonConfig);
 
     // The documented start order: the daemon first, hitch once the staple file exists.
     await waitFor('the staple file', () => existsSync(`${certFile}.ocsp`));
@@ -135,14 +115,7 @@ refresh: { minIntervalMs: 1000, floorMs: 500, backoffInitialMs: 500, backoffMaxM
     assert.ok(first?.ok, `hitch stapled ${JSON.stringify(first)}`);
 
     // Outage and lies: every answer is refused, and the good staple stays.
-    for (const behaviour of ['http-500', 'wrong-serial', 'bad-signature', 'unknown'] as const) {
-      responder.behaviour = behaviour;
-      const asked = responder.requestCount;
-      daemon.kill('SIGUSR1');
-      await waitFor(`the daemon to ask the CA (${behaviour})`, () => responder.requestCount > asked);
-      const now = await staple(port);
-      assert.ok(now?.ok, `after "${behaviour}", hitch stapled ${JSON.stringify(now)}`);
-    }
+    await ridesOutBadAnswers('hitch', responder, daemon, () => staple(port));
 
     // The outage lasts: the daemon withdraws the file before nextUpdate and reloads hitch, whose
     // reload fails without it (it keeps running); hitch stops stapling at nextUpdate by itself.

@@ -313,7 +313,7 @@ frontend fe
       const pid = await workerPid(socket).catch(() => null);
       return pid !== null && pid !== workerBefore;
     });
-    const reloadsBefore = daemon.reloads;
+    const reloadsBefore = daemon.state().reloads;
     const before = await readFile(`${certFile}.ocsp`);
     await clock.advance(2_000);
     await daemon.refreshAll();
@@ -323,7 +323,7 @@ frontend fe
     // The runtime API applies the push for new handshakes: wait until one carries it.
     const { handshake } = await import('../support/tls.ts');
     await waitFor('HAProxy serves the pushed staple', async () => (await handshake(port)).staple?.equals(updated) === true);
-    assert.equal(daemon.reloads, reloadsBefore, 'no reload for an update');
+    assert.equal(daemon.state().reloads, reloadsBefore, 'no reload for an update');
 
     // A renewed certificate: HAProxy must load it (the push is refused until then), so the
     // daemon runs the reload command, and the new certificate gets its own staple.

@@ -14,6 +14,7 @@ const NOW = time('20260101000000Z');
 const LATER = time('20260108000000Z');
 const NAME = sequence(tlv(TAG.SET, sequence(oid('2.5.4.3'), tlv(TAG.PRINTABLE_STRING, Buffer.from('R')))));
 
+const SHA1_ALG = sequence(oid(OID.sha1), derNull());
 const certId = (hash = OID.sha1, serial = int(0x01, 0x23)): Buffer =>
   sequence(sequence(oid(hash), derNull()), octetString(Buffer.alloc(20, 1)), octetString(Buffer.alloc(20, 2)), serial);
 const GOOD = tlv(ctxPrim(0));
@@ -37,18 +38,25 @@ const tbs = (t: Tbs = {}): Buffer =>
     ...(t.extensions ? [tlv(ctx(1), sequence(...t.extensions))] : []),
   );
 const SIG_ALG = sequence(oid(OID.ecdsaWithSha256));
-const basic = (tbsDer: Buffer = tbs(), certs?: Buffer[]): Buffer =>
-  sequence(tbsDer, SIG_ALG, tlv(TAG.BIT_STRING, Buffer.from([0, 9, 8, 7])), ...(certs ? [tlv(ctx(0), sequence(...certs))] : []));
+const SIGNATURE = tlv(TAG.BIT_STRING, Buffer.from([0, 9, 8, 7]));
+const basic = (tbsDer: Buffer = tbs(), certs?: Buffer[]): Buffer => sequence(tbsDer, SIG_ALG, SIGNATURE, ...(certs ? [tlv(ctx(0), sequence(...certs))] : []));
+const SUCCESSFUL = tlv(TAG.ENUMERATED, Buffer.from([0]));
 const response = (basicDer: Buffer = basic(), type: string = OID.ocspBasic): Buffer =>
-  sequence(tlv(TAG.ENUMERATED, Buffer.from([0])), tlv(ctx(0), sequence(oid(type), octetString(basicDer))));
+  sequence(SUCCESSFUL, tlv(ctx(0), sequence(oid(type), octetString(basicDer))));
+/** A response around responseBytes' [0] contents. */
+const withBytes = (...contents: Buffer[]): Buffer => sequence(SUCCESSFUL, tlv(ctx(0), ...contents));
+/** A response whose only SingleResponse is this. */
+const withSingle = (singleDer: Buffer): Buffer => response(basic(tbs({ responses: [singleDer] })));
+const BAD_TIME = time('2026');
 
-function refused(der: Buffer, field: string, detail: RegExp): void {
+function refused(der: Buffer, field: string, detail: string | RegExp): void {
   assert.throws(
     () => parseResponse(der),
     (err: unknown) => {
       assert.ok(err instanceof DerError, String(err));
       assert.equal(err.field, field);
-      assert.match(err.detail, detail);
+      if (typeof detail === 'string') assert.equal(err.detail, detail);
+      else assert.match(err.detail, detail);
       return true;
     },
   );
@@ -194,5 +202,190 @@ describe('parseResponse on hand-built responses', () => {
     const asExtension =
       spent(response(basic(tbs({ extensions: [ext(long, Buffer.from([1]))] })))) - spent(response(basic(tbs({ extensions: [ext(short, Buffer.from([1]))] }))));
     assert.equal(asExtension - asType, extra);
+  });
+});
+
+describe('parseResponse names the field of each malformed element', () => {
+  const cases: [string, Buffer, string, string | RegExp][] = [
+    ['empty input', Buffer.alloc(0), 'OCSPResponse', 'empty input'],
+    ['a status that is not ENUMERATED', sequence(int(0)), 'responseStatus', 'expected tag 0x0a, found 0x02'],
+    ['an empty status', sequence(tlv(TAG.ENUMERATED)), 'responseStatus', 'empty integer'],
+    ['responseBytes running past the end', sequence(SUCCESSFUL, Buffer.from([ctx(0), 5])), 'responseBytes', 'length 5 runs past the end of its container'],
+    ['trailing bytes after responseBytes', sequence(tlv(TAG.ENUMERATED, Buffer.from([3])), int(0)), 'OCSPResponse', '3 unexpected trailing bytes'],
+    ['responseBytes not a SEQUENCE', withBytes(tlv(TAG.SET)), 'responseBytes', 'expected tag 0x30, found 0x31'],
+    ['trailing bytes in responseBytes', withBytes(sequence(oid(OID.ocspBasic), octetString(basic())), int(0)), 'responseBytes', '3 unexpected trailing bytes'],
+    ['a responseType that is not an OID', withBytes(sequence(octetString(Buffer.from([1])))), 'responseBytes.responseType', 'expected tag 0x06, found 0x04'],
+    ['an empty responseType', withBytes(sequence(tlv(TAG.OID), octetString(basic()))), 'responseBytes.responseType', 'empty object identifier'],
+    ['a response that is not an OCTET STRING', withBytes(sequence(oid(OID.ocspBasic), int(0))), 'responseBytes.response', 'expected tag 0x04, found 0x02'],
+    ['an empty BasicOCSPResponse', response(Buffer.alloc(0)), 'BasicOCSPResponse', 'empty input'],
+    ['tbsResponseData not a SEQUENCE', response(sequence(tlv(TAG.SET), SIG_ALG, SIGNATURE)), 'tbsResponseData', 'expected tag 0x30, found 0x31'],
+    ['a signatureAlgorithm that is not a SEQUENCE', response(sequence(tbs(), tlv(TAG.SET), SIGNATURE)), 'signatureAlgorithm', 'expected tag 0x30, found 0x31'],
+    ['a signature that is not a BIT STRING', response(sequence(tbs(), SIG_ALG, octetString(Buffer.from([0])))), 'signature', 'expected tag 0x03, found 0x04'],
+    ['an empty signature', response(sequence(tbs(), SIG_ALG, tlv(TAG.BIT_STRING))), 'signature', 'empty bit string'],
+    ['trailing bytes in certs', response(sequence(tbs(), SIG_ALG, SIGNATURE, tlv(ctx(0), sequence(), sequence()))), 'certs', '2 unexpected trailing bytes'],
+    ['certs not a SEQUENCE', response(sequence(tbs(), SIG_ALG, SIGNATURE, tlv(ctx(0), tlv(TAG.SET)))), 'certs', 'expected tag 0x30, found 0x31'],
+    ['a certificate that is not a SEQUENCE', response(basic(tbs(), [int(1)])), 'certs[0]', 'expected tag 0x30, found 0x02'],
+    [
+      'trailing bytes after certs',
+      response(sequence(tbs(), SIG_ALG, SIGNATURE, tlv(ctx(0), sequence()), int(0))),
+      'BasicOCSPResponse',
+      '3 unexpected trailing bytes',
+    ],
+    ['trailing bytes in version', response(basic(tbs({ version: [tlv(ctx(0), int(0), int(0))] }))), 'version', '3 unexpected trailing bytes'],
+    [
+      'a version that is not an INTEGER',
+      response(basic(tbs({ version: [tlv(ctx(0), octetString(Buffer.from([0])))] }))),
+      'version',
+      'expected tag 0x02, found 0x04',
+    ],
+    ['a negative version', response(basic(tbs({ version: [tlv(ctx(0), int(0x80))] }))), 'version', 'negative value'],
+    ['trailing bytes in byName', response(basic(tbs({ responderId: tlv(ctx(1), NAME, NAME) }))), 'responderID.byName', /^\d+ unexpected trailing bytes$/],
+    [
+      'a byName that is not a Name',
+      response(basic(tbs({ responderId: tlv(ctx(1), octetString(Buffer.from([1]))) }))),
+      'responderID.byName',
+      'expected tag 0x30, found 0x04',
+    ],
+    [
+      'trailing bytes in byKey',
+      response(basic(tbs({ responderId: tlv(ctx(2), octetString(Buffer.from([1])), int(0)) }))),
+      'responderID.byKey',
+      '3 unexpected trailing bytes',
+    ],
+    ['a byKey that is not an OCTET STRING', response(basic(tbs({ responderId: tlv(ctx(2), int(0)) }))), 'responderID.byKey', 'expected tag 0x04, found 0x02'],
+    ['a responderID running past the end', response(basic(tbs({ responderId: Buffer.from([ctx(3), 0x7f]) }))), 'responderID', /runs past the end/],
+    [
+      'trailing bytes after responseExtensions',
+      response(basic(sequence(tlv(ctx(1), NAME), NOW, sequence(single()), int(0)))),
+      'tbsResponseData',
+      '3 unexpected trailing bytes',
+    ],
+    [
+      'a UTCTime producedAt',
+      response(basic(sequence(tlv(ctx(1), NAME), tlv(TAG.UTC_TIME, Buffer.from('260101000000Z')), sequence(single())))),
+      'producedAt',
+      'expected tag 0x18, found 0x17',
+    ],
+    ['a malformed producedAt', response(basic(sequence(tlv(ctx(1), NAME), BAD_TIME, sequence(single())))), 'producedAt', /./],
+    ['responses not a SEQUENCE', response(basic(sequence(tlv(ctx(1), NAME), NOW, tlv(TAG.SET, single())))), 'responses', 'expected tag 0x30, found 0x31'],
+    [
+      'trailing bytes in responseExtensions',
+      response(basic(sequence(tlv(ctx(1), NAME), NOW, sequence(single()), tlv(ctx(1), sequence(), sequence())))),
+      'responseExtensions',
+      '2 unexpected trailing bytes',
+    ],
+    ['a SingleResponse that is not a SEQUENCE', withSingle(int(1)), 'responses[0]', 'expected tag 0x30, found 0x02'],
+    ['trailing bytes in a SingleResponse', withSingle(single(GOOD, int(0))), 'responses[0]', '3 unexpected trailing bytes'],
+    ['a certID that is not a SEQUENCE', withSingle(sequence(tlv(TAG.SET), GOOD, NOW)), 'responses[0].certID', 'expected tag 0x30, found 0x31'],
+    [
+      'a hashAlgorithm that is not a SEQUENCE',
+      withSingle(sequence(sequence(tlv(TAG.SET)), GOOD, NOW)),
+      'responses[0].certID.hashAlgorithm',
+      'expected tag 0x30, found 0x31',
+    ],
+    [
+      'an issuerNameHash that is not an OCTET STRING',
+      withSingle(sequence(sequence(SHA1_ALG, int(0)), GOOD, NOW)),
+      'responses[0].certID.issuerNameHash',
+      'expected tag 0x04, found 0x02',
+    ],
+    [
+      'an issuerKeyHash that is not an OCTET STRING',
+      withSingle(sequence(sequence(SHA1_ALG, octetString(Buffer.alloc(20)), int(0)), GOOD, NOW)),
+      'responses[0].certID.issuerKeyHash',
+      'expected tag 0x04, found 0x02',
+    ],
+    [
+      'a serialNumber that is not an INTEGER',
+      withSingle(sequence(certId(OID.sha1, octetString(Buffer.from([1]))), GOOD, NOW)),
+      'responses[0].certID.serialNumber',
+      'expected tag 0x02, found 0x04',
+    ],
+    ['an empty serialNumber', withSingle(sequence(certId(OID.sha1, tlv(TAG.INTEGER)), GOOD, NOW)), 'responses[0].certID.serialNumber', 'empty integer'],
+    ['no certStatus', withSingle(sequence(certId())), 'responses[0].certStatus', 'missing element'],
+    ['a good status that is not empty', withSingle(single(tlv(ctxPrim(0), Buffer.from([0])))), 'responses[0].certStatus.good', 'NULL must be empty'],
+    ['an unknown status that is not empty', withSingle(single(tlv(ctxPrim(2), Buffer.from([0])))), 'responses[0].certStatus.unknown', 'NULL must be empty'],
+    ['trailing bytes in revokedInfo', withSingle(single(tlv(ctx(1), NOW, int(0)))), 'responses[0].certStatus.revoked', '3 unexpected trailing bytes'],
+    ['a revocationTime that is not GeneralizedTime', withSingle(single(tlv(ctx(1), int(0)))), 'responses[0].revocationTime', 'expected tag 0x18, found 0x02'],
+    ['a malformed revocationTime', withSingle(single(tlv(ctx(1), BAD_TIME))), 'responses[0].revocationTime', /./],
+    [
+      'trailing bytes in revocationReason',
+      withSingle(single(tlv(ctx(1), NOW, tlv(ctx(0), tlv(TAG.ENUMERATED, Buffer.from([1])), int(0))))),
+      'responses[0].revocationReason',
+      '3 unexpected trailing bytes',
+    ],
+    [
+      'a revocationReason that is not ENUMERATED',
+      withSingle(single(tlv(ctx(1), NOW, tlv(ctx(0), int(1))))),
+      'responses[0].revocationReason',
+      'expected tag 0x0a, found 0x02',
+    ],
+    ['an empty revocationReason', withSingle(single(tlv(ctx(1), NOW, tlv(ctx(0), tlv(TAG.ENUMERATED))))), 'responses[0].revocationReason', 'empty integer'],
+    ['a malformed thisUpdate', withSingle(sequence(certId(), GOOD, BAD_TIME)), 'responses[0].thisUpdate', /./],
+    [
+      'trailing bytes in nextUpdate',
+      withSingle(sequence(certId(), GOOD, NOW, tlv(ctx(0), LATER, LATER))),
+      'responses[0].nextUpdate',
+      /^\d+ unexpected trailing bytes$/,
+    ],
+    [
+      'a nextUpdate that is not GeneralizedTime',
+      withSingle(sequence(certId(), GOOD, NOW, tlv(ctx(0), int(0)))),
+      'responses[0].nextUpdate',
+      'expected tag 0x18, found 0x02',
+    ],
+    ['a malformed nextUpdate', withSingle(sequence(certId(), GOOD, NOW, tlv(ctx(0), BAD_TIME))), 'responses[0].nextUpdate', /./],
+    [
+      'trailing bytes in singleExtensions',
+      withSingle(sequence(certId(), GOOD, NOW, tlv(ctx(1), sequence(), sequence()))),
+      'responses[0].singleExtensions',
+      '2 unexpected trailing bytes',
+    ],
+    ['an extension that is not a SEQUENCE', response(basic(tbs({ extensions: [int(1)] }))), 'responseExtensions[0]', 'expected tag 0x30, found 0x02'],
+    [
+      'an extnID that is not an OID',
+      response(basic(tbs({ extensions: [sequence(int(1), octetString(Buffer.from([1])))] }))),
+      'responseExtensions[0].extnID',
+      'expected tag 0x06, found 0x02',
+    ],
+    [
+      'an empty extnID',
+      response(basic(tbs({ extensions: [sequence(tlv(TAG.OID), octetString(Buffer.from([1])))] }))),
+      'responseExtensions[0].extnID',
+      'empty object identifier',
+    ],
+    [
+      'critical running past the end',
+      response(basic(tbs({ extensions: [sequence(oid('1.2.3'), Buffer.from([TAG.BOOLEAN, 5]))] }))),
+      'responseExtensions[0].critical',
+      'length 5 runs past the end of its container',
+    ],
+    [
+      'critical neither true nor false',
+      response(basic(tbs({ extensions: [sequence(oid('1.2.3'), tlv(TAG.BOOLEAN, Buffer.from([1])), octetString(Buffer.from([1])))] }))),
+      'responseExtensions[0].critical',
+      'boolean must be 0x00 or 0xFF',
+    ],
+  ];
+  for (const [what, der, field, detail] of cases) {
+    it(`${what}: ${field}`, () => refused(der, field, detail));
+  }
+
+  it("the duplicate check's work, when it is what exhausts the budget: extnID", () => {
+    const der = response(basic(tbs({ extensions: [ext(`1.2.${'3.'.repeat(20)}4`, Buffer.from([1]))] })));
+    const full = DerBudget.forInput(der.length);
+    parseResponse(der, full);
+    // The last two spends are the duplicate check (the OID's length) and extnValue's header (1).
+    const tooSmall = (steps: number): DerError => {
+      try {
+        parseResponse(der, new DerBudget(steps));
+      } catch (err) {
+        assert.ok(err instanceof DerError, String(err));
+        return err;
+      }
+      assert.fail(`parsed within ${steps} steps`);
+    };
+    assert.deepEqual([tooSmall(full.steps - 1).field, tooSmall(full.steps - 1).detail], ['responseExtensions[0].extnValue', 'parse work limit exceeded']);
+    assert.deepEqual([tooSmall(full.steps - 2).field, tooSmall(full.steps - 2).detail], ['responseExtensions[0].extnID', 'parse work limit exceeded']);
   });
 });

@@ -27,6 +27,7 @@ const targets = {
       'test/ocsp/verify-edges.test.ts',
       'test/ocsp/verify.test.ts',
       'test/ocsp/pem.test.ts',
+      'test/ocsp/certificate-fields.test.ts',
       'test/ocsp/certificate.test.ts',
       'test/ocsp/hardening.test.ts',
       'test/ocsp/response-oracle.test.ts',
@@ -47,7 +48,7 @@ if (unlisted.length > 0) throw new Error(`stryker.config.mjs: add ${unlisted.joi
 // its mutants are killed by them, and a killed mutant costs only the files run until one fails.
 const focus = {
   'bytes.ts': ['certificate'],
-  'certificate.ts': ['certificate'],
+  'certificate.ts': ['certificate-fields', 'certificate'],
   'certificate-extensions.ts': ['certificate'],
   'names.ts': ['certificate'],
   'pem.ts': ['pem', 'certificate', 'hardening'],

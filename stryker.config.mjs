@@ -49,7 +49,7 @@ if (unlisted.length > 0) throw new Error(`stryker.config.mjs: add ${unlisted.joi
 const focus = {
   'bytes.ts': ['certificate'],
   'certificate.ts': ['certificate-fields', 'certificate'],
-  'certificate-extensions.ts': ['certificate'],
+  'certificate-extensions.ts': ['certificate-fields', 'certificate'],
   'names.ts': ['certificate'],
   'pem.ts': ['pem', 'certificate', 'hardening'],
   'der.ts': ['der'],

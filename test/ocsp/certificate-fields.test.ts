@@ -176,6 +176,44 @@ describe('Certificate facts at their edges', () => {
     assert.equal(bare.extKeyUsage, null);
     assert.equal(bare.hasExtKeyUsage(OID.kpOcspSigning), false);
     assert.deepEqual([bare.ocspUrls, bare.caIssuersUrls, bare.unknownCriticalExtensions], [[], [], []]);
+    assert.deepEqual([bare.mustStaple, bare.isCA], [false, false]);
+  });
+
+  it('reads extensions: understood critical ones, unknown ones, basicConstraints without cA, a full authorityKeyIdentifier', () => {
+    const critical = tlv(TAG.BOOLEAN, Buffer.from([0xff]));
+    const keyId = Buffer.alloc(20, 0x42);
+    const c = new Certificate(
+      craftCertificate({
+        issuer: pki.intermediate,
+        extensions: [
+          sequence(oid('2.5.29.32'), critical, octetString(sequence())),
+          sequence(oid('2.5.29.31'), critical, octetString(sequence())),
+          sequence(oid('1.2.3.4'), octetString(sequence())),
+          sequence(oid('1.2.3.5'), critical, octetString(sequence())),
+          sequence(oid(OID.basicConstraints), octetString(sequence())),
+          sequence(oid(OID.authorityKeyIdentifier), octetString(sequence(tlv(ctxPrim(0), keyId), tlv(ctx(1), NAME), tlv(ctxPrim(2), Buffer.from([1]))))),
+        ],
+      }),
+    );
+    assert.deepEqual(c.unknownCriticalExtensions, ['1.2.3.5']);
+    assert.equal(c.isCA, false);
+    assert.deepEqual(Buffer.from(c.authorityKeyId!), keyId);
+  });
+
+  it('names the malformed parts of extensions', () => {
+    const refusedExt = (extensions: Buffer[], message: string): void => refused(craftCertificate({ issuer: pki.intermediate, extensions }), message);
+    const bc = sequence(oid(OID.basicConstraints), octetString(sequence()));
+    refusedExt([bc, bc], 'extension 2.5.29.19: duplicate extension');
+    refusedExt([sequence(int(1), octetString(sequence()))], 'extension.extnID: expected tag 0x06, found 0x02');
+    refusedExt([sequence(tlv(TAG.OID), octetString(sequence()))], 'extension.extnID: empty object identifier');
+    refusedExt([sequence(oid('1.2.3.4'))], 'extension 1.2.3.4.extnValue: missing element');
+    refusedExt([sequence(oid(OID.extKeyUsage), octetString(sequence(int(1))))], 'extKeyUsage: expected tag 0x06, found 0x02');
+    refusedExt([sequence(oid(OID.extKeyUsage), octetString(sequence(tlv(TAG.OID))))], 'extKeyUsage: empty object identifier');
+    refused(cert(tbs({ rest: [tlv(ctx(3), tlv(TAG.SET))] })), 'extensions: expected tag 0x30, found 0x31');
+    refused(
+      cert(tbs({ spki: sequence(sequence(oid('1.2.3'), tlv(TAG.BOOLEAN, Buffer.from([1]))), SIG) })),
+      'subjectPublicKeyInfo.algorithm.parameters: boolean must be 0x00 or 0xFF',
+    );
   });
 
   it('shares one empty list between certificates with extensions but no URLs or unknown critical ones', () => {

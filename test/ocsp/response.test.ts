@@ -172,11 +172,11 @@ describe('parseResponse on hand-built responses', () => {
 
     const exts = (n: number, prefix: string): Buffer[] => Array.from({ length: n }, (_, i) => ext(`${prefix}.${i}`, Buffer.from([i])));
     const half = RESPONSE_CAPS.extensions / 2;
-    const withExts = (single: number, response: number): Buffer =>
+    const withExts = (inSingle: number, inResponse: number): Buffer =>
       basic(
         tbs({
-          responses: [single > 0 ? sequence(certId(), GOOD, NOW, tlv(ctx(1), sequence(...exts(single, '1.2.5')))) : single()],
-          extensions: exts(response, '1.2.6'),
+          responses: [inSingle > 0 ? sequence(certId(), GOOD, NOW, tlv(ctx(1), sequence(...exts(inSingle, '1.2.5')))) : single()],
+          extensions: exts(inResponse, '1.2.6'),
         }),
       );
     assert.equal(basicOf(parseResponse(response(withExts(half, half)))).extensions.length, half);

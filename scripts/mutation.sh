@@ -13,6 +13,8 @@ if [ "$major" -lt 22 ]; then
   exit 1
 fi
 export PATH="$(dirname "$node_bin"):$PATH"
+# Test files reuse the PKI's key pairs across runs (test/support/pki.ts): each mutant runs them again.
+export STAPLER_TEST_KEY_POOL="${STAPLER_TEST_KEY_POOL:-$PWD/test-output/mutation/keys}"
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(engine ocsp)
 for t in "${targets[@]}"; do

@@ -37,13 +37,20 @@ describe('OCSP requests', () => {
     assert.deepEqual(parsed.serials, [pki.leaf.cert.serialHex]);
     assert.ok(parsed.nonce?.equals(nonce));
   });
-  it('refuse a nonce outside 1..32 bytes', () => {
+  it('refuse a nonce outside 1..32 bytes, and take one of 1 byte', () => {
     const id = certIdFor(pki.leaf.cert, pki.intermediate.cert);
     assert.throws(() => buildRequest(id, { nonce: Buffer.alloc(33) }), InputError);
-    assert.throws(() => buildRequest(id, { nonce: Buffer.alloc(0) }), InputError);
+    assert.throws(() => buildRequest(id, { nonce: Buffer.alloc(0) }), { name: 'InputError', message: 'nonce: must be 1 to 32 bytes' });
+    assert.ok(parseOcspRequest(buildRequest(id, { nonce: Buffer.from([9]) })).nonce?.equals(Buffer.from([9])));
   });
-  it('refuse an issuer that the certificate does not name', () => {
-    assert.throws(() => certIdFor(pki.leaf.cert, pki.root.cert), /is not the issuer named by the certificate/);
+  it('refuse an issuer that the certificate does not name, naming both', () => {
+    assert.throws(() => certIdFor(pki.leaf.cert, pki.root.cert), {
+      name: 'InputError',
+      message: `issuer: "${pki.root.cert.subject}" is not the issuer named by the certificate ("${pki.leaf.cert.issuer}")`,
+    });
+  });
+  it('refuse to ask about no certificate at all', () => {
+    assert.throws(() => buildRequest([]), { name: 'InputError', message: 'request: needs at least one CertID' });
   });
   it('can ask about several certificates at once', () => {
     const der = buildRequest([certIdFor(pki.leaf.cert, pki.intermediate.cert), certIdFor(pki.rsaLeaf.cert, pki.intermediate.cert)]);

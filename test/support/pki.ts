@@ -3,6 +3,8 @@
 
 import 'reflect-metadata';
 import { KeyObject, webcrypto } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { Certificate } from '../../src/ocsp/certificate.ts';
 
@@ -57,10 +59,42 @@ export interface IssueOptions {
 const DAY = 86_400_000;
 let serialCounter = 0x1000;
 
+// STAPLER_TEST_KEY_POOL=dir reuses key pairs across processes: mutation testing runs a test file
+// once per mutant, and generating the PKI's keys (RSA above all) was most of a file's time. The
+// nth key of a kind in a process is the pool's nth, so keys within a process still all differ;
+// certificates are still issued afresh. Unset (the normal suite), every key is new.
+const keyPool = process.env.STAPLER_TEST_KEY_POOL;
+const keysTaken = new Map<KeyKind, number>();
+
+async function keyPair(kind: KeyKind): Promise<CryptoKeyPair> {
+  const gen = KEY_PARAMS[kind].gen as EcKeyGenParams;
+  if (!keyPool) return await webcrypto.subtle.generateKey(gen, true, ['sign', 'verify']);
+  const n = keysTaken.get(kind) ?? 0;
+  keysTaken.set(kind, n + 1);
+  const file = join(keyPool, `${kind}-${n}.json`);
+  let stored: { pkcs8: string; spki: string } | undefined;
+  try {
+    stored = JSON.parse(readFileSync(file, 'utf8')) as { pkcs8: string; spki: string };
+  } catch {
+    const fresh = await webcrypto.subtle.generateKey(gen, true, ['sign', 'verify']);
+    stored = {
+      pkcs8: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', fresh.privateKey)).toString('base64'),
+      spki: Buffer.from(await webcrypto.subtle.exportKey('spki', fresh.publicKey)).toString('base64'),
+    };
+    mkdirSync(keyPool, { recursive: true });
+    // Written whole then renamed: test files run side by side may fill the pool at once.
+    writeFileSync(`${file}.${process.pid}`, JSON.stringify(stored));
+    renameSync(`${file}.${process.pid}`, file);
+  }
+  return {
+    privateKey: await webcrypto.subtle.importKey('pkcs8', Buffer.from(stored.pkcs8, 'base64'), gen, true, ['sign']),
+    publicKey: await webcrypto.subtle.importKey('spki', Buffer.from(stored.spki, 'base64'), gen, true, ['verify']),
+  };
+}
+
 export async function issue(opts: IssueOptions): Promise<Issued> {
   const kind = opts.kind ?? 'ec-p256';
-  const params = KEY_PARAMS[kind];
-  const keys = await webcrypto.subtle.generateKey(params.gen as EcKeyGenParams, true, ['sign', 'verify']);
+  const keys = await keyPair(kind);
   const extensions: x509.Extension[] = [];
   if (opts.ca) {
     extensions.push(new x509.BasicConstraintsExtension(true, undefined, true));

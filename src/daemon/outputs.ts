@@ -52,7 +52,6 @@ export function newWatchedFile(path: string, outputs: Outputs, refused: string |
   };
 }
 
-
 export interface OutputChange {
   /** The staple file already held the staple (or was already absent). */
   readonly stapleCurrent: boolean;

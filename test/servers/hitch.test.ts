@@ -68,11 +68,16 @@ async function hitchConf(dir: string, port: number): Promise<string> {
   return file;
 }
 
-/** One handshake's staple, judged against the certificate hitch sent, at the moment it arrived. */
+/**
+ * One handshake's staple, judged against the certificate hitch sent, as of when the handshake
+ * began: hitch chose it during the handshake, so one that lapsed while the handshake ran (a
+ * boundary race, found under load) was not stapled late; one hitch staples after nextUpdate is.
+ */
 async function staple(port: number): Promise<{ ok: boolean; reason: string } | null> {
+  const began = Date.now();
   const h = await handshake(port, { servername: 'leaf.test', tls: '1.2' });
   if (!h.staple) return null;
-  const v = verifyResponse(h.staple, { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now: Date.now() });
+  const v = verifyResponse(h.staple, { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now: began });
   return { ok: v.ok, reason: v.ok ? 'ok' : v.reason };
 }
 

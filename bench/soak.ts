@@ -20,7 +20,7 @@ import { Operations, type OperationName } from './soak/operations.ts';
 import { probeHandshake, probeResponder } from './soak/probes.ts';
 import { Tally, type Target } from './soak/tally.ts';
 import { SoakRig } from './soak/rig.ts';
-import { EXPIRY_GRACE_MS, PROPAGATION_MS, VALIDITY_MS } from './soak/settings.ts';
+import { EXPIRY_GRACE_MS, HANDOFF_MS, PROPAGATION_MS, VALIDITY_MS } from './soak/settings.ts';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -76,7 +76,7 @@ try {
         if (stopping) break;
         const p = await probeHandshake(t.port, t.servername, rig.issuer);
         const now = Date.now();
-        const since = p.served ? ca.validSince(p.served.serialHex, now) : null;
+        const since = p.served ? ca.validSince(p.served.serialHex, now + HANDOFF_MS[t.kind]) : null;
         tally.handshake(t, p, now, since !== null && now - since > PROPAGATION_MS[t.kind], EXPIRY_GRACE_MS[t.kind]);
       }
       await sleep(20);
@@ -90,7 +90,7 @@ try {
         const cert = c.issued.cert;
         const a = await probeResponder(rig.daemonPort, cert, rig.issuer);
         const now = Date.now();
-        const since = ca.validSince(cert.serialHex, now);
+        const since = ca.validSince(cert.serialHex, now + HANDOFF_MS.daemon);
         const current = rig.certs.includes(c) && c.issued.cert === cert;
         // Managed for sure: the file has held these bytes for two rescans and more.
         const managed = current && now - c.since > 4_000;

@@ -14,7 +14,7 @@ import { fullchain, issue, type Issued, type TestPki } from '../../test/support/
 import { noNginx } from '../../test/support/nginx.ts';
 import { startServer, type ServerProcess } from '../../test/support/server-process.ts';
 import { probeResponder } from './probes.ts';
-import { SOAK_ENGINE } from './settings.ts';
+import { RELOAD_DEBOUNCE_MS, SOAK_ENGINE } from './settings.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 export const FD_LIMIT = 384;
@@ -73,7 +73,7 @@ export class SoakRig {
       certificates: [join(this.dir, 'certs', '*.pem')],
       stapleFile: join(this.dir, 'out', '{name}.der'),
       nginxInclude: '{cert}.stapling.conf',
-      reload: { command: `nginx -p ${this.dir} -c ${join(this.dir, 'nginx.conf')} -s reload 2>/dev/null || true`, debounceMs: 200 },
+      reload: { command: `nginx -p ${this.dir} -c ${join(this.dir, 'nginx.conf')} -s reload 2>/dev/null || true`, debounceMs: RELOAD_DEBOUNCE_MS },
       stateFile: join(this.dir, 'state.json'),
       storeDir: join(this.dir, 'store'),
       ...(this.redisUrl ? { store: this.redisUrl } : {}),

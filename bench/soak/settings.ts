@@ -2,6 +2,8 @@
 // ahead), refreshed every half-window, retried within seconds, so that a run of minutes goes
 // through many refreshes, outages and expiries.
 
+import { FILE_HANDOFF_MS, RESPONDER_HANDOFF_MS } from '../../src/daemon/handoff.ts';
+
 export const VALIDITY_MS = 180_000;
 
 /** The engine's tunables, for the daemon's configuration and the library server alike. */
@@ -19,3 +21,19 @@ export const PROPAGATION_MS = { library: 1_000, daemon: 1_000, nginx: 4_000, apa
 
 /** Apache staples up to SSLStaplingResponseTimeSkew (1 s) past nextUpdate; openssl-era clients allow that. */
 export const EXPIRY_GRACE_MS = { library: 0, daemon: 0, nginx: 0, apache: 1_500 } as const;
+
+/** The daemon's reload debounce in the soak's configuration. */
+export const RELOAD_DEBOUNCE_MS = 200;
+
+/**
+ * How long before nextUpdate a face stops offering a staple on purpose (src/daemon/handoff.ts):
+ * the responder keeps 1 s of margin, a staple file is withdrawn 5 s plus the reload's debounce
+ * early, so that no server staples it expired. A response in its last stretch is not one that a
+ * face should still staple: it does not count as existing there.
+ */
+export const HANDOFF_MS = {
+  library: 0,
+  daemon: RESPONDER_HANDOFF_MS,
+  nginx: FILE_HANDOFF_MS + RELOAD_DEBOUNCE_MS,
+  apache: RESPONDER_HANDOFF_MS,
+} as const;

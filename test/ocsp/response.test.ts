@@ -7,6 +7,7 @@ import { ctx, ctxPrim, DerBudget, DerError, TAG } from '../../src/ocsp/der.ts';
 import { derNull, octetString, oid, sequence, tlv } from '../../src/ocsp/der-writer.ts';
 import { OID } from '../../src/ocsp/oids.ts';
 import { parseResponse, RESPONSE_CAPS, type OcspResponse } from '../../src/ocsp/response.ts';
+import { assertRefused } from '../support/der-refusal.ts';
 
 const time = (s: string): Buffer => tlv(TAG.GENERALIZED_TIME, Buffer.from(s));
 const int = (...bytes: number[]): Buffer => tlv(TAG.INTEGER, Buffer.from(bytes));
@@ -50,16 +51,7 @@ const withSingle = (singleDer: Buffer): Buffer => response(basic(tbs({ responses
 const BAD_TIME = time('2026');
 
 function refused(der: Buffer, field: string, detail: string | RegExp): void {
-  assert.throws(
-    () => parseResponse(der),
-    (err: unknown) => {
-      assert.ok(err instanceof DerError, String(err));
-      assert.equal(err.field, field);
-      if (typeof detail === 'string') assert.equal(err.detail, detail);
-      else assert.match(err.detail, detail);
-      return true;
-    },
-  );
+  assertRefused(() => parseResponse(der), field, detail);
 }
 
 const basicOf = (r: OcspResponse) => {

@@ -3,17 +3,19 @@
 // whether each last worked. A failed write is retried with backoff (the engine's state is read
 // again at each try) and logged once when it fails and once when it works again. A push HAProxy
 // refused is retried too (with the same backoff), and any later push that works (a retry, or one
-// after a reload) clears the push's failure.
+// after a reload) clears the push's failure. Before each reload command, an include that says
+// "on" while its staple file cannot be read goes off (outputs.ts: includeOnlyIfReadable).
 
 import type { Clock, TimerHandle } from '../engine/clock.ts';
 import type { StaplingEngine } from '../engine/engine.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { DaemonConfig } from './config.ts';
+import { processFdReserve, type FdReserve } from './fd-reserve.ts';
 import { FILE_HANDOFF_MS } from './handoff.ts';
 import { haproxyWouldIgnore, pushOcspResponse, pushStaple } from './haproxy.ts';
 import { describeError } from './inputs.ts';
 import { OutputHealthBook, type OutputHealth } from './output-health.ts';
-import { OutputWriteError, writeOutputs, type WatchedFile } from './outputs.ts';
+import { includeOnlyIfReadable, OutputWriteError, writeOutputs, type WatchedFile } from './outputs.ts';
 import type { Reloader } from './reloader.ts';
 
 export const OUTPUT_RETRY_INITIAL_MS = 1_000;
@@ -55,7 +57,12 @@ export class OutputWriter {
     private readonly log: Logger,
     /** Something a status reader shows changed. */
     private readonly changed: () => void,
-  ) {}
+    /** Descriptors kept for withdrawals (fd-reserve.ts). */
+    private readonly reserve: FdReserve = processFdReserve,
+  ) {
+    reserve.take();
+    reloader.beforeCommand = () => this.includesReadable();
+  }
 
   configure(config: DaemonConfig): void {
     this.config = config;
@@ -109,6 +116,25 @@ export class OutputWriter {
     this.repushes = [];
     if (!this.config.haproxy || this.stopped) return;
     this.repushes = REPUSH_AFTER_RELOAD_MS.map((delay) => this.clock.at(this.clock.now() + delay, () => void this.repushAll()));
+  }
+
+  /** Before a reload: each include "on" naming a staple file that cannot be read goes off (nginx would refuse the whole reload), and is retried. */
+  private async includesReadable(): Promise<void> {
+    const check = async (f: WatchedFile): Promise<void> => {
+      const problem = await includeOnlyIfReadable(f, this.reserve).catch((err: unknown) => {
+        if (err instanceof OutputWriteError) return err;
+        throw err;
+      });
+      if (!problem) return;
+      this.book(f).failed(
+        problem.kind,
+        problem.target,
+        `${problem.message}${f.include === 'off' ? '; its nginx include is off until the file is there again' : ''}`,
+      );
+      this.retryLater(f);
+      this.changed();
+    };
+    await Promise.all([...this.books.keys()].map((f) => this.serially(f, () => check(f))));
   }
 
   private async repushAll(): Promise<void> {
@@ -167,7 +193,7 @@ export class OutputWriter {
     let change;
     const includeBefore = f.include;
     try {
-      change = await writeOutputs(f, staple, status?.state === 'no-responder', this.log);
+      change = await writeOutputs(f, staple, status?.state === 'no-responder', this.log, this.reserve);
     } catch (err) {
       if (!(err instanceof OutputWriteError)) throw err;
       book.failed(err.kind, err.target, err.message);

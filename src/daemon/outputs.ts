@@ -1,10 +1,15 @@
 // Writing one certificate file's outputs: its staple file and its nginx include, so that they
 // say what the engine says (the staple, or no file and "ssl_stapling off"). A failed write
-// throws OutputWriteError naming the output; what was written before it stays recorded.
+// throws OutputWriteError naming the output; what was written before it stays recorded. The
+// include says "on" only while the staple file it names can be read: nginx refuses to reload into
+// a configuration naming one it cannot read, and its old workers then keep every old staple.
+// Withdrawals ("off", the removal) run on the descriptor reserve (fd-reserve.ts).
 
-import { unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, unlink } from 'node:fs/promises';
 import type { Logger } from '../engine/logger.ts';
 import { describeFsError, writeFileAtomic } from '../io/files.ts';
+import { processFdReserve, type FdReserve } from './fd-reserve.ts';
 import type { Outputs } from './inputs.ts';
 import { NGINX_INCLUDE_OFF, nginxIncludeOn } from './nginx.ts';
 import type { OutputKind } from './output-health.ts';
@@ -72,16 +77,57 @@ export class OutputWriteError extends Error {
   }
 }
 
-async function write(kind: OutputKind, path: string, data: Uint8Array): Promise<void> {
+async function write(kind: OutputKind, path: string, data: Uint8Array, reserve?: FdReserve): Promise<void> {
   try {
-    await writeFileAtomic(path, data, 0o644);
+    await (reserve ? reserve.withRoom(() => writeFileAtomic(path, data, 0o644)) : writeFileAtomic(path, data, 0o644));
   } catch (err) {
     throw new OutputWriteError(kind, path, err);
   }
 }
 
+/**
+ * Why the staple file cannot be read now, or null. `gone` (ENOENT, ENOTDIR: its folder replaced
+ * by a file) is a definite answer; any other error is unknown, yet nginx could not be promised the
+ * file either. access() takes no descriptor, so fd pressure cannot make a readable file look unreadable.
+ */
+async function unreadable(path: string): Promise<{ readonly gone: boolean; readonly cause: unknown } | null> {
+  try {
+    await access(path, constants.R_OK);
+    return null;
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    return { gone: code === 'ENOENT' || code === 'ENOTDIR', cause };
+  }
+}
+
+async function includeOff(f: WatchedFile, reserve: FdReserve): Promise<void> {
+  if (!f.includeFile || f.include === 'off') return;
+  await write('nginx-include', f.includeFile, Buffer.from(NGINX_INCLUDE_OFF), reserve);
+  f.include = 'off';
+}
+
+/**
+ * Before a reload: an include that says "on" while its staple file cannot be read goes "off"
+ * (a file gone is forgotten, so that it is written again). Returns the problem, or null when the
+ * include can stay as it is. Throws OutputWriteError when the include cannot be written.
+ */
+export async function includeOnlyIfReadable(f: WatchedFile, reserve: FdReserve = processFdReserve): Promise<OutputWriteError | null> {
+  if (f.include !== 'on' || !f.stapleFile) return null;
+  const problem = await unreadable(f.stapleFile);
+  if (!problem) return null;
+  if (problem.gone) f.written = null;
+  await includeOff(f, reserve);
+  return new OutputWriteError('staple-file', f.stapleFile, problem.cause);
+}
+
 /** Make f's files match `staple` (null: none). Returns what changed, or null when nothing had to. Throws OutputWriteError. */
-export async function writeOutputs(f: WatchedFile, staple: Buffer | null, noResponder: boolean, log: Logger): Promise<OutputChange | null> {
+export async function writeOutputs(
+  f: WatchedFile,
+  staple: Buffer | null,
+  noResponder: boolean,
+  log: Logger,
+  reserve: FdReserve = processFdReserve,
+): Promise<OutputChange | null> {
   const stapleFile = f.stapleFile;
   if (stapleFile === null) return null;
   // nginx refuses a configuration whose include is missing: write "off" as soon as a
@@ -93,25 +139,35 @@ export async function writeOutputs(f: WatchedFile, staple: Buffer | null, noResp
   let removed = false;
   if (staple) {
     if (!stapleCurrent) {
-      await write('staple-file', stapleFile, staple);
+      try {
+        await write('staple-file', stapleFile, staple);
+      } catch (err) {
+        // The file the include names may have gone with its folder: then the include goes off.
+        await includeOnlyIfReadable(f, reserve);
+        throw err;
+      }
       f.written = staple;
       log.info({ file: stapleFile, serial: f.serial }, 'staple file written');
     }
     // The include is written after the staple it names (and turned off before the staple goes).
     if (f.includeFile && f.include !== 'on') {
+      const problem = await unreadable(stapleFile);
+      if (problem) {
+        if (problem.gone) f.written = null;
+        throw new OutputWriteError('staple-file', stapleFile, problem.cause);
+      }
       await write('nginx-include', f.includeFile, Buffer.from(nginxIncludeOn(stapleFile)));
       f.include = 'on';
     }
   } else {
-    if (f.includeFile && f.include !== 'off') {
-      await write('nginx-include', f.includeFile, Buffer.from(NGINX_INCLUDE_OFF));
-      f.include = 'off';
-    }
+    await includeOff(f, reserve);
     try {
-      await unlink(stapleFile);
+      await reserve.withRoom(() => unlink(stapleFile));
       removed = true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputWriteError('staple-file', stapleFile, err);
+      // ENOTDIR: its folder is a file now, so the staple file is gone too.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new OutputWriteError('staple-file', stapleFile, err);
     }
     f.written = null;
     // A certificate without an OCSP URL is a quiet no-op, even when an old staple file goes.

@@ -1,10 +1,12 @@
 // The reload command (e.g. "nginx -s reload"): debounced, so that many staple changes cause one
 // reload; a failed run is counted apart and retried with a doubling delay, so that the server
-// does not keep a file set it has not seen.
+// does not keep a file set it has not seen. Its spawn runs on the descriptor reserve
+// (fd-reserve.ts): the reload that withdraws a lapsing staple must run under fd pressure too.
 
 import { execFile } from 'node:child_process';
 import { systemClock, type Clock, type TimerHandle } from '../engine/clock.ts';
 import type { Logger } from '../engine/logger.ts';
+import { FD_NEEDS, processFdReserve, type FdReserve } from './fd-reserve.ts';
 import type { OutputHealth } from './output-health.ts';
 
 export interface ReloadSettings {
@@ -31,6 +33,8 @@ export class Reloader {
   private stopped = false;
   /** Called after each run that succeeded (the output writer pushes to HAProxy's new worker again). */
   onReloaded: () => void = () => undefined;
+  /** Run after the look at the files, just before the command (the output writer turns off includes naming unreadable files). */
+  beforeCommand: () => Promise<void> = () => Promise.resolve();
 
   constructor(
     private settings: ReloadSettings | null,
@@ -42,7 +46,10 @@ export class Reloader {
      * server never loads the new certificate with the old staple.
      */
     private readonly beforeRun: () => Promise<void> = () => Promise.resolve(),
-  ) {}
+    private readonly reserve: FdReserve = processFdReserve,
+  ) {
+    reserve.take();
+  }
 
   /** The reload command as an output: whether its last run worked (null: none configured, or not run yet). */
   health(): OutputHealth | null {
@@ -89,10 +96,20 @@ export class Reloader {
     const settings = this.settings;
     this.pending = null;
     if (!pending || !settings) return pending?.resolve();
-    if (!this.stopped) await this.lookFirst();
-    await new Promise<void>((resolve) => {
-      execFile('/bin/sh', ['-c', settings.command], { timeout: RELOAD_TIMEOUT_MS, maxBuffer: 64 * 1024 }, (err, stdout, stderr) => {
-        if (err) {
+    if (!this.stopped) await this.lookFirst(this.beforeRun);
+    await this.lookFirst(this.beforeCommand);
+    await this.reserve
+      .withRoom(() => runCommand(settings.command), FD_NEEDS.spawn)
+      .then(
+        ({ stdout, stderr }) => {
+          this.succeeded++;
+          this.consecutiveFailures = 0;
+          if (!this.last?.ok) this.last = { ok: true, error: null, since: this.clock.now() };
+          this.log.info({ command: settings.command, output: `${stdout}${stderr}`.trim() }, 'reload command ran');
+          this.onReloaded();
+        },
+        (err: CommandError) => {
+          const { stderr } = err;
           this.failed++;
           this.consecutiveFailures++;
           const error = err.message.split('\n')[0] ?? 'failed';
@@ -103,26 +120,28 @@ export class Reloader {
             `reload command failed: ${err.message.split('\n')[0]}${this.stopped ? '' : `; retrying in ${retryMs} ms`}`,
           );
           if (!this.stopped) this.schedule(retryMs);
-          resolve();
-        } else {
-          this.succeeded++;
-          this.consecutiveFailures = 0;
-          if (!this.last?.ok) this.last = { ok: true, error: null, since: this.clock.now() };
-          this.log.info({ command: settings.command, output: `${String(stdout)}${String(stderr)}`.trim() }, 'reload command ran');
-          this.onReloaded();
-          resolve();
-        }
-      });
-    });
+        },
+      );
     // Waiters learn that this run happened, whatever its result (a retry is a new reload).
     pending.resolve();
   }
 
-  /** `beforeRun`, bounded in time (a hung file system must not hold the reload back) and never throwing. */
-  private async lookFirst(): Promise<void> {
+  /** A look before the command, bounded in time (a hung file system must not hold the reload back) and never throwing. */
+  private async lookFirst(look: () => Promise<void>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, RELOAD_RESCAN_WAIT_MS)));
-    await Promise.race([this.beforeRun().catch(() => undefined), waited]);
+    await Promise.race([look().catch(() => undefined), waited]);
     clearTimeout(timer);
   }
+}
+
+type CommandError = Error & { readonly code?: unknown; readonly stderr: string };
+
+/** Run the command through /bin/sh; rejects with its error (`code` EMFILE when it could not be spawned) and its stderr. */
+function runCommand(command: string): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) =>
+    execFile('/bin/sh', ['-c', command], { timeout: RELOAD_TIMEOUT_MS, maxBuffer: 64 * 1024 }, (err, stdout, stderr) =>
+      err ? reject(Object.assign(err as Error, { stderr: String(stderr) })) : resolve({ stdout: String(stdout), stderr: String(stderr) }),
+    ),
+  );
 }

@@ -15,8 +15,8 @@ import { it } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { FILE_WITHDRAW_LEAD_MS } from '../../src/daemon/output-writer.ts';
-import { silentLogger } from '../../src/engine/logger.ts';
 import { FakeClock } from '../support/fake-clock.ts';
+import { captureLogger } from '../support/log-capture.ts';
 import { noNginx } from '../support/nginx.ts';
 import { freePort } from '../support/openssl.ts';
 import { fullchain, issue, makePki } from '../support/pki.ts';
@@ -93,7 +93,8 @@ ${names
       },
       dir,
     );
-    const daemon = new Daemon(config, { logger: silentLogger, clock });
+    const { logger, lines } = captureLogger();
+    const daemon = new Daemon(config, { logger, clock });
     t.after(() => daemon.stop());
     t.after(() => rm(dir, { recursive: true, force: true }));
     await daemon.start();
@@ -106,6 +107,9 @@ ${names
     await reloaded(daemon, clock);
     const nginx = await startServer('nginx', ['-p', dir, '-c', conf], /start worker process/, join(dir, 'error.log'));
     t.after(() => nginx.stop());
+    // The reload before nginx ran failed (no nginx to signal): its retry, now that nginx runs.
+    await reloaded(daemon, clock);
+    assert.equal(daemon.state().reloads, 1);
     for (const [i, n] of names.entries()) {
       const s = await opensslStatus(ports[i]!, { servername: `${n}.test` });
       assert.ok(s.stapled, `${n} stapled: ${s.output}`);
@@ -116,11 +120,14 @@ ${names
     await rename(out, `${out}.away`);
     await writeFile(out, 'not a folder\n');
     const a = daemon.state().files.find((f) => f.file === certFile('a'))!;
-    const reloadsBefore = daemon.state().reloads;
+    const before = daemon.state();
     await clock.advanceTo(Date.parse(a.validUntil!) - FILE_WITHDRAW_LEAD_MS - DEBOUNCE_MS);
     await waitFor('a withdrawn', async () => !(await on('a')));
-    await reloaded(daemon, clock);
-    assert.ok(daemon.state().reloads > reloadsBefore, 'the reload command succeeded: nginx took the configuration');
+    // The reload the withdrawal scheduled has run (its debounce on the fake clock), and worked.
+    const ran = (): number => daemon.state().reloads + daemon.state().reloadFailures;
+    await waitFor('the reload after the withdrawal', async () => (await clock.advance(100), ran() > before.reloads + before.reloadFailures));
+    const said = (): string => lines.map((l) => `${l.level} ${l.message}`).join('\n');
+    assert.equal(daemon.state().reloadFailures, before.reloadFailures, `the reload command failed: nginx refused the configuration\n${said()}`);
     // b's and c's files are gone with the folder: their includes went off before the reload.
     for (const n of ['b', 'c']) assert.match(await readFile(include(n), 'utf8'), /ssl_stapling off;/, `${n}'s include`);
     // nginx took the reload (its configuration test passed): no worker staples a's withdrawn staple.

@@ -165,9 +165,7 @@ export async function writeOutputs(
       await reserve.withRoom(() => unlink(stapleFile));
       removed = true;
     } catch (err) {
-      // ENOTDIR: its folder is a file now, so the staple file is gone too.
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new OutputWriteError('staple-file', stapleFile, err);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputWriteError('staple-file', stapleFile, err);
     }
     f.written = null;
     // A certificate without an OCSP URL is a quiet no-op, even when an old staple file goes.

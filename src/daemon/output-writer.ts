@@ -7,6 +7,7 @@
 // "on" while its staple file cannot be read goes off (outputs.ts: includeOnlyIfReadable).
 
 import type { Clock, TimerHandle } from '../engine/clock.ts';
+import { BackoffTimers } from './backoff-timers.ts';
 import type { StaplingEngine } from '../engine/engine.ts';
 import type { Logger } from '../engine/logger.ts';
 import type { DaemonConfig } from './config.ts';
@@ -18,8 +19,7 @@ import { OutputHealthBook, type OutputHealth } from './output-health.ts';
 import { includeOnlyIfReadable, OutputWriteError, writeOutputs, type WatchedFile } from './outputs.ts';
 import type { Reloader } from './reloader.ts';
 
-export const OUTPUT_RETRY_INITIAL_MS = 1_000;
-export const OUTPUT_RETRY_MAX_MS = 5 * 60_000;
+export { OUTPUT_RETRY_INITIAL_MS, OUTPUT_RETRY_MAX_MS } from './backoff-timers.ts';
 /**
  * A server that reads a staple file keeps stapling what it read until it reloads, so a staple file
  * is withdrawn this long (plus the reload's debounce) before the staple lapses: the reload lands
@@ -34,16 +34,11 @@ export const FILE_WITHDRAW_LEAD_MS = FILE_HANDOFF_MS;
  */
 export const REPUSH_AFTER_RELOAD_MS = [1_000, 3_000, 10_000] as const;
 
-interface Retry {
-  timer: TimerHandle | null;
-  failures: number;
-}
-
 export class OutputWriter {
   private readonly books = new Map<WatchedFile, OutputHealthBook>();
-  private readonly retries = new Map<WatchedFile, Retry>();
+  private readonly retries: BackoffTimers<WatchedFile>;
   /** Per file, the retry of a push HAProxy refused (or could not take: its socket down while it starts). */
-  private readonly pushRetries = new Map<WatchedFile, Retry>();
+  private readonly pushRetries: BackoffTimers<WatchedFile>;
   /** Per file, the timer that withdraws its staple before it lapses. */
   private readonly withdrawals = new Map<WatchedFile, TimerHandle>();
   private stopped = false;
@@ -61,6 +56,8 @@ export class OutputWriter {
     private readonly reserve: FdReserve = processFdReserve,
   ) {
     reserve.take();
+    this.retries = new BackoffTimers(clock);
+    this.pushRetries = new BackoffTimers(clock);
     reloader.beforeCommand = () => this.includesReadable();
   }
 
@@ -102,9 +99,8 @@ export class OutputWriter {
 
   /** The file is forgotten: no retry, no health kept. */
   forget(f: WatchedFile): void {
-    this.retries.get(f)?.timer?.cancel();
-    this.retries.delete(f);
-    this.cancelPushRetry(f);
+    this.retries.cancel(f);
+    this.pushRetries.cancel(f);
     this.withdrawals.get(f)?.cancel();
     this.withdrawals.delete(f);
     this.books.delete(f);
@@ -151,7 +147,7 @@ export class OutputWriter {
     const book = this.books.get(f);
     // Nothing HAProxy would take (the staple withdrawn, or too short-lived): no retry either.
     const nextUpdate = f.certId ? (this.engine.statusById(f.certId)?.nextUpdate ?? null) : null;
-    if (!haproxy || this.stopped || !book || !f.written || haproxyWouldIgnore(nextUpdate, this.clock.now())) return this.cancelPushRetry(f);
+    if (!haproxy || this.stopped || !book || !f.written || haproxyWouldIgnore(nextUpdate, this.clock.now())) return this.pushRetries.cancel(f);
     try {
       await pushOcspResponse(haproxy.socket, f.written, haproxy.timeoutMs);
     } catch (err) {
@@ -160,7 +156,7 @@ export class OutputWriter {
       return;
     }
     this.log.debug({ file: f.path, socket: haproxy.socket }, `staple pushed to HAProxy ${why}`);
-    this.cancelPushRetry(f);
+    this.pushRetries.cancel(f);
     book.ok('haproxy-push', haproxy.socket);
     this.changed();
   }
@@ -168,9 +164,7 @@ export class OutputWriter {
   stop(): void {
     this.stopped = true;
     for (const t of this.repushes) t.cancel();
-    for (const r of this.retries.values()) r.timer?.cancel();
     this.retries.clear();
-    for (const r of this.pushRetries.values()) r.timer?.cancel();
     this.pushRetries.clear();
     for (const t of this.withdrawals.values()) t.cancel();
     this.withdrawals.clear();
@@ -197,16 +191,18 @@ export class OutputWriter {
     } catch (err) {
       if (!(err instanceof OutputWriteError)) throw err;
       book.failed(err.kind, err.target, err.message);
-      // The include was turned off but the staple file could not go (its folder broken): nginx
-      // must still reload to stop stapling what it holds in memory.
-      if (includeBefore !== null && f.include !== includeBefore) this.reloader.schedule();
+      this.noteWritten(f, staple, status?.validUntil ?? null);
+      // The include was turned off but the staple file could not go (its folder broken), or the
+      // older staple the file still holds is withdrawn: nginx must reload to drop what it holds.
+      if ((includeBefore !== null && f.include !== includeBefore) || (await this.withdrawOlder(f, lead))) this.reloader.schedule();
       this.retryLater(f);
       this.changed();
       return;
     }
+    this.noteWritten(f, staple, status?.validUntil ?? null);
     if (f.stapleFile) book.ok('staple-file', f.stapleFile);
     if (f.includeFile) book.ok('nginx-include', f.includeFile);
-    this.succeeded(f);
+    this.retries.cancel(f);
     if (!change) return;
     const { stapleCurrent, removed, includeChanged } = change;
     if (stapleCurrent && !removed && !includeChanged) return;
@@ -222,7 +218,7 @@ export class OutputWriter {
     const { haproxy } = this.config;
     if (!haproxy) return false;
     // A new staple: its own push, and its own retries.
-    this.cancelPushRetry(f);
+    this.pushRetries.cancel(f);
     const ignored = haproxyWouldIgnore(nextUpdate, this.clock.now());
     if (ignored) {
       book.failed('haproxy-push', haproxy.socket, ignored);
@@ -258,16 +254,34 @@ export class OutputWriter {
     );
   }
 
-  private succeeded(f: WatchedFile): void {
-    const r = this.retries.get(f);
-    if (!r) return;
-    r.timer?.cancel();
-    this.retries.delete(f);
+  /** Until when the staple the file holds is valid: a newer one not written leaves the older one there. */
+  private noteWritten(f: WatchedFile, staple: Buffer | null, validUntil: number | null): void {
+    if (f.written === null) f.writtenUntil = null;
+    else if (staple?.equals(f.written)) f.writtenUntil = validUntil;
+  }
+
+  /**
+   * A newer staple could not be written (a full disk, fd pressure): the older one the file still
+   * holds is withdrawn at its own lapse, as if no staple were held. True when a server must reload.
+   */
+  private async withdrawOlder(f: WatchedFile, lead: number): Promise<boolean> {
+    const until = f.written ? f.writtenUntil : null;
+    if (until === null) return false;
+    if (this.clock.now() < until - lead) {
+      this.armWithdrawal(f, until, lead);
+      return false;
+    }
+    const include = f.include;
+    const removed = await writeOutputs(f, null, false, this.log, this.reserve).then(
+      (c) => c?.removed ?? false,
+      () => false,
+    );
+    return removed || f.include !== include;
   }
 
   /** Try the file's outputs again after a doubling delay. */
   private retryLater(f: WatchedFile): void {
-    this.backOff(this.retries, f, () => void this.sync(f));
+    if (!this.stopped) this.retries.schedule(f, () => void this.sync(f));
   }
 
   /**
@@ -275,26 +289,6 @@ export class OutputWriter {
    * until a push works, a newer staple is pushed, or the staple is withdrawn.
    */
   private retryPushLater(f: WatchedFile): void {
-    this.backOff(this.pushRetries, f, () => void this.serially(f, () => this.pushAgain(f, 'as a retry')));
-  }
-
-  private cancelPushRetry(f: WatchedFile): void {
-    this.pushRetries.get(f)?.timer?.cancel();
-    this.pushRetries.delete(f);
-  }
-
-  /** Run `again` after a delay that doubles with each failure of this file (bounded by OUTPUT_RETRY_MAX_MS). */
-  private backOff(retries: Map<WatchedFile, Retry>, f: WatchedFile, again: () => void): void {
-    if (this.stopped) return;
-    let r = retries.get(f);
-    if (!r) retries.set(f, (r = { timer: null, failures: 0 }));
-    r.failures++;
-    r.timer?.cancel();
-    const delay = Math.min(OUTPUT_RETRY_INITIAL_MS * 2 ** Math.min(r.failures - 1, 20), OUTPUT_RETRY_MAX_MS);
-    const retry = r;
-    retry.timer = this.clock.at(this.clock.now() + delay, () => {
-      retry.timer = null;
-      again();
-    });
+    if (!this.stopped) this.pushRetries.schedule(f, () => void this.serially(f, () => this.pushAgain(f, 'as a retry')));
   }
 }

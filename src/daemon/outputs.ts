@@ -27,6 +27,8 @@ export interface WatchedFile {
   serial: string | null;
   /** The bytes last written to the staple file (null: no staple file). */
   written: Buffer | null;
+  /** When the staple in the file lapses (null: unknown, such as one found there at start). */
+  writtenUntil: number | null;
   /** What the nginx include says now ('on', 'off', or null: not written by this process yet). */
   include: 'on' | 'off' | null;
   error: string | null;
@@ -49,6 +51,7 @@ export function newWatchedFile(path: string, outputs: Outputs, refused: string |
     subject: null,
     serial: null,
     written: null,
+    writtenUntil: null,
     include: null,
     error: null,
     refused,

@@ -44,6 +44,7 @@ export class StateFile {
   private readonly sliceSize: number;
   private readonly write: (path: string, data: Uint8Array) => Promise<void>;
   private timer: TimerHandle | null = null;
+  private timerAt = 0;
   private stopped = false;
   private running: Promise<void> | null = null;
   private summaryDirty = false;
@@ -89,11 +90,16 @@ export class StateFile {
   }
 
   private arm(): void {
-    if (this.timer || this.running || this.stopped || (!this.summaryDirty && !this.detailDirty)) return;
+    if (this.running || this.stopped || (!this.summaryDirty && !this.detailDirty)) return;
     const soonest = this.changedAt + this.debounceMs;
     const summaryAt = this.summaryDirty ? Math.max(soonest, this.summaryNotBefore) : Infinity;
     const detailAt = this.detailDirty ? Math.max(soonest, this.detailNotBefore) : Infinity;
-    this.timer = this.clock.at(Math.min(summaryAt, detailAt), () => {
+    const at = Math.min(summaryAt, detailAt);
+    // A timer set for the detail alone is brought forward when the summary is due sooner.
+    if (this.timer && this.timerAt <= at) return;
+    this.timer?.cancel();
+    this.timerAt = at;
+    this.timer = this.clock.at(at, () => {
       this.timer = null;
       if (this.running || this.stopped) return;
       void this.pass(this.clock.now() >= this.detailNotBefore);
@@ -176,6 +182,11 @@ export class StateFile {
     const retryAt = this.clock.now() + this.retryMs;
     this.summaryNotBefore = Math.max(this.summaryNotBefore, retryAt);
     this.detailNotBefore = Math.max(this.detailNotBefore, retryAt);
+  }
+
+  /** Resolves once no pass is under way (a pass a timer started runs on its own). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
   }
 
   /** No more scheduled writes (a last save() still writes). */

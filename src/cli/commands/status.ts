@@ -45,7 +45,7 @@ export async function statusCommand(
     try {
       files = await readDetail(join(dirname(path), basename(summary.detail.file)), summary, now);
     } catch (err) {
-      detailNote = `every certificate: ${err instanceof InputError ? err.message : String(err)}`;
+      detailNote = `every certificate: ${basename(summary.detail.file)}: ${err instanceof InputError ? err.reason : String(err)}`;
     }
   }
   const running = isRunning(summary.pid);

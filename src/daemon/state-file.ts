@@ -67,7 +67,7 @@ export class StateFile {
     this.debounceMs = opts.debounceMs ?? 250;
     this.summaryIntervalMs = opts.summaryIntervalMs ?? 2_000;
     this.detailIntervalMs = opts.detailIntervalMs ?? 60_000;
-    this.sliceSize = opts.sliceSize ?? 2_000;
+    this.sliceSize = opts.sliceSize ?? 500;
     this.write = opts.write ?? ((path, data) => writeFileAtomic(path, data, 0o644));
   }
 

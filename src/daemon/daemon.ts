@@ -20,7 +20,8 @@ import type { OutputHealth } from './output-health.ts';
 import { OutputWriter } from './output-writer.ts';
 import type { WatchedFile } from './outputs.ts';
 import { Reloader } from './reloader.ts';
-import { fileState, leftBehind, StateFile, type DaemonState } from './state.ts';
+import { fileState, leftBehind, type DaemonCounters, type DaemonState, type FileState } from './state.ts';
+import { StateFile } from './state-file.ts';
 import { daemonStore } from './store.ts';
 
 export interface DaemonDeps {
@@ -61,7 +62,7 @@ export class Daemon implements SourceSink {
     this.store = this.storeFor(config);
     this.engine = new StaplingEngine({ ...config.engine, store: this.store, fetcher: this.fetcherFor(config), logger: this.log, clock: this.clock });
     this.reloader = new Reloader(config.reload, this.log, this.clock, () => this.rescan());
-    this.stateFile = new StateFile(config.stateFile, () => this.state(), this.clock, this.log);
+    this.stateFile = new StateFile(config.stateFile, { counters: () => this.counters(), files: () => this.fileStates() }, this.clock, this.log);
     this.writer = new OutputWriter(config, this.engine, this.reloader, this.clock, this.log, () => this.stateFile.schedule());
     this.source = new CertificateSource(config, this.log, this);
     this.reloader.onReloaded = () => this.writer.afterReload();
@@ -255,22 +256,21 @@ export class Daemon implements SourceSink {
     return this.reloader.settled();
   }
 
+  /** Every file's state, built as it is read. */
+  *fileStates(now = this.clock.now()): Generator<FileState> {
+    for (const f of this.source.files.values()) yield fileState(f, f.certId ? this.engine.statusById(f.certId) : null, now, this.writer.health(f));
+  }
+
+  counters(): DaemonCounters {
+    const { usable: certificates, unusable } = this.counts();
+    const { succeeded: reloads, failed: reloadFailures } = this.reloader;
+    const { configReloads, configReloadsRefused } = this;
+    const [startedAt, updatedAt] = [this.startedAt, this.clock.now()].map((t) => new Date(t).toISOString()) as [string, string];
+    return { pid: process.pid, startedAt, updatedAt, certificates, unusable, reloads, reloadFailures, configReloads, configReloadsRefused };
+  }
+
   state(): DaemonState {
-    const now = this.clock.now();
-    const files = [...this.source.files.values()].map((f) => fileState(f, f.certId ? this.engine.statusById(f.certId) : null, now, this.writer.health(f)));
-    const { usable, unusable } = this.counts();
-    return {
-      pid: process.pid,
-      startedAt: new Date(this.startedAt).toISOString(),
-      updatedAt: new Date(this.clock.now()).toISOString(),
-      certificates: usable,
-      unusable,
-      reloads: this.reloader.succeeded,
-      reloadFailures: this.reloader.failed,
-      configReloads: this.configReloads,
-      configReloadsRefused: this.configReloadsRefused,
-      files,
-    };
+    return { ...this.counters(), files: [...this.fileStates()] };
   }
 
   saveState(): Promise<void> {

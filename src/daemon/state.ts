@@ -1,12 +1,8 @@
-// The daemon's state file: what `stapler status` reads. Every time in it is an ISO 8601 string.
+// The daemon's state, per certificate file and in all: what the state file (state-file.ts),
+// /status.json and `stapler status` are made of. Every time in it is an ISO 8601 string.
 
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type { Clock, TimerHandle } from '../engine/clock.ts';
-import type { Logger } from '../engine/logger.ts';
 import type { CertificateState, CertificateStatus } from '../engine/types.ts';
 import { judge, withOutputs, type OutputHealth, type Verdict } from '../engine/verdict.ts';
-import { describeFsError, writeFileAtomic } from '../io/files.ts';
 
 /** A certificate file, with the engine's facts and verdict for it (the verdict `stapler status`, /healthz and /status read). */
 export interface FileState extends Verdict {
@@ -32,7 +28,8 @@ export interface FileState extends Verdict {
   readonly outputs: readonly OutputHealth[];
 }
 
-export interface DaemonState {
+/** The daemon's counters: the head of the state file, of its detail file, and of /status.json. */
+export interface DaemonCounters {
   readonly pid: number;
   readonly startedAt: string;
   readonly updatedAt: string;
@@ -45,6 +42,10 @@ export interface DaemonState {
   /** Configuration reloads (SIGHUP) applied, and refused. */
   readonly configReloads: number;
   readonly configReloadsRefused: number;
+}
+
+/** The daemon's whole state, in memory (/status.json, /healthz, the status page). */
+export interface DaemonState extends DaemonCounters {
   readonly files: readonly FileState[];
 }
 
@@ -94,11 +95,6 @@ export function fileState(
   };
 }
 
-export async function writeState(path: string, state: DaemonState): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFileAtomic(path, Buffer.from(`${JSON.stringify(state, null, 2)}\n`), 0o644);
-}
-
 /** The staple files a stopping daemon leaves for the servers, and when the first of them expires; null if none. */
 export function leftBehind(
   files: Iterable<{ readonly written: Buffer | null; readonly certId: string | null }>,
@@ -112,50 +108,6 @@ export function leftBehind(
     first = Math.min(first, statusOf(f.certId)?.validUntil ?? Infinity);
   }
   return count > 0 && Number.isFinite(first) ? { stapleFiles: count, firstExpiry: new Date(first).toISOString() } : null;
-}
-
-/** The state file, written at most once per 200 ms (or 10x its last write) after a change (on the injected clock). */
-export class StateFile {
-  private timer: TimerHandle | null = null;
-  private stopped = false;
-  private lastSaveMs = 0;
-
-  constructor(
-    private path: string,
-    private readonly build: () => DaemonState,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-  ) {}
-
-  moveTo(path: string): void {
-    this.path = path;
-  }
-
-  schedule(): void {
-    if (this.timer || this.stopped) return;
-    // A save is O(files): every 200 ms took all the CPU at 100,000 files, so wait 10x the last one.
-    this.timer = this.clock.at(this.clock.now() + Math.max(200, 10 * this.lastSaveMs), () => {
-      this.timer = null;
-      void this.save();
-    });
-  }
-
-  async save(): Promise<void> {
-    const started = this.clock.now();
-    try {
-      await writeState(this.path, this.build());
-      this.lastSaveMs = this.clock.now() - started;
-    } catch (err) {
-      this.log.warn({ file: this.path, err: describeFsError(err) }, 'cannot write the state file');
-    }
-  }
-
-  /** No more scheduled writes (a last save() still writes). */
-  stop(): void {
-    this.stopped = true;
-    this.timer?.cancel();
-    this.timer = null;
-  }
 }
 
 /**

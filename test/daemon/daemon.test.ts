@@ -366,8 +366,10 @@ describe('stapler daemon', () => {
       child.kill('SIGTERM');
     }
     assert.equal(await exited, 0);
-    const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { files: { state: string }[] };
-    assert.equal(state.files[0]!.state, 'stapled');
+    const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as { states: Record<string, number> };
+    assert.deepEqual(state.states, { stapled: 1 });
+    const detail = (await readFile(join(dir, 'state.files.jsonl'), 'utf8')).trim().split('\n');
+    assert.equal((JSON.parse(detail[1]!) as { state: string }).state, 'stapled');
   });
 
   it('--check-config validates and exits', async () => {

@@ -101,19 +101,24 @@ try {
   };
 
   const schedule = async (): Promise<void> => {
+    tally.timeline.phase('good');
     await sleep(Math.min(20_000, WARMUP_MS));
     while (!stopping && Date.now() < end) {
       const phase = ca.next();
       await ca.apply(phase);
+      tally.timeline.phase(phase.behaviour);
       await sleep(Math.min(phase.ms, Math.max(0, end - Date.now())));
     }
     await ca.apply({ behaviour: 'good', ms: 0 });
+    tally.timeline.phase('good');
   };
 
   const operate = async (): Promise<void> => {
     await sleep(Math.min(20_000, WARMUP_MS));
     while (!stopping && Date.now() < end) {
-      await ops.runOne();
+      let ended = (): void => undefined;
+      await ops.runOne((op) => (ended = tally.timeline.operation(op)));
+      ended();
       await sleep(4_000 + prng.next() * 8_000);
     }
   };
@@ -146,6 +151,8 @@ try {
     operations: ops.counts,
     skipped,
     caRequests: ca.responder.requestCount,
+    // "apache site-0.test", "responder extra-1.test": the certificate it serves now.
+    serialOf: (key) => rig.certs.find((c) => c.name === key.split(' ')[1])?.issued.cert.serialHex ?? null,
   });
   console.log(report.text);
   if (!report.ok) {

@@ -2,6 +2,7 @@
 // certificate with a valid staple), coverage per server, and the daemon's RSS and fds over time.
 
 import type { HandshakeProbe, ResponderAnswer } from './probes.ts';
+import { Timeline } from './timeline.ts';
 
 export interface Target {
   readonly kind: 'library' | 'nginx' | 'apache';
@@ -36,6 +37,8 @@ export class Tally {
   private readonly served = new Map<string, number>();
   private readonly samples: { at: number; rssKiB: number; fds: number; pressure: boolean }[] = [];
   private readonly answers: Record<string, number> = {};
+  /** When each miss happened, against the CA's phases, the operations and the responder's answers. */
+  readonly timeline = new Timeline();
 
   private cov(name: string): Coverage {
     let c = this.coverage.get(name);
@@ -75,6 +78,7 @@ export class Tally {
       c.expected++;
       if (v?.ok) c.covered++;
     }
+    this.timeline.probe(`${t.kind} ${t.servername}`, now, expected && !v?.ok);
   }
 
   responder(name: string, serial: string, a: ResponderAnswer, now: number, managed: boolean, expected: boolean): void {
@@ -101,6 +105,9 @@ export class Tally {
       c.expected++;
       if (a.kind === 'staple' && a.verdict.ok) c.covered++;
     }
+    const answer = a.kind === 'staple' ? (a.verdict.ok ? 'staple' : `bad-${a.verdict.reason}`) : a.kind === 'http' ? `http-${a.status}` : a.kind;
+    this.timeline.answer(serial, answer, now);
+    this.timeline.probe(`responder ${name}`, now, expected && !(a.kind === 'staple' && a.verdict.ok));
   }
 
   resources(at: number, r: { rssKiB: number; fds: number }, pressure: boolean): void {
@@ -119,6 +126,8 @@ export class Tally {
     operations: Record<string, number>;
     skipped: readonly string[];
     caRequests: number;
+    /** The serial a probed face serves ("apache site-0.test"), for the responder's answers around its gaps. */
+    serialOf: (key: string) => string | null;
   }): { ok: boolean; text: string } {
     const problems = [...this.fatals, ...(this.violationCount ? [`${this.violationCount} violations`] : [])];
     const lines = [`soak: ${info.minutes} min, seed ${info.seed}`, `CA phases: ${JSON.stringify(info.phases)}; CA requests: ${info.caRequests}`];
@@ -138,6 +147,7 @@ export class Tally {
       lines.push(growth.text);
       problems.push(...growth.problems);
     }
+    lines.push(...this.timeline.describe(info.serialOf));
     for (const [kind, k] of this.violationKinds) lines.push(`violations: ${k.count} × ${kind}, ${k.first} to ${k.last}`);
     lines.push(...this.violations.map((v) => `violation: ${v}`));
     lines.push(problems.length ? `FAIL: ${problems.join('; ')}` : 'PASS');

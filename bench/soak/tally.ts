@@ -22,7 +22,14 @@ interface Coverage {
   lateWithinGrace: number;
 }
 
-const MIN_COVERAGE = 0.999;
+/**
+ * The coverage bound: 99.9 % of the probes made while a valid response existed. A run too short
+ * for 0.1 % of it to be a measurable stretch (3 minutes: 0.18 s, one or two of Apache's probes)
+ * instead fails when its misses add up to more than MISSED_FLOOR_MS of a server seen unstapled:
+ * a single gap past the server's allowance. See docs/contributing.md, "The soak".
+ */
+export const MIN_COVERAGE = 0.999;
+export const MISSED_FLOOR_MS = 1_000;
 const RSS_GROWTH = { ratio: 1.25, kib: 16 * 1024 };
 const FD_GROWTH = 16;
 
@@ -107,7 +114,7 @@ export class Tally {
     }
     const answer = a.kind === 'staple' ? (a.verdict.ok ? 'staple' : `bad-${a.verdict.reason}`) : a.kind === 'http' ? `http-${a.status}` : a.kind;
     this.timeline.answer(serial, answer, now);
-    this.timeline.probe(`responder ${name}`, now, expected && !(a.kind === 'staple' && a.verdict.ok));
+    this.timeline.probe(`daemon-responder ${name}`, now, expected && !(a.kind === 'staple' && a.verdict.ok));
   }
 
   resources(at: number, r: { rssKiB: number; fds: number }, pressure: boolean): void {
@@ -136,11 +143,16 @@ export class Tally {
     for (const why of info.skipped) lines.push(`not run: ${why}`);
     for (const [name, c] of this.coverage) {
       const ratio = c.expected ? c.covered / c.expected : 1;
+      const missed = this.timeline.missedMs(name);
       lines.push(
         `${name}: ${c.probes} probes, ${c.stapled} stapled, coverage ${(100 * ratio).toFixed(3)} % of ${c.expected} made while a valid response existed` +
+          `${c.expected > c.covered ? ` (${c.expected - c.covered} missed, unstapled for ${(missed / 1000).toFixed(1)} s in all)` : ''}` +
           `${c.failedHandshakes ? `, ${c.failedHandshakes} failed` : ''}${c.lateWithinGrace ? `, ${c.lateWithinGrace} past nextUpdate within the server's own skew` : ''}`,
       );
-      if (ratio < MIN_COVERAGE) problems.push(`${name} coverage ${(100 * ratio).toFixed(3)} % is below ${100 * MIN_COVERAGE} %`);
+      if (ratio < MIN_COVERAGE && missed > MISSED_FLOOR_MS)
+        problems.push(
+          `${name} coverage ${(100 * ratio).toFixed(3)} % is below ${100 * MIN_COVERAGE} %, with ${(missed / 1000).toFixed(1)} s unstapled (more than ${MISSED_FLOOR_MS / 1000} s)`,
+        );
     }
     const growth = this.growth(info.warmupMs);
     if (growth) {

@@ -4,8 +4,12 @@
 
 export interface Gap {
   readonly kind: string;
+  /** The first missed probe. */
   readonly from: number;
+  /** The last missed probe. */
   to: number;
+  /** The probe that found the server stapling again (null: the run ended first). */
+  until: number | null;
   misses: number;
 }
 
@@ -49,17 +53,29 @@ export class Timeline {
   /** One probe of `kind`: a miss (a valid response existed past the allowance, none stapled) extends or opens its gap; anything else closes it. */
   probe(kind: string, at: number, missed: boolean): void {
     const open = this.open.get(kind);
-    if (!missed) return void this.open.delete(kind);
+    if (!missed) {
+      if (open) open.until = at;
+      return void this.open.delete(kind);
+    }
     if (open) {
       open.to = at;
       open.misses++;
       return;
     }
-    const gap: Gap = { kind, from: at, to: at, misses: 1 };
+    const gap: Gap = { kind, from: at, to: at, until: null, misses: 1 };
     this.gaps.push(gap);
     this.open.set(kind, gap);
   }
   private readonly open = new Map<string, Gap>();
+
+  /**
+   * How long the faces of `face` ("apache", "nginx") were seen unstapled while a valid response
+   * existed: from each gap's first miss to the probe that found it stapling again (or its last
+   * miss, if the run ended first). Probes are a fraction of a second apart: a lone miss counts that.
+   */
+  missedMs(face: string): number {
+    return this.gaps.filter((g) => g.kind.startsWith(`${face} `)).reduce((sum, g) => sum + (g.until ?? g.to) - g.from, 0);
+  }
 
   /** One line per gap: when, how many probes, the CA's phase, the operations near it, and the responder's answers for `serial` around it. */
   describe(serialOf: (kind: string) => string | null, limit = 30): string[] {
@@ -76,7 +92,7 @@ export class Timeline {
       const before = all.filter(([at]) => at < g.from).at(-1);
       const answers = [...(before ? [before] : []), ...all.filter(([at]) => at >= g.from && at <= g.to + 2_000)].map(([at, a]) => `${a}@${clock(at)}`);
       lines.push(
-        `gap: ${g.kind} ${clock(g.from)}-${clock(g.to)} (${((g.to - g.from) / 1000).toFixed(1)} s, ${g.misses} misses); CA ${phases.join(', ') || '-'}; ` +
+        `gap: ${g.kind} ${clock(g.from)}-${clock(g.until ?? g.to)} (${(((g.until ?? g.to) - g.from) / 1000).toFixed(1)} s, ${g.misses} misses); CA ${phases.join(', ') || '-'}; ` +
           `operations ${ops.join(', ') || '-'}${serial ? `; responder for it ${answers.join(' ') || '-'}` : ''}`,
       );
     }

@@ -25,8 +25,8 @@ interface Coverage {
 /**
  * The coverage bound: 99.9 % of the probes made while a valid response existed. A run too short
  * for 0.1 % of it to be a measurable stretch (3 minutes: 0.18 s, one or two of Apache's probes)
- * instead fails when its misses add up to more than MISSED_FLOOR_MS of a server seen unstapled:
- * a single gap past the server's allowance. See docs/contributing.md, "The soak".
+ * instead fails when its misses add up to more than MISSED_FLOOR_MS of a server seen unstapled
+ * for one certificate: a single gap past the server's allowance. See docs/contributing.md, "The soak".
  */
 export const MIN_COVERAGE = 0.999;
 export const MISSED_FLOOR_MS = 1_000;
@@ -146,12 +146,12 @@ export class Tally {
       const missed = this.timeline.missedMs(name);
       lines.push(
         `${name}: ${c.probes} probes, ${c.stapled} stapled, coverage ${(100 * ratio).toFixed(3)} % of ${c.expected} made while a valid response existed` +
-          `${c.expected > c.covered ? ` (${c.expected - c.covered} missed, unstapled for ${(missed / 1000).toFixed(1)} s in all)` : ''}` +
+          `${c.expected > c.covered ? ` (${c.expected - c.covered} missed, unstapled for ${(missed / 1000).toFixed(1)} s for its worst name)` : ''}` +
           `${c.failedHandshakes ? `, ${c.failedHandshakes} failed` : ''}${c.lateWithinGrace ? `, ${c.lateWithinGrace} past nextUpdate within the server's own skew` : ''}`,
       );
       if (ratio < MIN_COVERAGE && missed > MISSED_FLOOR_MS)
         problems.push(
-          `${name} coverage ${(100 * ratio).toFixed(3)} % is below ${100 * MIN_COVERAGE} %, with ${(missed / 1000).toFixed(1)} s unstapled (more than ${MISSED_FLOOR_MS / 1000} s)`,
+          `${name} coverage ${(100 * ratio).toFixed(3)} % is below ${100 * MIN_COVERAGE} %, with ${(missed / 1000).toFixed(1)} s unstapled for one name (more than ${MISSED_FLOOR_MS / 1000} s)`,
         );
     }
     const growth = this.growth(info.warmupMs);

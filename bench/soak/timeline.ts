@@ -69,12 +69,15 @@ export class Timeline {
   private readonly open = new Map<string, Gap>();
 
   /**
-   * How long the faces of `face` ("apache", "nginx") were seen unstapled while a valid response
-   * existed: from each gap's first miss to the probe that found it stapling again (or its last
-   * miss, if the run ended first). Probes are a fraction of a second apart: a lone miss counts that.
+   * How long `face` ("apache", "nginx") was seen unstapled for one of its names while a valid
+   * response existed, for the worst name: each gap from its first miss to the probe that found the
+   * name stapled again (or its last miss, if the run ended first). Probes are a fraction of a
+   * second apart: a lone miss counts that.
    */
   missedMs(face: string): number {
-    return this.gaps.filter((g) => g.kind.startsWith(`${face} `)).reduce((sum, g) => sum + (g.until ?? g.to) - g.from, 0);
+    const byName = new Map<string, number>();
+    for (const g of this.gaps.filter((x) => x.kind.startsWith(`${face} `))) byName.set(g.kind, (byName.get(g.kind) ?? 0) + (g.until ?? g.to) - g.from);
+    return Math.max(0, ...byName.values());
   }
 
   /** One line per gap: when, how many probes, the CA's phase, the operations near it, and the responder's answers for `serial` around it. */

@@ -38,9 +38,11 @@ export class Operations {
     return this.redis ? [...base, 'redis-kill', 'redis-flush', 'redis-restart'] : base;
   }
 
-  async runOne(): Promise<OperationName> {
+  /** One operation at random; `started` learns which, as it begins (the soak's timeline). */
+  async runOne(started?: (op: OperationName) => void): Promise<OperationName> {
     const op = this.prng.pick(this.choices());
     this.counts[op] = (this.counts[op] ?? 0) + 1;
+    started?.(op);
     await this[
       op === 'fd-pressure'
         ? 'fdPressure'

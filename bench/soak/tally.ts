@@ -2,6 +2,7 @@
 // certificate with a valid staple), coverage per server, and the daemon's RSS and fds over time.
 
 import type { HandshakeProbe, ResponderAnswer } from './probes.ts';
+import { Timeline } from './timeline.ts';
 
 export interface Target {
   readonly kind: 'library' | 'nginx' | 'apache';
@@ -21,7 +22,14 @@ interface Coverage {
   lateWithinGrace: number;
 }
 
-const MIN_COVERAGE = 0.999;
+/**
+ * The coverage bound: 99.9 % of the probes made while a valid response existed. A run too short
+ * for 0.1 % of it to be a measurable stretch (3 minutes: 0.18 s, one or two of Apache's probes)
+ * instead fails when its misses add up to more than MISSED_FLOOR_MS of a server seen unstapled
+ * for one certificate: a single gap past the server's allowance. See docs/contributing.md, "The soak".
+ */
+export const MIN_COVERAGE = 0.999;
+export const MISSED_FLOOR_MS = 1_000;
 const RSS_GROWTH = { ratio: 1.25, kib: 16 * 1024 };
 const FD_GROWTH = 16;
 
@@ -36,6 +44,8 @@ export class Tally {
   private readonly served = new Map<string, number>();
   private readonly samples: { at: number; rssKiB: number; fds: number; pressure: boolean }[] = [];
   private readonly answers: Record<string, number> = {};
+  /** When each miss happened, against the CA's phases, the operations and the responder's answers. */
+  readonly timeline = new Timeline();
 
   private cov(name: string): Coverage {
     let c = this.coverage.get(name);
@@ -75,6 +85,7 @@ export class Tally {
       c.expected++;
       if (v?.ok) c.covered++;
     }
+    this.timeline.probe(`${t.kind} ${t.servername}`, now, expected && !v?.ok);
   }
 
   responder(name: string, serial: string, a: ResponderAnswer, now: number, managed: boolean, expected: boolean): void {
@@ -101,6 +112,9 @@ export class Tally {
       c.expected++;
       if (a.kind === 'staple' && a.verdict.ok) c.covered++;
     }
+    const answer = a.kind === 'staple' ? (a.verdict.ok ? 'staple' : `bad-${a.verdict.reason}`) : a.kind === 'http' ? `http-${a.status}` : a.kind;
+    this.timeline.answer(serial, answer, now);
+    this.timeline.probe(`daemon-responder ${name}`, now, expected && !(a.kind === 'staple' && a.verdict.ok));
   }
 
   resources(at: number, r: { rssKiB: number; fds: number }, pressure: boolean): void {
@@ -119,6 +133,8 @@ export class Tally {
     operations: Record<string, number>;
     skipped: readonly string[];
     caRequests: number;
+    /** The serial a probed face serves ("apache site-0.test"), for the responder's answers around its gaps. */
+    serialOf: (key: string) => string | null;
   }): { ok: boolean; text: string } {
     const problems = [...this.fatals, ...(this.violationCount ? [`${this.violationCount} violations`] : [])];
     const lines = [`soak: ${info.minutes} min, seed ${info.seed}`, `CA phases: ${JSON.stringify(info.phases)}; CA requests: ${info.caRequests}`];
@@ -127,17 +143,23 @@ export class Tally {
     for (const why of info.skipped) lines.push(`not run: ${why}`);
     for (const [name, c] of this.coverage) {
       const ratio = c.expected ? c.covered / c.expected : 1;
+      const missed = this.timeline.missedMs(name);
       lines.push(
         `${name}: ${c.probes} probes, ${c.stapled} stapled, coverage ${(100 * ratio).toFixed(3)} % of ${c.expected} made while a valid response existed` +
+          `${c.expected > c.covered ? ` (${c.expected - c.covered} missed, unstapled for ${(missed / 1000).toFixed(1)} s for its worst name)` : ''}` +
           `${c.failedHandshakes ? `, ${c.failedHandshakes} failed` : ''}${c.lateWithinGrace ? `, ${c.lateWithinGrace} past nextUpdate within the server's own skew` : ''}`,
       );
-      if (ratio < MIN_COVERAGE) problems.push(`${name} coverage ${(100 * ratio).toFixed(3)} % is below ${100 * MIN_COVERAGE} %`);
+      if (ratio < MIN_COVERAGE && missed > MISSED_FLOOR_MS)
+        problems.push(
+          `${name} coverage ${(100 * ratio).toFixed(3)} % is below ${100 * MIN_COVERAGE} %, with ${(missed / 1000).toFixed(1)} s unstapled for one name (more than ${MISSED_FLOOR_MS / 1000} s)`,
+        );
     }
     const growth = this.growth(info.warmupMs);
     if (growth) {
       lines.push(growth.text);
       problems.push(...growth.problems);
     }
+    lines.push(...this.timeline.describe(info.serialOf));
     for (const [kind, k] of this.violationKinds) lines.push(`violations: ${k.count} × ${kind}, ${k.first} to ${k.last}`);
     lines.push(...this.violations.map((v) => `violation: ${v}`));
     lines.push(problems.length ? `FAIL: ${problems.join('; ')}` : 'PASS');

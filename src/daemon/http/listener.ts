@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from '../../engine/logger.ts';
+import { connectionCap, openFileLimit } from './fd-limit.ts';
 import { formatAddress, isLoopback, type ListenAddress } from './listen-address.ts';
 import type { HttpRoute } from './route.ts';
 
@@ -22,7 +23,8 @@ export const LISTENER_LIMITS = {
    * Open connections. At the cap a new connection evicts the oldest one that has not sent a
    * complete request yet (slowloris holds slots that way), else the oldest idle kept-alive one;
    * only when every connection has a request in flight is the new one refused. No per-IP limit:
-   * Apache and an attacker on the same host share 127.0.0.1.
+   * Apache and an attacker on the same host share 127.0.0.1. Lowered under a low `ulimit -n`
+   * (fd-limit.ts), or the cap is never reached and EMFILE drops every new connection instead.
    */
   maxConnections: 512,
   /** How long a stop waits for requests in flight before closing their connections. */
@@ -44,6 +46,8 @@ export class HttpListener {
   refused = 0;
   /** Whether the cap is being hit (logged on the transitions, not per connection). */
   private atCap = false;
+  /** LISTENER_LIMITS.maxConnections, or fewer under the process's open-file limit. */
+  readonly maxConnections: number;
 
   /**
    * `open` false: every request gets 503 "starting" until open() (the daemon binds before it has
@@ -53,7 +57,9 @@ export class HttpListener {
     routes: readonly HttpRoute[],
     private readonly log: Logger,
     private opened = true,
+    fdLimit: number | null = openFileLimit(),
   ) {
+    this.maxConnections = connectionCap(LISTENER_LIMITS.maxConnections, fdLimit);
     for (const r of routes) {
       for (const p of r.paths ?? []) {
         if (this.exact.has(p)) throw new Error(`two routes own ${p}: ${this.exact.get(p)!.name} and ${r.name}`);
@@ -98,12 +104,12 @@ export class HttpListener {
 
   /** Take a new connection, making room at the cap (see LISTENER_LIMITS.maxConnections). */
   private admit(s: Socket): void {
-    if (this.sockets.size >= LISTENER_LIMITS.maxConnections) {
+    if (this.sockets.size >= this.maxConnections) {
       const victim = first(this.waiting) ?? first(this.idle);
       if (!this.atCap) {
         this.atCap = true;
         this.log.warn(
-          { maxConnections: LISTENER_LIMITS.maxConnections },
+          { maxConnections: this.maxConnections },
           'HTTP listener at its connection cap: evicting the oldest connections that have not sent a complete request (a slowloris attack, or too many clients)',
         );
       }
@@ -115,7 +121,7 @@ export class HttpListener {
       this.evicted++;
       this.forget(victim);
       victim.destroy();
-    } else if (this.atCap && this.sockets.size < LISTENER_LIMITS.maxConnections / 2) {
+    } else if (this.atCap && this.sockets.size < this.maxConnections / 2) {
       this.atCap = false;
       this.log.info({ evicted: this.evicted, refused: this.refused }, 'HTTP listener below its connection cap again');
     }
@@ -152,8 +158,9 @@ export class HttpListener {
     this.server.on('error', (err) => this.log.error({ err: err.message }, 'HTTP listener error'));
     const bound = this.address()!;
     const routes = [...new Set([...this.exact.values(), ...(this.fallback ? [this.fallback] : [])])].map((r) => r.name);
-    if (isLoopback(bound.host)) this.log.info({ listen: formatAddress(bound), routes }, 'listening');
-    else this.log.warn({ listen: formatAddress(bound), routes }, 'listening on an address other hosts can reach: it was configured so');
+    const fields = { listen: formatAddress(bound), routes, maxConnections: this.maxConnections };
+    if (isLoopback(bound.host)) this.log.info(fields, 'listening');
+    else this.log.warn(fields, 'listening on an address other hosts can reach: it was configured so');
     return bound;
   }
 

@@ -20,6 +20,7 @@ const targets = {
     testFiles: [
       'test/ocsp/der.test.ts',
       'test/ocsp/der-values.test.ts',
+      'test/ocsp/der-edges.test.ts',
       'test/ocsp/der-base.test.ts',
       'test/ocsp/bytes.test.ts',
       'test/ocsp/oids.test.ts',
@@ -59,7 +60,7 @@ const focus = {
   'certificate-extensions.ts': ['certificate-fields', 'certificate'],
   'names.ts': ['names', 'certificate'],
   'pem.ts': ['pem', 'certificate', 'hardening'],
-  'der.ts': ['der'],
+  'der.ts': ['der-edges', 'der'],
   'der-base.ts': ['der-base', 'der'],
   'der-values.ts': ['der-values', 'der'],
   'der-writer.ts': ['request-parse', 'signature'],

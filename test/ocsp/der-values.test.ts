@@ -39,6 +39,9 @@ describe('decodeTime', () => {
     refused(() => gt('20261121123456.50Z'), 'thisUpdate: bad GeneralizedTime "20261121123456.50Z" (at byte 7)');
     refused(() => gt('20261121123456.5'), 'thisUpdate: bad GeneralizedTime "20261121123456.5" (at byte 7)');
     refused(() => ut('261121123456.'), 'thisUpdate: bad UTCTime "261121123456." (at byte 7)');
+    // A byte below '0' ends the fraction: it is not skipped over on the way to the Z.
+    refused(() => gt('20261121123456.5.Z'), 'thisUpdate: bad GeneralizedTime "20261121123456.5.Z" (at byte 7)');
+    refused(() => gt('20261121123456.5+Z'), 'thisUpdate: bad GeneralizedTime "20261121123456.5+Z" (at byte 7)');
   });
   it('refuses the wrong length, a missing Z and trailing bytes', () => {
     refused(() => ut('2611211234Z'), 'thisUpdate: bad UTCTime "2611211234Z" (at byte 7)');
@@ -73,6 +76,7 @@ describe('decodeTime', () => {
   });
   it('refuses fields out of range, and accepts each at its edge', () => {
     const range = 'thisUpdate: time out of range (at byte 7)';
+    refused(() => gt('00000000000000Z'), range); // all digits, every field zero: out of range, not malformed
     for (const bad of ['20261321000000Z', '20260021000000Z', '20261100000000Z', '20261121240000Z', '20261121006000Z', '20261121000060Z']) {
       refused(() => gt(bad), range);
     }

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { DerError, DerReader } from '../../src/ocsp/der.ts';
 import { derNull, oid, sequence, tlv } from '../../src/ocsp/der-writer.ts';
 import { OID } from '../../src/ocsp/oids.ts';
-import { checkSignature, readSignatureAlgorithm, type SignatureAlgorithm } from '../../src/ocsp/signature.ts';
+import { checkSignature, checkSignatureAsync, readSignatureAlgorithm, type SignatureAlgorithm } from '../../src/ocsp/signature.ts';
 
 /** Read an AlgorithmIdentifier (given as its DER) the way the response parser does. */
 function read(algorithmIdentifier: Buffer): SignatureAlgorithm {
@@ -119,5 +119,23 @@ describe('checkSignature', () => {
       reason: 'weak-algorithm',
       detail: 'ecdsa-with-SHA1 uses SHA-1, which is refused unless explicitly allowed',
     });
+  });
+});
+
+describe('a signature node:crypto cannot check', () => {
+  it('fails with the reason node:crypto gives, on the event loop and on the thread pool', async () => {
+    // A key restricted to SHA-256 (an RSASSA-PSS key with parameters) asked to check SHA-512: node:crypto throws.
+    const k = generateKeyPairSync('rsa-pss', { modulusLength: 1024, hashAlgorithm: 'sha256', mgf1HashAlgorithm: 'sha256', saltLength: 32 });
+    const alg: SignatureAlgorithm = { kind: 'rsa-pss', name: 'RSASSA-PSS/sha512', hash: 'sha512', saltLength: 32 };
+    const data = Buffer.from('tbsResponseData');
+    const expected = /^RSASSA-PSS\/sha512 signature could not be checked: .*digest not allowed/;
+    for (const got of [
+      checkSignature(alg, data, Buffer.alloc(128), k.publicKey, false),
+      await checkSignatureAsync(alg, data, Buffer.alloc(128), k.publicKey, false),
+    ]) {
+      assert.ok(!got.ok);
+      assert.equal(got.reason, 'bad-signature');
+      assert.match(got.detail, expected);
+    }
   });
 });

@@ -19,6 +19,12 @@ const targets = {
     // so the order decides the cost of a killed mutant, never which mutants are killed.
     testFiles: [
       'test/ocsp/der.test.ts',
+      'test/ocsp/der-values.test.ts',
+      'test/ocsp/der-edges.test.ts',
+      'test/ocsp/der-base.test.ts',
+      'test/ocsp/bytes.test.ts',
+      'test/ocsp/oids.test.ts',
+      'test/ocsp/printable.test.ts',
       'test/ocsp/response.test.ts',
       'test/ocsp/signature.test.ts',
       'test/ocsp/request.test.ts',
@@ -26,6 +32,7 @@ const targets = {
       'test/ocsp/request-fields.test.ts',
       'test/ocsp/verify-edges.test.ts',
       'test/ocsp/verify.test.ts',
+      'test/ocsp/verify-async.test.ts',
       'test/ocsp/names.test.ts',
       'test/ocsp/pem.test.ts',
       'test/ocsp/certificate-fields.test.ts',
@@ -48,21 +55,22 @@ if (unlisted.length > 0) throw new Error(`stryker.config.mjs: add ${unlisted.joi
 // For a run over one file (STRYKER_MUTATE), the tests written for that file go first: most of
 // its mutants are killed by them, and a killed mutant costs only the files run until one fails.
 const focus = {
-  'bytes.ts': ['certificate'],
+  'bytes.ts': ['bytes', 'certificate'],
   'certificate.ts': ['certificate-fields', 'certificate'],
   'certificate-extensions.ts': ['certificate-fields', 'certificate'],
   'names.ts': ['names', 'certificate'],
   'pem.ts': ['pem', 'certificate', 'hardening'],
-  'der.ts': ['der'],
-  'der-base.ts': ['der'],
-  'der-values.ts': ['der'],
+  'der.ts': ['der-edges', 'der'],
+  'der-base.ts': ['der-base', 'der'],
+  'der-values.ts': ['der-values', 'der'],
   'der-writer.ts': ['request-parse', 'signature'],
-  'oids.ts': ['signature', 'request-parse'],
+  'oids.ts': ['oids', 'signature', 'request-parse'],
+  'printable.ts': ['printable'],
   'request.ts': ['request', 'request-parse'],
   'request-parse.ts': ['request-fields', 'request-parse', 'request'],
   'response.ts': ['response', 'response-oracle', 'verify', 'verify-edges'],
   'signature.ts': ['signature', 'verify'],
-  'verify.ts': ['verify', 'verify-edges'],
+  'verify.ts': ['verify', 'verify-edges', 'verify-async'],
 };
 const name = process.env.STRYKER_TARGET ?? 'engine';
 const target = targets[name];

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { createSecretKey, generateKeyPairSync, constants, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { DerReader } from '../../src/ocsp/der.ts';
+import { DerError, DerReader } from '../../src/ocsp/der.ts';
 import { derNull, oid, sequence, tlv } from '../../src/ocsp/der-writer.ts';
 import { OID } from '../../src/ocsp/oids.ts';
-import { checkSignature, readSignatureAlgorithm, type SignatureAlgorithm } from '../../src/ocsp/signature.ts';
+import { checkSignature, checkSignatureAsync, readSignatureAlgorithm, type SignatureAlgorithm } from '../../src/ocsp/signature.ts';
 
 /** Read an AlgorithmIdentifier (given as its DER) the way the response parser does. */
 function read(algorithmIdentifier: Buffer): SignatureAlgorithm {
@@ -61,6 +61,23 @@ describe('readSignatureAlgorithm', () => {
     assert.deepEqual(alg, { kind: 'unsupported', name: 'RSASSA-PSS', detail: 'PSS with an unknown hash or a different MGF1 hash is not supported' });
     assert.equal(read(pss(explicit(0, hashAlg(OID.sha256)), explicit(1, mgf1(OID.sha1)))).kind, 'unsupported', 'MGF1 with another hash');
   });
+  it('names the field of a malformed PSS parameter, and where it starts', () => {
+    const fails = (der: Buffer, field: string, detail: string, offset?: number): void => {
+      assert.throws(
+        () => read(der),
+        (err: unknown) => err instanceof DerError && err.field === field && err.detail === detail && (offset === undefined || err.offset === offset),
+        `${field}: ${detail}`,
+      );
+    };
+    const p = 'signatureAlgorithm.parameters';
+    fails(sequence(oid(OID.rsassaPss), tlv(0x02, Buffer.from([1]))), p, 'expected tag 0x30, found 0x02');
+    fails(pss(explicit(0, sequence(oid(OID.sha256), derNull(), derNull()))), `${p}.hashAlgorithm`, '2 unexpected trailing bytes');
+    fails(pss(explicit(1, sequence(oid(OID.mgf1), tlv(0x02, Buffer.from([1]))))), `${p}.maskGenAlgorithm`, 'expected tag 0x30, found 0x02');
+    fails(pss(explicit(2, tlv(0x02, Buffer.from([0xff])))), `${p}.saltLength`, 'negative value');
+    // The [3] starts after the outer SEQUENCE (2 bytes), the AlgorithmIdentifier's header (2), its OID (11), the parameters' header (2).
+    fails(pss(explicit(3, tlv(0x02, Buffer.from([2])))), `${p}.trailerField`, 'trailer field must be 1', 17);
+    assert.equal(read(pss(explicit(3, tlv(0x02, Buffer.from([1]))))).kind, 'rsa-pss', 'trailer field 1');
+  });
 });
 
 describe('checkSignature', () => {
@@ -102,5 +119,23 @@ describe('checkSignature', () => {
       reason: 'weak-algorithm',
       detail: 'ecdsa-with-SHA1 uses SHA-1, which is refused unless explicitly allowed',
     });
+  });
+});
+
+describe('a signature node:crypto cannot check', () => {
+  it('fails with the reason node:crypto gives, on the event loop and on the thread pool', async () => {
+    // A key restricted to SHA-256 (an RSASSA-PSS key with parameters) asked to check SHA-512: node:crypto throws.
+    const k = generateKeyPairSync('rsa-pss', { modulusLength: 1024, hashAlgorithm: 'sha256', mgf1HashAlgorithm: 'sha256' });
+    const alg: SignatureAlgorithm = { kind: 'rsa-pss', name: 'RSASSA-PSS/sha512', hash: 'sha512', saltLength: 32 };
+    const data = Buffer.from('tbsResponseData');
+    const expected = /^RSASSA-PSS\/sha512 signature could not be checked: .*digest not allowed/;
+    for (const got of [
+      checkSignature(alg, data, Buffer.alloc(128), k.publicKey, false),
+      await checkSignatureAsync(alg, data, Buffer.alloc(128), k.publicKey, false),
+    ]) {
+      assert.ok(!got.ok);
+      assert.equal(got.reason, 'bad-signature');
+      assert.match(got.detail, expected);
+    }
   });
 });

@@ -111,6 +111,12 @@ describe('verifyResponse: what its messages name', () => {
     const five = others.slice(0, 5).map((c) => c.cert.serialHex);
     assert.match(seven.message, new RegExp(`\\(response covers: ${five.join(', ')} and 2 more\\)$`));
   });
+  it('says a response with no SingleResponse at all covers nothing', () => {
+    const none = verify(respond({ noSingles: true }));
+    assert.ok(!none.ok);
+    assert.equal(none.reason, 'cert-id-mismatch');
+    assert.match(none.message, /\(response covers: nothing\)$/);
+  });
 
   it('names the responder ID it could not match: the key hash in hex, or that no certificate has the name', () => {
     const byKey = verify(respond({ signer: pki.delegated, responderIdBy: 'key', certs: [] }));

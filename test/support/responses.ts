@@ -57,6 +57,8 @@ export interface ResponseSpec extends SingleSpec {
   readonly nonce?: Uint8Array;
   /** Further SingleResponses in the same response. */
   readonly extraSingles?: readonly SingleSpec[];
+  /** A response with no SingleResponse at all (its cert and window then go unused). */
+  readonly noSingles?: boolean;
   /** Raw DER elements appended to `certs` after the certificates (junk, mutants: `certs` is unsigned). */
   readonly rawCerts?: readonly Uint8Array[];
 }
@@ -72,7 +74,7 @@ export function buildResponse(spec: ResponseSpec): Buffer {
     data.responderID = pkijs.RelativeDistinguishedNames.fromBER(bytes(responderIdOf.cert.subjectName));
   }
   data.producedAt = seconds(spec.producedAt ?? spec.thisUpdate);
-  data.responses = [single(spec), ...(spec.extraSingles ?? []).map(single)];
+  data.responses = spec.noSingles ? [] : [single(spec), ...(spec.extraSingles ?? []).map(single)];
   const extensions = [...(spec.responseExtensions ?? [])];
   if (spec.nonce) extensions.push({ oid: '1.3.6.1.5.5.7.48.1.2', value: new Uint8Array(new asn1js.OctetString({ valueHex: bytes(spec.nonce) }).toBER()) });
   if (extensions.length > 0) data.responseExtensions = extensions.map(toExtension);

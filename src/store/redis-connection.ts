@@ -169,11 +169,17 @@ export class RedisConnection {
   async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
     const sub = this.backend.duplicate();
     sub.on('error', () => undefined); // the main connection reports the state
-    await withDeadline(sub.connect(), this.o.connectTimeoutMs, `${this.o.description}: could not connect the change feed`).catch((err: unknown) => {
+    // A feed connection that failed must not live on: node-redis reconnects a dropped one, and
+    // finishes a connect that was pending when it was destroyed (then pings for ever), so one that
+    // becomes ready again is destroyed again.
+    const discard = (err: unknown): never => {
       sub.destroy();
+      sub.on('ready', () => sub.destroy());
       throw err;
-    });
-    await sub.subscribe(channel, listener);
+    };
+    await withDeadline(sub.connect(), this.o.connectTimeoutMs, `${this.o.description}: could not connect the change feed`).catch(discard);
+    // Redis may go away between the connect and the SUBSCRIBE.
+    await sub.subscribe(channel, listener).catch(discard);
     return async () => {
       if (!sub.isReady) return sub.destroy();
       await withDeadline(sub.close(), this.o.commandTimeoutMs + 100, 'close').catch(() => sub.destroy());

@@ -3,9 +3,11 @@
 // operations hit the daemon and strict clients handshake and ask the responder continuously.
 // `npm run soak -- --help` prints what it asserts (HELP below).
 
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { makePki } from '../test/support/pki.ts';
 import { Prng } from '../test/support/prng.ts';
 import { RedisServer, redisMissing } from '../test/support/redis-server.ts';
@@ -176,6 +178,8 @@ try {
   await rig.stop();
   await ca.close();
   await redis?.stop();
+  // The staple folder may still be immutable if the run was cut short in the middle of an 'unwritable'.
+  await promisify(execFile)('chattr', ['-i', join(dir, 'out')]).catch(() => undefined);
   if (process.exitCode !== 1) await rm(dir, { recursive: true, force: true });
   else console.log(`soak: kept ${dir} for a look`);
 }

@@ -3,9 +3,11 @@
 // and removed, Redis killed, flushed or restarted, the output folder made unwritable and
 // writable again, and fd pressure on the daemon.
 
-import { mkdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { unlink } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Issued } from '../../test/support/pki.ts';
 import type { Prng } from '../../test/support/prng.ts';
 import type { RedisServer } from '../../test/support/redis-server.ts';
@@ -13,6 +15,7 @@ import type { SoakCa } from './ca.ts';
 import { FD_LIMIT, type ManagedCert, type SoakRig } from './rig.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const run = promisify(execFile);
 
 export type OperationName = 'sighup' | 'sigusr1' | 'renew' | 'add' | 'remove' | 'unwritable' | 'fd-pressure' | 'redis-kill' | 'redis-flush' | 'redis-restart';
 
@@ -99,14 +102,20 @@ export class Operations {
     this.ca.responder.serve(this.rig.pki, [...this.rig.certs.map((c) => c.issued), ...(this.rig.libraryLeaf ? [this.rig.libraryLeaf] : []), ...extra]);
   }
 
-  /** The staple folder replaced by a file for a while (ENOTDIR: root ignores permission bits). */
+  /**
+   * The staple folder made unwritable for a while: immutable (chattr +i), since root ignores
+   * permission bits. Its files stay readable, as on a read-only remount or a full disk: servers
+   * keep stapling what is there, no newer staple can be written, and one that lapses meanwhile
+   * must still be withdrawn on time.
+   */
   private async unwritable(): Promise<void> {
     const out = join(this.rig.dir, 'out');
-    await rename(out, `${out}.away`);
-    await writeFile(out, 'not a folder\n');
-    await sleep(5_000 + this.prng.next() * 10_000);
-    await rm(out, { force: true });
-    await rename(`${out}.away`, out).catch(() => mkdir(out, { recursive: true }));
+    await run('chattr', ['+i', out]);
+    try {
+      await sleep(5_000 + this.prng.next() * 10_000);
+    } finally {
+      await run('chattr', ['-i', out]);
+    }
   }
 
   /** More idle connections to the daemon's listener than its fd limit allows, held a while. */

@@ -17,7 +17,7 @@ import { Daemon } from '../../src/daemon/daemon.ts';
 import { FILE_WITHDRAW_LEAD_MS } from '../../src/daemon/output-writer.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { captureLogger } from '../support/log-capture.ts';
-import { noNginx } from '../support/nginx.ts';
+import { nginxConf, noNginx } from '../support/nginx.ts';
 import { freePort } from '../support/openssl.ts';
 import { fullchain, issue, makePki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
@@ -55,17 +55,11 @@ it(
     const conf = join(dir, 'nginx.conf');
     await writeFile(
       conf,
-      `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log notice;
-daemon off;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
-${names
-  .map(
-    (n, i) => `  server {
+      nginxConf(
+        dir,
+        names
+          .map(
+            (n, i) => `  server {
     listen 127.0.0.1:${ports[i]} ssl;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_certificate ${certFile(n)};
@@ -73,10 +67,9 @@ ${names
     include ${include(n)};
     location / { return 200 "ok\\n"; }
   }`,
-  )
-  .join('\n')}
-}
-`,
+          )
+          .join('\n'),
+      ),
     );
     // b and c first, valid for a day; then a, valid for an hour (the one withdrawn).
     for (const [i, n] of ['b', 'c'].entries()) await writeFile(certFile(n), fullchain(leaves[i + 1]!, pki.intermediate) + leaves[i + 1]!.keyPem);

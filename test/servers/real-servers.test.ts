@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from '../../src/engine/logger.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { FakeClock } from '../support/fake-clock.ts';
 import { freePort } from '../support/openssl.ts';
+import { nginxConf } from '../support/nginx.ts';
 import { peerSkip } from '../support/peers.ts';
 import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
@@ -119,21 +120,6 @@ async function check(port: number, dir: string): Promise<{ ok: boolean; serial: 
     now: Date.now,
   });
   return { ok: r.ok, serial: r.certificate.serial, summary: r.summary };
-}
-
-/** A private nginx configuration on loopback: no daemonizing, every path under `dir`. */
-function nginxConf(dir: string, servers: string): string {
-  return `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log notice;
-daemon off;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
-${servers}
-}
-`;
 }
 
 describe('nginx fed by the daemon', { skip: noNginx }, () => {

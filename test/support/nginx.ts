@@ -47,3 +47,18 @@ ${o.stapling
   );
   return startServer('nginx', ['-p', o.dir, '-c', conf], /start worker process/, join(o.dir, `nginx-${o.port}.log`));
 }
+
+/** A private nginx configuration on loopback: no daemonizing, every path under `dir`. */
+export function nginxConf(dir: string, servers: string): string {
+  return `worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log notice;
+daemon off;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
+${servers}
+}
+`;
+}

@@ -6,27 +6,18 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { connectionCap, openFileLimit } from '../../src/daemon/http/fd-limit.ts';
 import { LISTENER_LIMITS } from '../../src/daemon/http/listener.ts';
+import { freshGet } from '../support/fresh-get.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CHILD = join(ROOT, 'test/daemon/fixtures/listener-fd-child.ts');
 const FD_LIMIT = 128;
 
-/** One GET on a connection of its own: the status, or the error's code. */
-function fresh(port: number): Promise<number | string> {
-  return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-  });
-}
+const fresh = (port: number): Promise<number | string> => freshGet(port, '/');
 
 describe('the listener under a low open-file limit', () => {
   it(`answers every new request while more idle connections than ulimit -n ${FD_LIMIT} allows are held`, async (t) => {

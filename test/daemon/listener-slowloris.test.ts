@@ -5,12 +5,12 @@
 // OCSP fetch makes) is answered. All from 127.0.0.1: no per-IP limit could tell them apart.
 
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { HttpListener, LISTENER_LIMITS, plain } from '../../src/daemon/http/listener.ts';
 import { captureLogger } from '../support/log-capture.ts';
 import { waitFor } from '../support/wait.ts';
+import { freshGet } from '../support/fresh-get.ts';
 
 /** `count` connections that send part of a request's headers and never the rest, reopened when dropped. */
 function slowloris(port: number, count: number): { opened: () => number; stop: () => void } {
@@ -38,16 +38,7 @@ function slowloris(port: number, count: number): { opened: () => number; stop: (
   };
 }
 
-/** One GET on a connection of its own: the status, or the error's code. */
-function fresh(port: number): Promise<number | string> {
-  return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port, path: '/ocsp', agent: false }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
-  });
-}
+const fresh = (port: number): Promise<number | string> => freshGet(port, '/ocsp');
 
 describe('the listener under slowloris', () => {
   it('answers every legitimate request while 600 connections that never finish their headers are held and reopened', async (t) => {

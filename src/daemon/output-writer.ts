@@ -254,10 +254,14 @@ export class OutputWriter {
     );
   }
 
-  /** Until when the staple the file holds is valid: a newer one not written leaves the older one there. */
+  /**
+   * Until when the staple the file holds is valid: a newer one not written leaves the older one
+   * there. One found there at start, not the engine's, is judged as a fetched one is (refused: lapsed).
+   */
   private noteWritten(f: WatchedFile, staple: Buffer | null, validUntil: number | null): void {
     if (f.written === null) f.writtenUntil = null;
     else if (staple?.equals(f.written)) f.writtenUntil = validUntil;
+    else if (f.writtenUntil === null) f.writtenUntil = (f.certId ? this.engine.validUntilById(f.certId, f.written) : null) ?? this.clock.now();
   }
 
   /**

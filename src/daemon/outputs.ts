@@ -27,7 +27,7 @@ export interface WatchedFile {
   serial: string | null;
   /** The bytes last written to the staple file (null: no staple file). */
   written: Buffer | null;
-  /** When the staple in the file lapses (null: unknown, such as one found there at start). */
+  /** When the staple in the file lapses (null: none written, or not judged yet: one found there at start is judged at its first sync). */
   writtenUntil: number | null;
   /** What the nginx include says now ('on', 'off', or null: not written by this process yet). */
   include: 'on' | 'off' | null;

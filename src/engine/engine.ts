@@ -10,7 +10,6 @@ import type { Certificate } from '../ocsp/certificate.ts';
 import { InputError } from '../ocsp/errors.ts';
 import type { CertId } from '../ocsp/request.ts';
 import { readCertificates } from '../ocsp/pem.ts';
-import type { StapleStore } from '../store/store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ChangeSignal } from './change-signal.ts';
 import { ClosedError } from './errors.ts';
@@ -76,11 +75,11 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       signal: this.abort.signal,
       apply: (m, event) => this.apply(m, event),
       rearm: (m) => this.armRefresh(m),
-      changed: () => this.notifyChange(),
+      changed: () => this.changes.notify(),
       isClosed: () => this.closed,
     });
     this.storeChanges = new StoreChanges(
-      (m) => (this.registry.isRegistered(m) ? this.refresher.adoptFromStore(m).then(() => this.notifyChange()) : Promise.resolve()),
+      (m) => (this.registry.isRegistered(m) ? this.refresher.adoptFromStore(m).then(() => this.changes.notify()) : Promise.resolve()),
       (m) => m.inflight,
     );
   }
@@ -88,10 +87,6 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   /** Where staples are kept (for logs and status). */
   get storeDescription(): string {
     return this.binding.store.description;
-  }
-
-  private get store(): StapleStore {
-    return this.binding.store;
   }
 
   /** New settings in place (a SIGHUP): staples stay served, timers re-planned, a new store adopted, replaced parts closed once idle. */
@@ -110,7 +105,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       this.retired.retire(this.fetcher, this.idle());
       this.fetcher = fetcher;
     }
-    const newStore = store && store !== this.store;
+    const newStore = store && store !== this.binding.store;
     if (newStore) {
       this.binding.detach();
       this.retired.retire(this.binding.store, this.idle());
@@ -133,7 +128,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
       if (replan && !m.inflight) void this.apply(m, { type: 'replanned' });
       if (newStore && m.fetchable) void this.refresher.adoptNewStore(m);
     }
-    this.notifyChange();
+    this.changes.notify();
   }
 
   // ---------------------------------------------------------------- registration
@@ -167,7 +162,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     } else {
       await this.start(m);
     }
-    this.notifyChange();
+    this.changes.notify();
     return m.status(this.clock.now());
   }
 
@@ -186,7 +181,7 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     if (!m) return false;
     m.cancelTimers();
     this.storeChanges.forget(m);
-    this.notifyChange();
+    this.changes.notify();
     return true;
   }
 
@@ -223,6 +218,13 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
   /** The certificate an OCSP CertID names exactly, with its staple if it stays valid `validForMs` more (or null); null if not managed. In memory: never a fetch. */
   lookupCertId(certId: CertId, validForMs = 0): CertIdLookup | null {
     return this.registry.byCertId(certId)?.lookup(this.clock.now(), validForMs) ?? null;
+  }
+
+  /** Until when `der` would be this certificate's staple, verified as a fetched one is; null if refused (a staple file found on disk). */
+  validUntilById(id: string, der: Buffer): number | null {
+    const m = this.registry.get(id);
+    const v = m?.issuer ? this.refresher.judge(m, der) : null;
+    return v?.ok ? v.validUntil : null;
   }
 
   /** One certificate's status, by id. */
@@ -276,11 +278,11 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
         m.expiryTimer = this.clock.at(effect.at, () => {
           m.expiryTimer = null;
           void this.apply(m, { type: 'expired' });
-          this.notifyChange();
+          this.changes.notify();
         });
         return null;
       case 'save':
-        return this.binding.health.attempt('save', () => this.store.save(m.id, effect.der, effect.expiresAt), undefined);
+        return this.binding.health.attempt('save', () => this.binding.store.save(m.id, effect.der, effect.expiresAt), undefined);
       case 'emit':
         this.emitSafely(effect.event, m.status(this.clock.now()));
         return null;
@@ -339,10 +341,6 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     return waitUntilReady({ ...source, nextChange: (d) => changes.next(d), now: () => clock.now(), isClosed: () => this.closed }, opts.timeout ?? 10_000);
   }
 
-  private notifyChange(): void {
-    this.changes.notify();
-  }
-
   status(): CertificateStatus[] {
     const now = this.clock.now();
     return [...this.registry.all()].map((m) => m.status(now));
@@ -371,10 +369,10 @@ export class StaplingEngine extends EventEmitter<StaplerEvents> {
     this.storeChanges.close();
     for (const m of this.registry.all()) m.cancelTimers();
     await this.idle();
-    this.notifyChange();
+    this.changes.notify();
     await this.retired.settled();
     await this.fetcher.close();
-    await this.store.close();
+    await this.binding.store.close();
   }
 
   private assertOpen(): void {

@@ -208,13 +208,17 @@ export class Refresher {
   reverify(m: ManagedCertificate): LifecycleEvent | null {
     const s = m.life.staple;
     if (!s || !m.issuer) return null;
-    let v: Verdict;
-    try {
-      v = verifyResponse(s.der, this.verifyInput(m));
-    } catch (err) {
-      v = refused(m, err);
-    }
+    const v = this.judge(m, s.der);
     return { type: 'reverified', verdict: v.ok ? v : null, message: v.ok ? '' : v.message };
+  }
+
+  /** Bytes verified for a certificate with a known issuer, now, synchronously (a held staple again, or a staple file found on disk). */
+  judge(m: ManagedCertificate, der: Buffer): Verdict {
+    try {
+      return verifyResponse(der, this.verifyInput(m));
+    } catch (err) {
+      return refused(m, err);
+    }
   }
 
   /**

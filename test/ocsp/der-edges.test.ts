@@ -125,9 +125,41 @@ describe('DER values at their edges', () => {
     refused(() => oid('06 02 8001'), 'non-minimal object identifier arc');
     refused(() => oid('06 00'), 'empty object identifier');
     refused(() => oid('26 01 2b'), 'expected a primitive element');
+    // The first byte joins two arcs: below 40 the first is 0, below 80 it is 1, then 2.
+    assert.equal(oid('06 01 27'), '0.39');
+    assert.equal(oid('06 01 28'), '1.0');
+    assert.equal(oid('06 01 4f'), '1.39');
+    assert.equal(oid('06 01 50'), '2.0');
+    assert.equal(oid('06 02 8137'), '2.103');
     // The OID's bytes cost one step each: 1 for the header and 3 for the contents.
     assert.equal(oid('06 03 2b0601', new DerBudget(4)), '1.3.6.1');
     refused(() => oid('06 03 2b0601', new DerBudget(3)), 'parse work limit exceeded');
+  });
+  it('NULL: empty and primitive', () => {
+    const nul = (hex: string): void => {
+      const { reader, tlv } = one(hex);
+      reader.null(tlv, 'n');
+    };
+    nul('05 00');
+    refused(() => nul('05 01 00'), 'NULL must be empty');
+    refused(() => nul('25 00'), 'expected a primitive element');
+  });
+  it('BIT STRING: primitive, 0 to 7 unused bits, none in an empty one, and unused bits zero', () => {
+    const bits = (hex: string): { bits: string; unusedBits: number } => {
+      const { reader, tlv } = one(hex);
+      const v = reader.bitString(tlv, 'bs');
+      return { bits: Buffer.from(v.bits).toString('hex'), unusedBits: v.unusedBits };
+    };
+    assert.deepEqual(bits('03 01 00'), { bits: '', unusedBits: 0 });
+    assert.deepEqual(bits('03 02 00 ff'), { bits: 'ff', unusedBits: 0 });
+    assert.deepEqual(bits('03 02 07 80'), { bits: '80', unusedBits: 7 });
+    assert.deepEqual(bits('03 03 01 ff fe'), { bits: 'fffe', unusedBits: 1 });
+    refused(() => bits('03 00'), 'empty bit string');
+    refused(() => bits('03 01 01'), 'bad unused-bits count');
+    refused(() => bits('03 02 08 00'), 'bad unused-bits count');
+    refused(() => bits('03 02 07 81'), 'unused bits must be zero');
+    refused(() => bits('03 02 01 01'), 'unused bits must be zero');
+    refused(() => bits('23 02 00 00'), 'expected a primitive element');
   });
   it("a time's bytes cost one step each", () => {
     const time = (budget: DerBudget): number => {

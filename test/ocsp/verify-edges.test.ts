@@ -2,12 +2,12 @@
 // found alive in src/ocsp/verify.ts (`npm run mutation -- ocsp`, docs/contributing.md).
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, sign as cryptoSign } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import { InputError } from '../../src/ocsp/errors.ts';
 import { DEFAULT_VERIFY_SETTINGS, verifyResponse, type Verdict, type VerifySettings } from '../../src/ocsp/verify.ts';
 import { issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
-import { buildResponse, type ResponseSpec } from '../support/responses.ts';
+import { buildResponse, derTlv, type ResponseSpec } from '../support/responses.ts';
 
 const HOUR = 3_600_000;
 // The test PKI is dated from the real clock: take its "now", in whole seconds (what responses carry).
@@ -94,6 +94,29 @@ describe('verifyResponse: delegated responders', () => {
     assert.equal(v.reason, 'unauthorized-signer');
     assert.match(v.message, /"O=Stapler Test,CN=Odd OCSP Responder" has unknown critical extension 1\.2\.3\.4\.5\.6/);
     assert.equal(reasonOf(verify(respond({ signer: pki.delegated }))), 'ok', 'the control: a plain delegated responder');
+  });
+  it('refuses a delegated responder whose public key node:crypto cannot load, naming it', () => {
+    // The delegated certificate with one bit of its EC point flipped (off the curve), signed
+    // again by the issuer: it is issued, names itself and may sign OCSP, but has no usable key.
+    const { der, cert } = pki.delegated;
+    const at = der.indexOf(Buffer.from(cert.tbs)) + cert.tbs.length;
+    const algorithm = der.subarray(at, at + 2 + der[at + 1]!);
+    const signedAgain = (tbs: Buffer): Buffer =>
+      derTlv(0x30, Buffer.concat([tbs, algorithm, derTlv(0x03, Buffer.concat([Buffer.of(0), cryptoSign('sha256', tbs, pki.intermediate.privateKey)]))]));
+    const tbs = Buffer.from(cert.tbs);
+    const point = tbs.indexOf(Buffer.from(cert.publicKeyBits));
+    assert.ok(point > 0, 'the key is in the TBS');
+    tbs[point + cert.publicKeyBits.length - 1]! ^= 1;
+    const v = verify(respond({ signer: pki.delegated, certs: [], rawCerts: [signedAgain(tbs)] }));
+    assert.ok(!v.ok);
+    assert.equal(v.reason, 'bad-signature');
+    assert.equal(v.message, 'the public key of "O=Stapler Test,CN=Stapler Test OCSP Responder" cannot be loaded to check the response signature');
+    const control = signedAgain(Buffer.from(cert.tbs));
+    assert.equal(
+      reasonOf(verify(respond({ signer: pki.delegated, certs: [], rawCerts: [control] }))),
+      'ok',
+      'the control: the certificate signed again unchanged',
+    );
   });
 });
 

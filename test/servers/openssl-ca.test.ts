@@ -2,8 +2,9 @@
 // nginx fed staple files by the daemon and real Apache httpd pointed at the daemon's responder,
 // both serving the same certificate from one daemon. Every staple the servers get was signed by
 // openssl. The CA healthy, killed, SIGSTOPped, lying (signed by another CA's key; an answer for
-// another serial; "unknown" from its index), and its response reaching nextUpdate while it is
-// down (openssl runs with libfaketime 50 s behind, so a 1-minute response ends within seconds).
+// another serial; "unknown" from its index), revoked through its index (stapled: it is the
+// truth), and its response reaching nextUpdate while it is down (openssl runs with libfaketime
+// 50 s behind, so a 1-minute response ends within seconds).
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -212,7 +213,7 @@ describe('openssl ocsp as the CA, for nginx (staple files) and Apache (the daemo
     await bothStaple(s, ports, staple, 'CA down');
   });
 
-  it('never staples a response signed by another CA, one for another serial, or "unknown" from its index; staples once it answers well', async (t) => {
+  it('never staples a response signed by another CA, one for another serial, or "unknown" from its index; staples once it answers well, and staples "revoked" from its index', async (t) => {
     const s = await site(t, 'lying');
     // Signed by the foreign responder's key (another CA's, though it has the OCSP-signing EKU).
     const liar = await ca(s, { signer: 'foreign' });
@@ -232,10 +233,13 @@ describe('openssl ocsp as the CA, for nginx (staple files) and Apache (the daemo
     const honest = await ca(s, { port: honestPort });
     // "unknown": an openssl whose index does not list the leaf.
     const unlisting = await ca(s, { port: await freePort(), index: 'empty-index.txt' });
-    let mode: 'other-serial' | 'unknown' | 'pass' = 'other-serial';
+    // "revoked": an openssl whose index lists the leaf as revoked (keyCompromise).
+    await writeFile(join(s.dir, 'revoked-index.txt'), `${indexLine(s.leaf, 'R')}\n`);
+    const revoking = await ca(s, { port: await freePort(), index: 'revoked-index.txt' });
+    let mode: 'other-serial' | 'unknown' | 'pass' | 'revoked' = 'other-serial';
     const otherRequest = buildRequest(certIdFor(other.cert, pki.intermediate.cert));
     const relay = await startRelay(s.caPort, (body) =>
-      mode === 'other-serial' ? post(honest.url, otherRequest) : post(mode === 'unknown' ? unlisting.url : honest.url, body),
+      mode === 'other-serial' ? post(honest.url, otherRequest) : post({ unknown: unlisting.url, revoked: revoking.url, pass: honest.url }[mode], body),
     );
     s.cleanups.push(() => new Promise<void>((resolve) => relay.close(() => resolve())));
     for (const lie of ['other-serial', 'unknown'] as const) {
@@ -257,6 +261,23 @@ describe('openssl ocsp as the CA, for nginx (staple files) and Apache (the daemo
     await waitFor('nginx reloaded with the staple', async () => (await handshake(ports.nginx, { tls: '1.2' })).staple?.equals(staple) === true);
     await sleep(1.2 * SECOND);
     await bothStaple(s, ports, staple, 'honest CA');
+
+    // Revoked, signed by openssl: the truth, so it replaces the good staple, and both servers
+    // staple it (a client then refuses the certificate, as it should).
+    mode = 'revoked';
+    await refreshBounded(d, 'revoked');
+    assert.equal(fileState(d).certStatus, 'revoked');
+    assert.equal(fileState(d).verdict, 'CRITICAL');
+    const revoked = await readFile(stapleFile(s));
+    assert.ok(!revoked.equals(staple), 'the staple file holds the revoked response');
+    await waitFor('nginx reloaded with the revoked staple', async () => (await handshake(ports.nginx, { tls: '1.2' })).staple?.equals(revoked) === true);
+    await sleep(1.2 * SECOND); // past Apache's cache
+    for (const [server, port] of Object.entries(ports)) {
+      const status = await opensslStatus(port);
+      assert.equal(status.certStatus, 'revoked', `${server}: ${status.output}`);
+      assert.match(status.output, /Reason: keyCompromise/, server);
+      assert.ok((await handshake(port, { tls: '1.2' })).staple?.equals(revoked), `${server}: the staple is the one openssl signed`);
+    }
   });
 
   it('with the CA down, stops stapling once the response reaches nextUpdate, and never staples it past that', async (t) => {

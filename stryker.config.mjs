@@ -71,6 +71,7 @@ const focus = {
   'response.ts': ['response', 'response-oracle', 'verify', 'verify-edges'],
   'signature.ts': ['signature', 'verify'],
   'verify.ts': ['verify', 'verify-edges', 'verify-async'],
+  'response-signer.ts': ['verify-edges', 'verify', 'verify-async'],
 };
 const name = process.env.STRYKER_TARGET ?? 'engine';
 const target = targets[name];

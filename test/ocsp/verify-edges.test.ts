@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { createHash, sign as cryptoSign } from 'node:crypto';
 import { before, describe, it } from 'node:test';
+import { Certificate } from '../../src/ocsp/certificate.ts';
+import { DerReader } from '../../src/ocsp/der.ts';
 import { InputError } from '../../src/ocsp/errors.ts';
 import { DEFAULT_VERIFY_SETTINGS, verifyResponse, type Verdict, type VerifySettings } from '../../src/ocsp/verify.ts';
 import { issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
@@ -95,28 +97,74 @@ describe('verifyResponse: delegated responders', () => {
     assert.match(v.message, /"O=Stapler Test,CN=Odd OCSP Responder" has unknown critical extension 1\.2\.3\.4\.5\.6/);
     assert.equal(reasonOf(verify(respond({ signer: pki.delegated }))), 'ok', 'the control: a plain delegated responder');
   });
+  // Certificates changed from issued ones (all ECDSA P-256 here) and signed again: the DER of
+  // ecdsa-with-SHA256 and ecdsa-with-SHA1, and the TBS wrapped as a certificate signed by `by`.
+  const ECDSA_SHA256 = Buffer.from('300a06082a8648ce3d040302', 'hex');
+  const ECDSA_SHA1 = Buffer.from('300906072a8648ce3d0401', 'hex');
+  const signedAgain = (tbs: Buffer, by: Issued = pki.intermediate, hash: 'sha256' | 'sha1' = 'sha256'): Buffer =>
+    derTlv(
+      0x30,
+      Buffer.concat([tbs, hash === 'sha1' ? ECDSA_SHA1 : ECDSA_SHA256, derTlv(0x03, Buffer.concat([Buffer.of(0), cryptoSign(hash, tbs, by.privateKey)]))]),
+    );
+  /** The TBS with the last byte of `part` (found in it) changed: an EC point moved off its curve, a name's last letter. */
+  const withLastByteOf = (tbs: Uint8Array, part: Uint8Array, change: (b: number) => number): Buffer => {
+    const out = Buffer.from(tbs);
+    const at = out.indexOf(Buffer.from(part));
+    assert.ok(at > 0, 'the part is in the TBS');
+    out[at + part.length - 1] = change(out[at + part.length - 1]!);
+    return out;
+  };
+  /** A delegated response embedding `certs` (raw DER), its responder ID naming pki.delegated. */
+  const viaDelegated = (certs: Buffer[], issuer: Issued = pki.intermediate): Buffer =>
+    buildResponse({ cert: pki.leaf, issuer, ...window, signer: pki.delegated, certs: [], rawCerts: certs });
+
   it('refuses a delegated responder whose public key node:crypto cannot load, naming it', () => {
-    // The delegated certificate with one bit of its EC point flipped (off the curve), signed
-    // again by the issuer: it is issued, names itself and may sign OCSP, but has no usable key.
-    const { der, cert } = pki.delegated;
-    const at = der.indexOf(Buffer.from(cert.tbs)) + cert.tbs.length;
-    const algorithm = der.subarray(at, at + 2 + der[at + 1]!);
-    const signedAgain = (tbs: Buffer): Buffer =>
-      derTlv(0x30, Buffer.concat([tbs, algorithm, derTlv(0x03, Buffer.concat([Buffer.of(0), cryptoSign('sha256', tbs, pki.intermediate.privateKey)]))]));
-    const tbs = Buffer.from(cert.tbs);
-    const point = tbs.indexOf(Buffer.from(cert.publicKeyBits));
-    assert.ok(point > 0, 'the key is in the TBS');
-    tbs[point + cert.publicKeyBits.length - 1]! ^= 1;
-    const v = verify(respond({ signer: pki.delegated, certs: [], rawCerts: [signedAgain(tbs)] }));
+    assert.equal(pki.delegated.kind, 'ec-p256');
+    const { cert } = pki.delegated;
+    const odd = signedAgain(withLastByteOf(cert.tbs, cert.publicKeyBits, (b) => b ^ 1));
+    const v = verify(viaDelegated([odd]));
     assert.ok(!v.ok);
     assert.equal(v.reason, 'bad-signature');
     assert.equal(v.message, 'the public key of "O=Stapler Test,CN=Stapler Test OCSP Responder" cannot be loaded to check the response signature');
-    const control = signedAgain(Buffer.from(cert.tbs));
-    assert.equal(
-      reasonOf(verify(respond({ signer: pki.delegated, certs: [], rawCerts: [control] }))),
-      'ok',
-      'the control: the certificate signed again unchanged',
+    assert.equal(reasonOf(verify(viaDelegated([signedAgain(Buffer.from(cert.tbs))]))), 'ok', 'the control: the certificate signed again unchanged');
+  });
+  it('takes the embedded certificate the responder ID names, not the first one', () => {
+    assert.equal(reasonOf(verify(viaDelegated([pki.leaf.der, pki.delegated.der]))), 'ok');
+    assert.equal(reasonOf(verify(viaDelegated([pki.delegatedNoEku.der, pki.delegated.der]))), 'ok');
+  });
+  it("refuses a delegated responder that names another issuer, even when the issuer's key signed it", () => {
+    // The issuer's name in the delegated certificate's TBS, its last letter changed, signed again by the issuer.
+    const renamed = signedAgain(withLastByteOf(pki.delegated.cert.tbs, pki.intermediate.cert.subjectName, (b) => b + 1));
+    const v = verify(viaDelegated([renamed]));
+    assert.equal(reasonOf(v), 'unauthorized-signer');
+    assert.match(v.ok ? '' : v.message, /is not issued by the certificate's issuer "O=Stapler Test,CN=Stapler Test Intermediate"$/);
+  });
+  it("refuses every delegated responder when the issuer's own key cannot be loaded (nothing can prove it issued them)", () => {
+    const i = pki.intermediate;
+    const oddDer = signedAgain(
+      withLastByteOf(i.cert.tbs, i.cert.publicKeyBits, (b) => b ^ 1),
+      pki.root,
     );
+    const oddIssuer: Issued = { ...i, der: oddDer, cert: new Certificate(oddDer, 'odd intermediate') };
+    const v = verifyResponse(viaDelegated([pki.delegated.der], oddIssuer), { certificate: pki.leaf.cert, issuer: oddIssuer.cert, now: NOW });
+    assert.equal(reasonOf(v), 'unauthorized-signer');
+    assert.match(v.ok ? '' : v.message, /is not issued by the certificate's issuer/);
+  });
+  it('remembers a proven delegated responder by its own bytes only: another embedded certificate never stands in for it', () => {
+    // The first proves the delegated responder (cached), the leaf's bytes before it; the second
+    // embeds only the leaf, still naming the responder: nothing there matches the responder ID.
+    assert.equal(reasonOf(verify(viaDelegated([pki.leaf.der, pki.delegated.der]))), 'ok');
+    assert.equal(reasonOf(verify(viaDelegated([pki.leaf.der]))), 'signer-not-found');
+    assert.equal(reasonOf(verify(viaDelegated([pki.delegated.der]))), 'ok', 'the control: its own bytes');
+  });
+  it("accepts a delegated responder certificate the issuer signed with SHA-1 (the CA's choice; the response's own signature follows the settings)", () => {
+    // The TBS's own signature field says ecdsa-with-SHA1 too (its length changes: the TBS is wrapped again).
+    const { tlv } = DerReader.whole(pki.delegated.cert.tbs, 'tbs');
+    const contents = Buffer.from(pki.delegated.cert.tbs.subarray(tlv.contentStart, tlv.end));
+    const at = contents.indexOf(ECDSA_SHA256);
+    assert.ok(at > 0);
+    const tbs = derTlv(0x30, Buffer.concat([contents.subarray(0, at), ECDSA_SHA1, contents.subarray(at + ECDSA_SHA256.length)]));
+    assert.equal(reasonOf(verify(viaDelegated([signedAgain(tbs, pki.intermediate, 'sha1')]), { allowSha1Signatures: false })), 'ok');
   });
 });
 
@@ -150,5 +198,58 @@ describe('verifyResponse: what its messages name', () => {
     const byName = verify(respond({ signer: pki.delegated, certs: [] }));
     assert.ok(!byName.ok);
     assert.match(byName.message, /byName \(a name no certificate has\)/);
+  });
+});
+
+describe('verifyResponse: each time rule at the instant it turns', () => {
+  const SEC = 1_000;
+  const at = (thisUpdate: number, nextUpdate: number | null): Buffer =>
+    respond({ thisUpdate: new Date(thisUpdate), nextUpdate: nextUpdate === null ? null : new Date(nextUpdate) });
+  const skew = DEFAULT_VERIFY_SETTINGS.skewMs;
+  const maxAge = DEFAULT_VERIFY_SETTINGS.maxAgeWithoutNextUpdateMs;
+
+  it('nextUpdate equal to thisUpdate is a response valid until then; one second before it is malformed', () => {
+    const same = verify(at(NOW + 60 * SEC, NOW + 60 * SEC));
+    assert.ok(same.ok, reasonOf(same));
+    assert.equal(same.validUntil, NOW + 60 * SEC);
+    const before = verify(at(NOW + 60 * SEC, NOW + 59 * SEC));
+    assert.equal(reasonOf(before), 'malformed');
+    assert.equal(before.ok ? '' : before.message, 'nextUpdate is before thisUpdate');
+  });
+  it('thisUpdate up to the skew allowance ahead is accepted; a second more is not yet valid, and the message gives the allowance in seconds', () => {
+    assert.equal(reasonOf(verify(at(NOW + skew, NOW + skew + HOUR))), 'ok');
+    const ahead = verify(at(NOW + skew + SEC, NOW + skew + HOUR));
+    assert.equal(reasonOf(ahead), 'not-yet-valid');
+    assert.match(ahead.ok ? '' : ahead.message, /is in the future beyond the 300s skew allowance$/);
+  });
+  it('a response whose nextUpdate is now has expired; one a second later has not', () => {
+    assert.equal(reasonOf(verify(at(NOW - HOUR, NOW))), 'expired');
+    const later = verify(at(NOW - HOUR, NOW + SEC));
+    assert.ok(later.ok, reasonOf(later));
+    assert.equal(later.validUntil, NOW + SEC);
+  });
+  it('without nextUpdate: valid for the maximum age after thisUpdate, stale from that instant, and the message gives the age in seconds', () => {
+    const young = verify(at(NOW - maxAge + SEC, null));
+    assert.ok(young.ok, reasonOf(young));
+    assert.equal(young.validUntil, NOW + SEC);
+    const stale = verify(at(NOW - maxAge, null));
+    assert.equal(reasonOf(stale), 'stale');
+    assert.match(stale.ok ? '' : stale.message, /^no nextUpdate, and thisUpdate .* is older than 3600s$/);
+  });
+});
+
+describe('verifyResponse: which SingleResponse names the certificate', () => {
+  it('lists two covered serials with a comma', async () => {
+    const [a, b] = [await issue({ name: 'a.test', issuer: pki.intermediate }), await issue({ name: 'b.test', issuer: pki.intermediate })];
+    const two = verify(buildResponse({ cert: a, issuer: pki.intermediate, ...window, extraSingles: [{ cert: b, issuer: pki.intermediate, ...window }] }));
+    assert.ok(!two.ok);
+    assert.match(two.message, new RegExp(`\\(response covers: ${a.cert.serialHex}, ${b.cert.serialHex}\\)$`));
+  });
+  it('refuses a response from a CA that did not issue the certificate, even for its serial and signed by that CA', () => {
+    // The root did not issue the leaf (the intermediate did): a CertID made from the root's name
+    // and key, for the leaf's serial, signed by the root, names another certificate.
+    const der = buildResponse({ cert: pki.leaf, issuer: pki.root, ...window });
+    const v = verifyResponse(der, { certificate: pki.leaf.cert, issuer: pki.root.cert, now: NOW });
+    assert.equal(reasonOf(v), 'cert-id-mismatch');
   });
 });

@@ -68,19 +68,30 @@ async function hitchConf(dir: string, port: number): Promise<string> {
   return file;
 }
 
+/** Worker generations hitch started on reloads, and workers it reported online (one at start). */
+const reloadsStarted = (out: string): number => out.match(/Starting new child processes/g)?.length ?? 0;
+const workersOnline = (out: string): number => out.match(/\{core\} Process \d+ online/g)?.length ?? 0;
+
 /**
  * One handshake's staple, judged against the certificate hitch sent, as of when the handshake
  * began: hitch chose it during the handshake, so one that lapsed while the handshake ran (a
  * boundary race, found under load) was not stapled late; one hitch staples after nextUpdate is.
+ *
+ * hitch 1.7 refuses connections for a moment in its own reload under load: the old worker exits
+ * before the new one is online (seen in CI and under load, its log showing no new "online" line).
+ * A refusal then waits for the new worker and tries again; any other refusal fails, with hitch's log.
  */
 async function staple(port: number, hitch: ServerProcess): Promise<{ ok: boolean; reason: string } | null> {
   const began = Date.now();
-  const h = await handshake(port, { servername: 'leaf.test', tls: '1.2' }).catch((err: unknown) => {
-    // Seen once in CI (ECONNREFUSED mid-test, not reproduced in 12 runs alone): say whether hitch was still running, and what it logged.
-    const { exitCode, signalCode } = hitch.child;
-    throw new Error(
-      `${String(err)}; hitch ${exitCode === null && signalCode === null ? 'still running' : `exited (${exitCode ?? signalCode})`}, its output:\n${hitch.output()}`,
-    );
+  const shake = () => handshake(port, { servername: 'leaf.test', tls: '1.2' });
+  const h = await shake().catch(async (err: unknown) => {
+    const out = hitch.output();
+    const running = hitch.child.exitCode === null && hitch.child.signalCode === null;
+    if (running && (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' && reloadsStarted(out) >= workersOnline(out)) {
+      await waitFor("hitch's new worker online", () => workersOnline(hitch.output()) > reloadsStarted(out));
+      return shake();
+    }
+    throw new Error(`${String(err)}; hitch ${running ? 'still running' : `exited (${hitch.child.exitCode ?? hitch.child.signalCode})`}, its output:\n${out}`);
   });
   if (!h.staple) return null;
   const v = verifyResponse(h.staple, { certificate: pki.leaf.cert, issuer: pki.intermediate.cert, now: began });

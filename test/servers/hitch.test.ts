@@ -68,27 +68,35 @@ async function hitchConf(dir: string, port: number): Promise<string> {
   return file;
 }
 
-/** Worker generations hitch started on reloads, and workers it reported online (one at start). */
-const reloadsStarted = (out: string): number => out.match(/Starting new child processes/g)?.length ?? 0;
-const workersOnline = (out: string): number => out.match(/\{core\} Process \d+ online/g)?.length ?? 0;
+/** Whether hitch is between worker generations: a reload started whose new worker is not online yet, or whose old worker has not exited. */
+function handingOver(out: string): boolean {
+  const started = out.match(/Starting new child processes/g)?.length ?? 0;
+  const online = out.match(/\{core\} Process \d+ online/g)?.length ?? 0; // one more than the reloads: the first worker
+  const exited = out.match(/\{core\} Child \d+ exited/g)?.length ?? 0;
+  return online <= started || exited < started;
+}
 
 /**
  * One handshake's staple, judged against the certificate hitch sent, as of when the handshake
  * began: hitch chose it during the handshake, so one that lapsed while the handshake ran (a
  * boundary race, found under load) was not stapled late; one hitch staples after nextUpdate is.
  *
- * hitch 1.7 refuses connections for a moment in its own reload under load: the old worker exits
- * before the new one is online (seen in CI and under load, its log showing no new "online" line).
- * A refusal then waits for the new worker and tries again; any other refusal fails, with hitch's log.
+ * hitch 1.7's reload can refuse or reset a connection on a loaded machine (seen in CI and on
+ * Node 24 under load, hitch's log showing the old worker gone and the new one not yet online, or
+ * the new one online and the old one not yet gone). A refusal or reset while such a hand-over
+ * overlapped the handshake waits for it to end and tries again; any other fails, with hitch's log.
  */
 async function staple(port: number, hitch: ServerProcess): Promise<{ ok: boolean; reason: string } | null> {
   const began = Date.now();
+  const before = hitch.output();
   const shake = () => handshake(port, { servername: 'leaf.test', tls: '1.2' });
   const h = await shake().catch(async (err: unknown) => {
     const out = hitch.output();
     const running = hitch.child.exitCode === null && hitch.child.signalCode === null;
-    if (running && (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' && reloadsStarted(out) >= workersOnline(out)) {
-      await waitFor("hitch's new worker online", () => workersOnline(hitch.output()) > reloadsStarted(out));
+    const code = (err as NodeJS.ErrnoException).code;
+    const reloadedSince = out.slice(before.length).includes('Starting new child processes');
+    if (running && (code === 'ECONNREFUSED' || code === 'ECONNRESET') && (handingOver(before) || reloadedSince || handingOver(out))) {
+      await waitFor("hitch's reload hand-over to end", () => !handingOver(hitch.output()));
       return shake();
     }
     throw new Error(`${String(err)}; hitch ${running ? 'still running' : `exited (${hitch.child.exitCode ?? hitch.child.signalCode})`}, its output:\n${out}`);

@@ -97,6 +97,7 @@ async function staple(port: number, hitch: ServerProcess): Promise<{ ok: boolean
     const reloadedSince = out.slice(before.length).includes('Starting new child processes');
     if (running && (code === 'ECONNREFUSED' || code === 'ECONNRESET') && (handingOver(before) || reloadedSince || handingOver(out))) {
       await waitFor("hitch's reload hand-over to end", () => !handingOver(hitch.output()));
+      console.log(`# hitch: ${code} during its reload hand-over; tried again once it ended`);
       return shake();
     }
     throw new Error(`${String(err)}; hitch ${running ? 'still running' : `exited (${hitch.child.exitCode ?? hitch.child.signalCode})`}, its output:\n${out}`);

@@ -1,10 +1,22 @@
-// Per-key retries after a doubling delay (1 s up to 5 min), one pending per key: the output
-// writer retries a failed write, and a push HAProxy refused, each on its own.
+// Per-key retries after a doubling delay (1 s up to 10 s), one pending per key: the output
+// writer retries a failed write, and a push HAProxy refused, each on its own. The cap is short
+// because a staple file that cannot be written may leave a server without its staple: once the
+// disk or folder is back, the staple must be too (with a 5-minute cap, the soak measured 44 s of
+// nginx unstapled after three short "unwritable" windows). With many keys failing at once (a full
+// disk under 100,000 certificates) the cap grows, so that all of them together are retried at
+// most OUTPUT_RETRIES_PER_SECOND times a second.
 
 import type { Clock, TimerHandle } from '../engine/clock.ts';
 
 export const OUTPUT_RETRY_INITIAL_MS = 1_000;
-export const OUTPUT_RETRY_MAX_MS = 5 * 60_000;
+export const OUTPUT_RETRY_MAX_MS = 10_000;
+export const OUTPUT_RETRIES_PER_SECOND = 500;
+
+/** The delay before the next try of a key that failed `failures` times, while `failingKeys` keys (it too) wait for theirs. */
+export function retryDelayMs(failures: number, failingKeys: number): number {
+  const cap = Math.max(OUTPUT_RETRY_MAX_MS, (failingKeys * 1000) / OUTPUT_RETRIES_PER_SECOND);
+  return Math.min(OUTPUT_RETRY_INITIAL_MS * 2 ** Math.min(failures - 1, 20), cap);
+}
 
 interface Retry {
   timer: TimerHandle | null;
@@ -16,13 +28,13 @@ export class BackoffTimers<K> {
 
   constructor(private readonly clock: Clock) {}
 
-  /** Run `again` after a delay that doubles with each failure of this key (bounded by OUTPUT_RETRY_MAX_MS). */
+  /** Run `again` after a delay that doubles with each failure of this key (bounded by OUTPUT_RETRY_MAX_MS, or the rate bound when more keys fail). */
   schedule(key: K, again: () => void): void {
     let r = this.retries.get(key);
     if (!r) this.retries.set(key, (r = { timer: null, failures: 0 }));
     r.failures++;
     r.timer?.cancel();
-    const delay = Math.min(OUTPUT_RETRY_INITIAL_MS * 2 ** Math.min(r.failures - 1, 20), OUTPUT_RETRY_MAX_MS);
+    const delay = retryDelayMs(r.failures, this.retries.size);
     const retry = r;
     retry.timer = this.clock.at(this.clock.now() + delay, () => {
       retry.timer = null;

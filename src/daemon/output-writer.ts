@@ -289,7 +289,7 @@ export class OutputWriter {
   }
 
   /**
-   * Push the file's staple again after a doubling delay (1 s up to 5 min, one pending per file),
+   * Push the file's staple again after a doubling delay (1 s up to 10 s, one pending per file),
    * until a push works, a newer staple is pushed, or the staple is withdrawn.
    */
   private retryPushLater(f: WatchedFile): void {

@@ -1,15 +1,16 @@
-// Per-key retries after a doubling delay (1 s up to 10 s), one pending per key: the output
+// Per-key retries after 1 s, then every 2 s, one pending per key: the output
 // writer retries a failed write, and a push HAProxy refused, each on its own. The cap is short
 // because a staple file that cannot be written may leave a server without its staple: once the
-// disk or folder is back, the staple must be too (with a 5-minute cap, the soak measured 44 s of
-// nginx unstapled after three short "unwritable" windows). With many keys failing at once (a full
+// disk or folder is back, the staple must be too (with a doubling delay up to 5 minutes, the soak
+// measured 44 s of nginx unstapled after three "unwritable" windows of 6 to 11 s: the retries
+// missed the writable moments between them). With many keys failing at once (a full
 // disk under 100,000 certificates) the cap grows, so that all of them together are retried at
 // most OUTPUT_RETRIES_PER_SECOND times a second.
 
 import type { Clock, TimerHandle } from '../engine/clock.ts';
 
 export const OUTPUT_RETRY_INITIAL_MS = 1_000;
-export const OUTPUT_RETRY_MAX_MS = 10_000;
+export const OUTPUT_RETRY_MAX_MS = 2_000;
 export const OUTPUT_RETRIES_PER_SECOND = 500;
 
 /** The delay before the next try of a key that failed `failures` times, while `failingKeys` keys (it too) wait for theirs. */
@@ -28,7 +29,7 @@ export class BackoffTimers<K> {
 
   constructor(private readonly clock: Clock) {}
 
-  /** Run `again` after a delay that doubles with each failure of this key (bounded by OUTPUT_RETRY_MAX_MS, or the rate bound when more keys fail). */
+  /** Run `again` after 1 s, then every 2 s while this key keeps failing (more when many keys fail: the rate bound). */
   schedule(key: K, again: () => void): void {
     let r = this.retries.get(key);
     if (!r) this.retries.set(key, (r = { timer: null, failures: 0 }));

@@ -283,13 +283,13 @@ export class OutputWriter {
     return removed || f.include !== include;
   }
 
-  /** Try the file's outputs again after a doubling delay. */
+  /** Try the file's outputs again (1 s, then every 2 s: backoff-timers.ts). */
   private retryLater(f: WatchedFile): void {
     if (!this.stopped) this.retries.schedule(f, () => void this.sync(f));
   }
 
   /**
-   * Push the file's staple again after a doubling delay (1 s up to 10 s, one pending per file),
+   * Push the file's staple again after 1 s, then every 2 s (one pending per file),
    * until a push works, a newer staple is pushed, or the staple is withdrawn.
    */
   private retryPushLater(f: WatchedFile): void {

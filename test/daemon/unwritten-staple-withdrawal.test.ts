@@ -1,7 +1,8 @@
 // A newer staple that cannot be written (here the staple files' folder made immutable with
 // chattr: root ignores permission bits) leaves the older one in the file. The server keeps
 // stapling that one, so it is withdrawn at its own lapse (the include off and a reload before
-// its nextUpdate), not at the lapse of the newer staple the daemon could not write.
+// its nextUpdate), not at the lapse of the newer staple the daemon could not write. The same after
+// a restart: the older staple found in the file is judged, and withdrawn at its own lapse.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -68,7 +69,7 @@ async function site(t: TestContext) {
   const include = join(dir, 'certs', 'site.pem.stapling.conf');
   const reloads = async (): Promise<number> => (await readFile(marker, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
   const includeSays = async (what: RegExp): Promise<boolean> => what.test(await readFile(include, 'utf8').catch(() => ''));
-  return { out, clock, startDaemon, include, stapleFile: join(out, 'site.ocsp'), reloads, includeSays };
+  return { out, clock, startDaemon, stapleFile: join(out, 'site.ocsp'), reloads, includeSays };
 }
 
 /** The first staple written and its reload run; then the folder made immutable and a newer staple fetched, whose write fails. */

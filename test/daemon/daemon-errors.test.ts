@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, lstat, mkdir, mkdtemp, readFile, rename, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rename, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
+import { childReport, giveToNobody } from '../support/child-report.ts';
 import { captureLogger } from '../support/log-capture.ts';
 import { caRig } from '../support/ca-rig.ts';
 import { fullchain, type TestPki } from '../support/pki.ts';
@@ -21,7 +22,6 @@ import type { TestResponder } from '../support/responder.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CHILD = join(ROOT, 'test/daemon/fixtures/glob-failure-child.ts');
-const NOBODY = 65534;
 let pki: TestPki;
 let responder: TestResponder;
 
@@ -38,16 +38,11 @@ async function run(mode: 'eacces' | 'emfile', asNobody: boolean): Promise<Seen> 
   const dir = await mkdtemp(join(tmpdir(), `stapler-${mode}-`));
   await mkdir(join(dir, 'certs'));
   await writeFile(join(dir, 'certs', 'site.pem'), fullchain(pki.leaf, pki.intermediate));
-  if (asNobody) for (const p of [dir, join(dir, 'certs'), join(dir, 'certs', 'site.pem')]) await chown(p, NOBODY, NOBODY);
+  if (asNobody) await giveToNobody([dir, join(dir, 'certs'), join(dir, 'certs', 'site.pem')]);
   const node = `'${process.execPath}' --import tsx '${CHILD}' '${dir}' ${mode}`;
   // Enough descriptors to start; the child then takes every one left.
   const script = mode === 'emfile' ? `ulimit -n 64 && exec ${node}` : `exec ${node}`;
-  const out = await new Promise<string>((resolve, reject) =>
-    execFile('/bin/sh', ['-c', script], { cwd: ROOT, ...(asNobody ? { uid: NOBODY, gid: NOBODY } : {}), timeout: 60_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-    ),
-  );
-  return JSON.parse(out.trim().split('\n').pop()!) as Seen;
+  return childReport<Seen>('/bin/sh', ['-c', script], { cwd: ROOT, asNobody });
 }
 
 const count = (messages: string[], pattern: RegExp): number => messages.filter((m) => pattern.test(m)).length;

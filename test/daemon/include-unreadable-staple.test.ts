@@ -5,18 +5,17 @@
 // is not an absence), and once it can be read the retry turns the include on again.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { caRig } from '../support/ca-rig.ts';
+import { childReport, giveToNobody } from '../support/child-report.ts';
 import { fullchain, type TestPki } from '../support/pki.ts';
 import type { TestResponder } from '../support/responder.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const CHILD = join(ROOT, 'test/daemon/fixtures/include-eacces-child.ts');
-const NOBODY = 65534;
 let pki: TestPki;
 let responder: TestResponder;
 
@@ -41,13 +40,8 @@ it(
     await mkdir(certs);
     await writeFile(join(certs, 'a.pem'), fullchain(pki.leaf, pki.intermediate));
     await writeFile(join(certs, 'b.pem'), fullchain(pki.rsaLeaf, pki.intermediate));
-    for (const p of [dir, certs, join(certs, 'a.pem'), join(certs, 'b.pem')]) await chown(p, NOBODY, NOBODY);
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, ['--import', 'tsx', CHILD, dir], { cwd: ROOT, uid: NOBODY, gid: NOBODY, timeout: 60_000 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-      ),
-    );
-    const seen = JSON.parse(out.trim().split('\n').pop()!) as Seen;
+    await giveToNobody([dir, certs, join(certs, 'a.pem'), join(certs, 'b.pem')]);
+    const seen = await childReport<Seen>(process.execPath, ['--import', 'tsx', CHILD, dir], { cwd: ROOT, asNobody: true });
     const staple = (s: Seen['during'] | Seen['after']) => s.outputs.find((o) => o.kind === 'staple-file');
 
     assert.match(seen.during.include, /ssl_stapling off;/, 'off before the reload ran');

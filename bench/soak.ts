@@ -3,16 +3,14 @@
 // operations hit the daemon and strict clients handshake and ask the responder continuously.
 // `npm run soak -- --help` prints what it asserts (HELP below).
 
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { makePki } from '../test/support/pki.ts';
 import { Prng } from '../test/support/prng.ts';
 import { RedisServer, redisMissing } from '../test/support/redis-server.ts';
 import { SoakCa } from './soak/ca.ts';
-import { Operations, type OperationName } from './soak/operations.ts';
+import { Operations, outputFolderWritable, type OperationName } from './soak/operations.ts';
 import { probeHandshake, probeResponder } from './soak/probes.ts';
 import { Tally, type Target } from './soak/tally.ts';
 import { SoakRig } from './soak/rig.ts';
@@ -179,7 +177,7 @@ try {
   await ca.close();
   await redis?.stop();
   // The staple folder may still be immutable if the run was cut short in the middle of an 'unwritable'.
-  await promisify(execFile)('chattr', ['-i', join(dir, 'out')]).catch(() => undefined);
+  await outputFolderWritable(dir).catch(() => undefined);
   if (process.exitCode !== 1) await rm(dir, { recursive: true, force: true });
   else console.log(`soak: kept ${dir} for a look`);
 }

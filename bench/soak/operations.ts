@@ -17,6 +17,11 @@ import { FD_LIMIT, type ManagedCert, type SoakRig } from './rig.ts';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const run = promisify(execFile);
 
+/** The staple folder writable again (`unwritable` makes it immutable; a run cut short may leave it so). */
+export async function outputFolderWritable(dir: string): Promise<void> {
+  await run('chattr', ['-i', join(dir, 'out')]);
+}
+
 export type OperationName = 'sighup' | 'sigusr1' | 'renew' | 'add' | 'remove' | 'unwritable' | 'fd-pressure' | 'redis-kill' | 'redis-flush' | 'redis-restart';
 
 export class Operations {
@@ -114,7 +119,7 @@ export class Operations {
     try {
       await sleep(5_000 + this.prng.next() * 10_000);
     } finally {
-      await run('chattr', ['-i', out]);
+      await outputFolderWritable(this.rig.dir);
     }
   }
 

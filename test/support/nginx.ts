@@ -19,40 +19,29 @@ ssl_trusted_certificate ${trustedCertificate};
 export async function startNginx(o: { dir: string; port: number; certFile: string; stapling: string }): Promise<ServerProcess> {
   await mkdir(join(o.dir, 'tmp'), { recursive: true });
   const conf = join(o.dir, `nginx-${o.port}.conf`);
-  const tmp = join(o.dir, 'tmp');
-  await writeFile(
-    conf,
-    `worker_processes 1;
-pid ${o.dir}/nginx-${o.port}.pid;
-error_log ${o.dir}/nginx-${o.port}.log notice;
-daemon off;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${tmp}; proxy_temp_path ${tmp}; fastcgi_temp_path ${tmp}; uwsgi_temp_path ${tmp}; scgi_temp_path ${tmp};
-  server {
+  const log = join(o.dir, `nginx-${o.port}.log`);
+  const stapling = o.stapling
+    .trim()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+  const server = `  server {
     listen 127.0.0.1:${o.port} ssl;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_certificate ${o.certFile};
     ssl_certificate_key ${o.certFile};
-${o.stapling
-  .trim()
-  .split('\n')
-  .map((l) => `    ${l}`)
-  .join('\n')}
+${stapling}
     location / { return 200 "ok\\n"; }
-  }
-}
-`,
-  );
-  return startServer('nginx', ['-p', o.dir, '-c', conf], /start worker process/, join(o.dir, `nginx-${o.port}.log`));
+  }`;
+  await writeFile(conf, nginxConf(o.dir, server, { pid: join(o.dir, `nginx-${o.port}.pid`), errorLog: log }));
+  return startServer('nginx', ['-p', o.dir, '-c', conf], /start worker process/, log);
 }
 
-/** A private nginx configuration on loopback: no daemonizing, every path under `dir`. */
-export function nginxConf(dir: string, servers: string): string {
+/** A private nginx configuration on loopback: no daemonizing, every path under `dir` (its pid and error log named by `files`). */
+export function nginxConf(dir: string, servers: string, files = { pid: join(dir, 'nginx.pid'), errorLog: join(dir, 'error.log') }): string {
   return `worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log notice;
+pid ${files.pid};
+error_log ${files.errorLog} notice;
 daemon off;
 events { worker_connections 64; }
 http {

@@ -7,6 +7,9 @@
 //   warm start: staple files removed, CA down (a listener that counts connections and closes
 //               them): time until the responder answers for the last file's CertID, until every
 //               staple file is back, and how many requests the CA got (must be 0).
+//   views:      then, still warm, /healthz, /status, /status.json and /metrics asked 3 times each:
+//               the time and size of each answer, and the responder's slowest answer meanwhile
+//               (probed every 10 ms on its own connection: how long the view held the event loop).
 //
 //   npm run bench:scale                          (100,000 certificates: slow on a shared machine)
 //   npm run bench:scale -- --count 5000          (what CI runs)
@@ -111,6 +114,52 @@ function ask(path: string): Promise<{ status: number; ms: number } | null> {
   });
 }
 
+/** GET a view on its own connection: status, ms and bytes. */
+function view(path: string): Promise<{ status: number; ms: number; bytes: number }> {
+  const started = performance.now();
+  return new Promise((done, fail) => {
+    const req = request({ host: '127.0.0.1', port: listenPort, path, agent: false, timeout: 120_000 }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => done({ status: res.statusCode ?? 0, ms: performance.now() - started, bytes }));
+    });
+    req.on('error', fail);
+    req.on('timeout', () => req.destroy(new Error(`${path}: no answer within 120 s`)));
+    req.end();
+  });
+}
+
+interface ViewFigures {
+  path: string;
+  status: number;
+  medianMs: number;
+  bytes: number;
+  probeMaxMs: number;
+}
+
+/** Each view 3 times, one after the other, with the responder probed meanwhile. */
+async function views(): Promise<ViewFigures[]> {
+  const out: ViewFigures[] = [];
+  for (const path of ['/healthz', '/status', '/status.json', '/metrics']) {
+    const probes: number[] = [];
+    let probing = true;
+    const prober = (async () => {
+      while (probing) {
+        const r = await ask(firstPath);
+        if (r) probes.push(r.ms);
+        await new Promise((w) => setTimeout(w, 10));
+      }
+    })();
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await view(path));
+    probing = false;
+    await prober;
+    const ms = answers.map((a) => a.ms).sort((a, b) => a - b);
+    out.push({ path, status: answers[0]!.status, medianMs: ms[1]!, bytes: answers[0]!.bytes, probeMaxMs: Math.max(0, ...probes) });
+  }
+  return out;
+}
+
 async function stapleFiles(): Promise<number> {
   return (await readdir(certDir)).filter((n) => n.endsWith('.ocsp')).length;
 }
@@ -192,6 +241,7 @@ await new Promise<void>((done) => down.listen(caPort, '127.0.0.1', done));
 for (const n of await readdir(certDir)) if (n.endsWith('.ocsp')) await unlink(join(certDir, n));
 daemon = startDaemon();
 const warm = await watch(daemon, 'warm start');
+const viewFigures = await views();
 await stop(daemon);
 await new Promise((done) => down.close(done));
 agent.destroy();
@@ -212,5 +262,9 @@ console.log(`| warm start: every staple file present | ${s(warm.allFilesMs)}${wa
 console.log(`| warm start: connections to the CA | ${caConnections} |`);
 console.log(`| warm start: responder probe, p99 / max | ${warm.probeP99.toFixed(1)} ms / ${warm.probeMax.toFixed(1)} ms |`);
 console.log(`| warm start: RSS per certificate, peak / at the end | ${perCert(warm.rssPeak)} / ${perCert(warm.rssEnd)} |`);
+console.log('\n| view (warm, 3 times each) | status | median time | bytes | bytes per certificate | responder probe max meanwhile |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const v of viewFigures)
+  console.log(`| ${v.path} | ${v.status} | ${v.medianMs.toFixed(0)} ms | ${v.bytes.toLocaleString('en-US')} | ${(v.bytes / COUNT).toFixed(0)} | ${v.probeMaxMs.toFixed(1)} ms |`);
 
 await rm(dir, { recursive: true, force: true });

@@ -261,6 +261,11 @@ export class Daemon implements SourceSink {
     for (const f of this.source.files.values()) yield fileState(f, f.certId ? this.engine.statusById(f.certId) : null, now, this.writer.health(f));
   }
 
+  /** Each file's path and certificate (no verdicts built: the metrics' `cert` labels). */
+  *fileIdentities(): Generator<{ file: string; subject: string | null; serial: string | null }> {
+    for (const f of this.source.files.values()) yield { file: f.path, subject: f.subject, serial: f.serial };
+  }
+
   counters(): DaemonCounters {
     const { usable: certificates, unusable } = this.counts();
     const { succeeded: reloads, failed: reloadFailures } = this.reloader;

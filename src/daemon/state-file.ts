@@ -30,7 +30,7 @@ export interface StateFileOptions {
   /** Files between two yields to the event loop. */
   readonly sliceSize?: number;
   /** Writes a file whole (the atomic rename); tests wrap it to count or fail writes. */
-  readonly write?: (path: string, data: Uint8Array) => Promise<void>;
+  readonly write?: (path: string, data: Uint8Array | readonly Uint8Array[]) => Promise<void>;
 }
 
 const RETRY_FIRST_MS = 1_000;
@@ -42,7 +42,7 @@ export class StateFile {
   private readonly summaryIntervalMs: number;
   private readonly detailIntervalMs: number;
   private readonly sliceSize: number;
-  private readonly write: (path: string, data: Uint8Array) => Promise<void>;
+  private readonly write: (path: string, data: Uint8Array | readonly Uint8Array[]) => Promise<void>;
   private timer: TimerHandle | null = null;
   private timerAt = 0;
   private stopped = false;
@@ -149,7 +149,7 @@ export class StateFile {
     if (withDetail) {
       try {
         await mkdir(dirname(detailPath), { recursive: true });
-        await this.write(detailPath, Buffer.concat(lines));
+        await this.write(detailPath, lines);
         this.detailUpdatedAt = counters.updatedAt;
       } catch (err) {
         failed = { file: detailPath, err };

@@ -88,16 +88,22 @@ async function readStreamCapped(stream: AsyncIterable<Buffer | string>, maxBytes
   return Buffer.concat(chunks);
 }
 
+/** Buffers per writev() call (below IOV_MAX, 1,024 on Linux). */
+const WRITEV_PIECES = 512;
+
 /**
  * Replace `path` atomically: temp file (exclusive, 0600), fsync, rename, fsync the directory.
- * `mtimeMs`, when given, becomes the file's modification time (the store records expiry in it).
+ * `data` may be pieces, written in order. `mtimeMs`, when given, becomes the file's modification
+ * time (the store records expiry in it).
  */
-export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o600, mtimeMs?: number): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | readonly Uint8Array[], mode = 0o600, mtimeMs?: number): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', mode);
   try {
-    await handle.writeFile(data);
+    // Pieces are written as they are (no copy into one buffer: the daemon's detail file is tens of MB).
+    if (data instanceof Uint8Array) await handle.writeFile(data);
+    else for (let i = 0; i < data.length; i += WRITEV_PIECES) await handle.writev(data.slice(i, i + WRITEV_PIECES) as Uint8Array[]);
     if (mtimeMs !== undefined) await handle.utimes(new Date(mtimeMs), new Date(mtimeMs));
     await handle.sync();
   } catch (err) {

@@ -1,14 +1,15 @@
 // Capped file reads: the CLI's synchronous read (readFileCappedSync) and the daemon's
 // asynchronous one (readFileCapped) give the same bytes and the same one-line errors, read to
-// the end rather than to the reported size, and refuse a FIFO without waiting on it.
+// the end rather than to the reported size, and refuse a FIFO without waiting on it; an atomic
+// write of one buffer or of pieces (the daemon's detail file, never copied into one buffer).
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readFileCapped, readFileCappedSync } from '../../src/io/files.ts';
+import { readFileCapped, readFileCappedSync, writeFileAtomic } from '../../src/io/files.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stapler-files-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,5 +67,17 @@ describe('capped file reads, synchronous and asynchronous', () => {
     const [sync, async_] = await both(fifo, 1024, { regularFileOnly: true });
     assert.equal(sync, `error:${fifo}: is not a regular file (a FIFO, socket or device?)`);
     assert.equal(async_, sync);
+  });
+});
+
+describe('atomic writes', () => {
+  it('write pieces in order, more of them than one writev() takes, with the mode asked for', async () => {
+    const pieces = Array.from({ length: 1_300 }, (_, i) => Buffer.from(`line ${i}\n`));
+    const path = join(dir, 'pieces.txt');
+    await writeFileAtomic(path, pieces, 0o644);
+    assert.equal(readFileSync(path, 'utf8'), pieces.map((p) => p.toString()).join(''));
+    assert.equal(statSync(path).mode & 0o777, 0o644);
+    await writeFileAtomic(path, Buffer.from('whole\n'));
+    assert.equal(readFileSync(path, 'utf8'), 'whole\n', 'one buffer replaces it');
   });
 });

@@ -67,7 +67,7 @@ for (const n of COUNTS) {
     before,
     async () => {
       const state: DaemonState = { ...counters(), files: [...files()] };
-      await writeFileAtomic(before, Buffer.from(`${JSON.stringify(state, null, 2)}\n`), 0o644);
+      await writeFileAtomic(before, Buffer.from(`${JSON.stringify(state, null, 2)}\n`), { mode: 0o644 });
     },
   ]);
   // After: the summary alone (what a change costs), and the detail (at most once a minute).

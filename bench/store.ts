@@ -107,7 +107,7 @@ const pairs: Pair[] = [
   },
   {
     name: 'save (1.5 KB staple)',
-    before: () => writeFileAtomic(join(dirs.before, `${KEY}.der`), staple, 0o600),
+    before: () => writeFileAtomic(join(dirs.before, `${KEY}.der`), staple, { mode: 0o600 }),
     now: () => store.save(KEY, staple, Date.now() + 86_400_000),
     rates: { before: [], now: [], ratio: [] },
   },

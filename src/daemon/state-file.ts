@@ -68,7 +68,7 @@ export class StateFile {
     this.summaryIntervalMs = opts.summaryIntervalMs ?? 2_000;
     this.detailIntervalMs = opts.detailIntervalMs ?? 60_000;
     this.sliceSize = opts.sliceSize ?? 500;
-    this.write = opts.write ?? ((path, data) => writeFileAtomic(path, data, 0o644));
+    this.write = opts.write ?? ((path, data) => writeFileAtomic(path, data, { mode: 0o644 }));
   }
 
   get detailPath(): string {

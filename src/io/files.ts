@@ -91,20 +91,32 @@ async function readStreamCapped(stream: AsyncIterable<Buffer | string>, maxBytes
 /** Buffers per writev() call (below IOV_MAX, 1,024 on Linux). */
 const WRITEV_PIECES = 512;
 
+export interface AtomicWriteOptions {
+  /** The file's mode (default 0600). */
+  readonly mode?: number;
+  /** The file's modification time (the store records expiry in it). */
+  readonly mtimeMs?: number;
+  /**
+   * fsync the directory after the rename (default true), so that the rename itself survives a
+   * power loss. Without it the file is still never torn (its data is synced before the rename):
+   * after a crash it is the new file or the previous one, whole.
+   */
+  readonly syncDirectory?: boolean;
+}
+
 /**
- * Replace `path` atomically: temp file (exclusive, 0600), fsync, rename, fsync the directory.
- * `data` may be pieces, written in order. `mtimeMs`, when given, becomes the file's modification
- * time (the store records expiry in it).
+ * Replace `path` atomically: temp file (exclusive), fsync, rename, fsync the directory.
+ * `data` may be pieces, written in order.
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | readonly Uint8Array[], mode = 0o600, mtimeMs?: number): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | readonly Uint8Array[], opts: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', mode);
+  const handle = await open(temp, 'wx', opts.mode ?? 0o600);
   try {
     // Pieces are written as they are (no copy into one buffer: the daemon's detail file is tens of MB).
     if (data instanceof Uint8Array) await handle.writeFile(data);
     else for (let i = 0; i < data.length; i += WRITEV_PIECES) await handle.writev(data.slice(i, i + WRITEV_PIECES) as Uint8Array[]);
-    if (mtimeMs !== undefined) await handle.utimes(new Date(mtimeMs), new Date(mtimeMs));
+    if (opts.mtimeMs !== undefined) await handle.utimes(new Date(opts.mtimeMs), new Date(opts.mtimeMs));
     await handle.sync();
   } catch (err) {
     await handle.close();
@@ -118,6 +130,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | readonly 
     await unlink(temp).catch(() => undefined);
     throw err;
   }
+  if (opts.syncDirectory === false) return;
   const dirHandle = await open(dir, 'r');
   try {
     await dirHandle.sync();

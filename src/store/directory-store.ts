@@ -137,7 +137,7 @@ export class DirectoryStore implements StapleStore {
     // An expiry not clearly after the save would read as a write time (see recordedExpiry).
     const mtime = Math.max(keptUntil(expiresAt, this.now()), this.now() + 2 * RECORDED_EXPIRY_LEAD_MS);
     try {
-      await this.inDir(() => writeFileAtomic(path, der, 0o600, mtime));
+      await this.inDir(() => writeFileAtomic(path, der, { mode: 0o600, mtimeMs: mtime }));
     } catch (err) {
       throw storeError(this.description, `save staple ${path}`, err);
     }

@@ -42,7 +42,7 @@ function countingWrite(): { writes: Map<string, number>; write: NonNullable<Stat
     write: (path, data) => {
       const name = path.split('/').pop()!;
       writes.set(name, (writes.get(name) ?? 0) + 1);
-      return writeFileAtomic(path, data, 0o644);
+      return writeFileAtomic(path, data, { mode: 0o644 });
     },
   };
 }

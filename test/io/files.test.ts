@@ -74,7 +74,7 @@ describe('atomic writes', () => {
   it('write pieces in order, more of them than one writev() takes, with the mode asked for', async () => {
     const pieces = Array.from({ length: 1_300 }, (_, i) => Buffer.from(`line ${i}\n`));
     const path = join(dir, 'pieces.txt');
-    await writeFileAtomic(path, pieces, 0o644);
+    await writeFileAtomic(path, pieces, { mode: 0o644 });
     assert.equal(readFileSync(path, 'utf8'), pieces.map((p) => p.toString()).join(''));
     assert.equal(statSync(path).mode & 0o777, 0o644);
     await writeFileAtomic(path, Buffer.from('whole\n'));

@@ -63,7 +63,7 @@ export async function fetchCommand(opts: FetchOptions, io: FetchIo): Promise<num
     if (result.accepted) {
       if (opts.out) {
         try {
-          await writeFileAtomic(opts.out, result.accepted.der, 0o644);
+          await writeFileAtomic(opts.out, result.accepted.der, { mode: 0o644 });
         } catch (err) {
           throw new InputError(opts.out, `cannot write: ${describeFsError(err)}`);
         }

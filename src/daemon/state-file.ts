@@ -8,6 +8,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock, TimerHandle } from '../engine/clock.ts';
 import type { Logger } from '../engine/logger.ts';
 import { describeFsError, writeFileAtomic } from '../io/files.ts';
@@ -35,7 +36,6 @@ export interface StateFileOptions {
 
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 5 * 60_000;
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class StateFile {
   private readonly debounceMs: number;
@@ -139,7 +139,7 @@ export class StateFile {
       if (withDetail) slice.push(JSON.stringify(f));
       if (++n % this.sliceSize === 0) {
         if (withDetail) lines.push(Buffer.from(`${slice.splice(0).join('\n')}\n`));
-        await yieldToLoop();
+        await nextTurn();
       }
     }
     if (withDetail && slice.length) lines.push(Buffer.from(`${slice.join('\n')}\n`));

@@ -4,10 +4,10 @@
 // long as a slow client takes to read it.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DaemonState } from '../state.ts';
 
 const SLICE = 500;
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Write `chunk`; resolves false when the client is gone (nothing more is sent). */
 function write(res: ServerResponse, chunk: string): Promise<boolean> {
@@ -36,7 +36,7 @@ export async function sendStateJson(req: IncomingMessage, res: ServerResponse, s
   for (let i = 0; i < files.length; i += SLICE) {
     const lines = files.slice(i, i + SLICE).map((f) => `\n    ${JSON.stringify(f)}`);
     if (!(await write(res, `${i > 0 ? ',' : ''}${lines.join(',')}`))) return;
-    await yieldToLoop();
+    await nextTurn();
   }
   const tail = Object.entries(extra).map(([k, v]) => `,\n  ${JSON.stringify(k)}: ${JSON.stringify(v, null, 2).replaceAll('\n', '\n  ')}`);
   res.end(`\n  ]${tail.join('')}\n}\n`);

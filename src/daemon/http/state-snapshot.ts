@@ -5,6 +5,7 @@
 // or many at once, cannot keep a core busy rebuilding it. With a few files a build takes well
 // under a millisecond, so each request sees the state of its own moment.
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { DaemonCounters, DaemonState, FileState } from '../state.ts';
 
 export interface SnapshotSource {
@@ -14,7 +15,6 @@ export interface SnapshotSource {
 
 /** The oldest a reused snapshot can be, however slow its build was. */
 export const MAX_REUSE_MS = 10_000;
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class StateSnapshot {
   private building: Promise<DaemonState> | null = null;
@@ -42,7 +42,7 @@ export class StateSnapshot {
     const files: FileState[] = [];
     for (const f of this.source.fileStates()) {
       files.push(f);
-      if (files.length % this.sliceSize === 0) await yieldToLoop();
+      if (files.length % this.sliceSize === 0) await nextTurn();
     }
     this.builds++;
     const state: DaemonState = { ...counters, files };

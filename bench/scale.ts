@@ -132,6 +132,7 @@ function view(path: string): Promise<{ status: number; ms: number; bytes: number
 interface ViewFigures {
   path: string;
   status: number;
+  firstMs: number;
   medianMs: number;
   bytes: number;
   probeMaxMs: number;
@@ -155,7 +156,7 @@ async function views(): Promise<ViewFigures[]> {
     probing = false;
     await prober;
     const ms = answers.map((a) => a.ms).sort((a, b) => a - b);
-    out.push({ path, status: answers[0]!.status, medianMs: ms[1]!, bytes: answers[0]!.bytes, probeMaxMs: Math.max(0, ...probes) });
+    out.push({ path, status: answers[0]!.status, firstMs: answers[0]!.ms, medianMs: ms[1]!, bytes: answers[0]!.bytes, probeMaxMs: Math.max(0, ...probes) });
   }
   return out;
 }
@@ -262,9 +263,9 @@ console.log(`| warm start: every staple file present | ${s(warm.allFilesMs)}${wa
 console.log(`| warm start: connections to the CA | ${caConnections} |`);
 console.log(`| warm start: responder probe, p99 / max | ${warm.probeP99.toFixed(1)} ms / ${warm.probeMax.toFixed(1)} ms |`);
 console.log(`| warm start: RSS per certificate, peak / at the end | ${perCert(warm.rssPeak)} / ${perCert(warm.rssEnd)} |`);
-console.log('\n| view (warm, 3 times each) | status | median time | bytes | bytes per certificate | responder probe max meanwhile |');
+console.log('\n| view (warm, 3 times each) | status | first / median time | bytes | bytes per certificate | responder probe max meanwhile |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const v of viewFigures)
-  console.log(`| ${v.path} | ${v.status} | ${v.medianMs.toFixed(0)} ms | ${v.bytes.toLocaleString('en-US')} | ${(v.bytes / COUNT).toFixed(0)} | ${v.probeMaxMs.toFixed(1)} ms |`);
+  console.log(`| ${v.path} | ${v.status} | ${v.firstMs.toFixed(0)} / ${v.medianMs.toFixed(0)} ms | ${v.bytes.toLocaleString('en-US')} | ${(v.bytes / COUNT).toFixed(0)} | ${v.probeMaxMs.toFixed(1)} ms |`);
 
 await rm(dir, { recursive: true, force: true });

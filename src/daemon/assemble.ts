@@ -5,11 +5,11 @@
 
 import type { Logger } from '../engine/logger.ts';
 import type { CertificateStatus } from '../engine/types.ts';
+import { subjectSerial } from '../metrics/certificate-risk.ts';
 import { StaplerMetrics } from '../metrics/metrics.ts';
 import { Alerts } from './alerts/alerts.ts';
 import { DEFAULT_HOOKS } from './alerts/hook-config.ts';
 import type { DaemonConfig } from './config.ts';
-import { fileLabels } from './http/observe-routes.ts';
 import { OCSP_RESULTS } from './http/ocsp-route.ts';
 import { DaemonService, type ServiceDeps } from './service.ts';
 
@@ -23,7 +23,8 @@ export interface AssembledDaemon {
 export function assembleDaemon(config: DaemonConfig, logger: Logger, deps: Partial<Omit<ServiceDeps, 'logger'>> = {}): AssembledDaemon {
   let service: DaemonService | null = null;
   const now = (): number => (deps.clock ?? { now: Date.now }).now();
-  const labels = cachedLabels(() => (service ? fileLabels(service.daemon) : null), now);
+  // The `cert` label: the first file that holds the certificate (an index lookup), else subject and serial.
+  const labels = (s: CertificateStatus): string => service?.daemon.fileOf(s.id) ?? subjectSerial(s);
   const metrics = new StaplerMetrics({ ...config.metrics, certLabels: () => labels });
   const alerts = new Alerts(config.hooks ?? DEFAULT_HOOKS, { logger, label: labels, now });
   const instrument = { fetcher: metrics.instrumentFetcher.bind(metrics), store: metrics.instrumentStore.bind(metrics) };
@@ -31,17 +32,4 @@ export function assembleDaemon(config: DaemonConfig, logger: Logger, deps: Parti
   metrics.observe(service.daemon.engine);
   alerts.watch(service.daemon.engine);
   return { service, metrics, alerts };
-}
-
-/** File labels, rebuilt at most every few seconds (the daemon's files change rarely; an alert storm must not rebuild them per alert). */
-function cachedLabels(build: () => ((s: CertificateStatus) => string) | null, now: () => number, ttlMs = 2_000): (s: CertificateStatus) => string {
-  let built: { at: number; label: (s: CertificateStatus) => string } | null = null;
-  return (s) => {
-    if (!built || now() - built.at > ttlMs) {
-      const label = build();
-      if (!label) return `${s.subject} #${s.serial}`;
-      built = { at: now(), label };
-    }
-    return built.label(s);
-  };
 }

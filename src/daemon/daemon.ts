@@ -261,9 +261,10 @@ export class Daemon implements SourceSink {
     for (const f of this.source.files.values()) yield fileState(f, f.certId ? this.engine.statusById(f.certId) : null, now, this.writer.health(f));
   }
 
-  /** Each file's path and certificate (no verdicts built: the metrics' `cert` labels). */
-  *fileIdentities(): Generator<{ file: string; subject: string | null; serial: string | null }> {
-    for (const f of this.source.files.values()) yield { file: f.path, subject: f.subject, serial: f.serial };
+  /** The first file that holds the certificate (the `cert` label of metrics and alerts), or null. */
+  fileOf(certId: string): string | null {
+    for (const f of this.byCert.get(certId) ?? []) return f.path;
+    return null;
   }
 
   counters(): DaemonCounters {

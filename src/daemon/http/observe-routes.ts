@@ -4,8 +4,7 @@
 // snapshot of every file's state (state-snapshot.ts: at 100,000 files it is a second of work).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CertificateStatus } from '../../engine/types.ts';
-import { healthBody, judgeHealth, subjectSerial } from '../../metrics/certificate-risk.ts';
+import { healthBody, judgeHealth } from '../../metrics/certificate-risk.ts';
 import type { StaplerMetrics } from '../../metrics/metrics.ts';
 import type { Daemon } from '../daemon.ts';
 import type { FileState } from '../state.ts';
@@ -15,15 +14,6 @@ import { sendStateJson } from './state-json.ts';
 import { StateSnapshot } from './state-snapshot.ts';
 import { renderStatusPage, type StatusRow } from './status-page.ts';
 import { parseStatusQuery } from './status-query.ts';
-
-const key = (subject: string | null, serial: string | null): string => `${subject ?? ''}\u0000${serial ?? ''}`;
-
-/** The `cert` label in the daemon: the first file that holds the certificate (else subject and serial). */
-export function fileLabels(daemon: Daemon): (s: CertificateStatus) => string {
-  const files = new Map<string, string>();
-  for (const f of daemon.fileIdentities()) if (f.subject !== null && !files.has(key(f.subject, f.serial))) files.set(key(f.subject, f.serial), f.file);
-  return (s) => files.get(key(s.subject, s.serial)) ?? subjectSerial(s);
-}
 
 const time = (t: string | null): number | null => (t === null ? null : Date.parse(t));
 

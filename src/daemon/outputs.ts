@@ -81,11 +81,10 @@ export class OutputWriteError extends Error {
 }
 
 /**
- * The outputs' data is synced before the rename, never torn; the folder is not synced after it
- * (half the cost of a write: bench/staple-write). After a power loss a file is the new one or the
- * one before it, whole, and the daemon judges what it finds at its next start and rewrites it.
+ * The folder is synced after the rename too: leaving that out made no difference on a quiet
+ * machine (bench/staple-write, BENCHMARKS.md "Issue 17, round 4"), so the rename is durable.
  */
-const OUTPUT_WRITE = { mode: 0o644, syncDirectory: false } as const;
+const OUTPUT_WRITE = { mode: 0o644 } as const;
 
 async function write(kind: OutputKind, path: string, data: Uint8Array, reserve?: FdReserve): Promise<void> {
   const writeIt = (): Promise<void> => writeFileAtomic(path, data, OUTPUT_WRITE);

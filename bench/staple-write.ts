@@ -5,7 +5,7 @@
 //
 //   npm run bench:staple-write -- --count 2000
 
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/files.ts';
@@ -18,7 +18,13 @@ const data = Buffer.alloc(600, 0x30); // a typical staple's size
 
 const variants: Record<string, (path: string) => Promise<void>> = {
   'writeFileAtomic, fsync the file and the directory: what the daemon does': (path) => writeFileAtomic(path, data, { mode: 0o644 }),
-  'writeFileAtomic, fsync the file, not the directory': (path) => writeFileAtomic(path, data, { mode: 0o644, syncDirectory: false }),
+  'temp file, fsync, rename (no directory fsync)': async (path) => {
+    const handle = await open(`${path}.tmp`, 'wx', 0o644);
+    await handle.writeFile(data);
+    await handle.sync();
+    await handle.close();
+    await rename(`${path}.tmp`, path);
+  },
   'temp file, rename, no fsync (the floor)': async (path) => {
     await writeFile(`${path}.tmp`, data);
     await rename(`${path}.tmp`, path);

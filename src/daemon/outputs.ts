@@ -80,14 +80,9 @@ export class OutputWriteError extends Error {
   }
 }
 
-/**
- * The folder is synced after the rename too: leaving that out made no difference on a quiet
- * machine (bench/staple-write, BENCHMARKS.md "Issue 17, round 4"), so the rename is durable.
- */
-const OUTPUT_WRITE = { mode: 0o644 } as const;
-
 async function write(kind: OutputKind, path: string, data: Uint8Array, reserve?: FdReserve): Promise<void> {
-  const writeIt = (): Promise<void> => writeFileAtomic(path, data, OUTPUT_WRITE);
+  // The folder's fsync too: leaving it out made no difference on a quiet machine (bench/staple-write).
+  const writeIt = (): Promise<void> => writeFileAtomic(path, data, { mode: 0o644 });
   try {
     await (reserve ? reserve.withRoom(writeIt) : writeIt());
   } catch (err) {

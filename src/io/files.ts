@@ -96,12 +96,6 @@ export interface AtomicWriteOptions {
   readonly mode?: number;
   /** The file's modification time (the store records expiry in it). */
   readonly mtimeMs?: number;
-  /**
-   * fsync the directory after the rename (default true), so that the rename itself survives a
-   * power loss. Without it the file is still never torn (its data is synced before the rename):
-   * after a crash it is the new file or the previous one, whole.
-   */
-  readonly syncDirectory?: boolean;
 }
 
 /**
@@ -115,7 +109,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | readonly 
   try {
     // Pieces are written as they are (no copy into one buffer: the daemon's detail file is tens of MB).
     if (data instanceof Uint8Array) await handle.writeFile(data);
-    else for (let i = 0; i < data.length; i += WRITEV_PIECES) await handle.writev(data.slice(i, i + WRITEV_PIECES) as Uint8Array[]);
+    else for (let i = 0; i < data.length; i += WRITEV_PIECES) await handle.writev(data.slice(i, i + WRITEV_PIECES));
     if (opts.mtimeMs !== undefined) await handle.utimes(new Date(opts.mtimeMs), new Date(opts.mtimeMs));
     await handle.sync();
   } catch (err) {
@@ -130,7 +124,6 @@ export async function writeFileAtomic(path: string, data: Uint8Array | readonly 
     await unlink(temp).catch(() => undefined);
     throw err;
   }
-  if (opts.syncDirectory === false) return;
   const dirHandle = await open(dir, 'r');
   try {
     await dirHandle.sync();

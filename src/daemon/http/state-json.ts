@@ -1,6 +1,6 @@
 // /status.json's body, streamed: the counters, then every file's state one line each, in slices
 // that yield to the event loop and wait for the client to take them. At 100,000 files the body
-// is about 65 MB: built whole, it would hold the event loop for seconds and the memory for as
+// is about 70 MB: built whole, it would hold the event loop for seconds and the memory for as
 // long as a slow client takes to read it.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -20,8 +20,6 @@ export class StateSnapshot {
   private building: Promise<DaemonState> | null = null;
   private last: { readonly state: DaemonState; readonly until: number } | null = null;
   private dropTimer: NodeJS.Timeout | null = null;
-  /** Builds done (for tests and benches). */
-  builds = 0;
 
   constructor(
     private readonly source: SnapshotSource,
@@ -44,7 +42,6 @@ export class StateSnapshot {
       files.push(f);
       if (files.length % this.sliceSize === 0) await nextTurn();
     }
-    this.builds++;
     const state: DaemonState = { ...counters, files };
     const ended = this.now();
     const reuseMs = Math.min(MAX_REUSE_MS, 10 * (ended - started));

@@ -114,6 +114,27 @@ function ask(path: string): Promise<{ status: number; ms: number } | null> {
   });
 }
 
+/** Ask the responder for the first CertID every `everyMs` until stopped: each answer's time (ms). */
+function probe(everyMs: number): { times: number[]; stop(): Promise<number[]> } {
+  const times: number[] = [];
+  let probing = true;
+  const loop = (async () => {
+    while (probing) {
+      const r = await ask(firstPath);
+      if (r) times.push(r.ms);
+      await new Promise((w) => setTimeout(w, everyMs));
+    }
+  })();
+  return {
+    times,
+    stop: async () => {
+      probing = false;
+      await loop;
+      return times;
+    },
+  };
+}
+
 /** GET a view on its own connection: status, ms and bytes. */
 function view(path: string): Promise<{ status: number; ms: number; bytes: number }> {
   const started = performance.now();
@@ -142,19 +163,10 @@ interface ViewFigures {
 async function views(): Promise<ViewFigures[]> {
   const out: ViewFigures[] = [];
   for (const path of ['/healthz', '/status', '/status.json', '/metrics']) {
-    const probes: number[] = [];
-    let probing = true;
-    const prober = (async () => {
-      while (probing) {
-        const r = await ask(firstPath);
-        if (r) probes.push(r.ms);
-        await new Promise((w) => setTimeout(w, 10));
-      }
-    })();
+    const prober = probe(10);
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push(await view(path));
-    probing = false;
-    await prober;
+    const probes = await prober.stop();
     const ms = answers.map((a) => a.ms).sort((a, b) => a - b);
     out.push({ path, status: answers[0]!.status, firstMs: answers[0]!.ms, medianMs: ms[1]!, bytes: answers[0]!.bytes, probeMaxMs: Math.max(0, ...probes) });
   }
@@ -184,18 +196,11 @@ interface Run {
 /** Start the daemon and watch it until every staple file is there (and the last CertID answered). */
 async function watch(daemon: ChildProcess, label: string): Promise<Run> {
   const start = performance.now();
-  const probes: number[] = [];
+  const prober = probe(50);
+  const probes = prober.times;
   let lastServedMs: number | null = null;
   let allFilesMs: number | null = null;
   let rssPeak = 0;
-  let probing = true;
-  const prober = (async () => {
-    while (probing) {
-      const r = await ask(firstPath);
-      if (r) probes.push(r.ms);
-      await new Promise((w) => setTimeout(w, 50));
-    }
-  })();
   let reported = start;
   while (performance.now() - start < LIMIT_MS && (allFilesMs === null || lastServedMs === null)) {
     await new Promise((w) => setTimeout(w, 250));
@@ -212,8 +217,7 @@ async function watch(daemon: ChildProcess, label: string): Promise<Run> {
       );
     }
   }
-  probing = false;
-  await prober;
+  await prober.stop();
   const end = { rssEnd: await rssOf(daemon.pid!), files: await stapleFiles() };
   return { allFilesMs, lastServedMs, probeP99: percentile(probes, 99), probeMax: Math.max(0, ...probes), rssPeak, ...end };
 }

@@ -270,6 +270,8 @@ console.log(`| warm start: RSS per certificate, peak / at the end | ${perCert(wa
 console.log('\n| view (warm, 3 times each) | status | first / median time | bytes | bytes per certificate | responder probe max meanwhile |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const v of viewFigures)
-  console.log(`| ${v.path} | ${v.status} | ${v.firstMs.toFixed(0)} / ${v.medianMs.toFixed(0)} ms | ${v.bytes.toLocaleString('en-US')} | ${(v.bytes / COUNT).toFixed(0)} | ${v.probeMaxMs.toFixed(1)} ms |`);
+  console.log(
+    `| ${v.path} | ${v.status} | ${v.firstMs.toFixed(0)} / ${v.medianMs.toFixed(0)} ms | ${v.bytes.toLocaleString('en-US')} | ${(v.bytes / COUNT).toFixed(0)} | ${v.probeMaxMs.toFixed(1)} ms |`,
+  );
 
 await rm(dir, { recursive: true, force: true });

@@ -62,7 +62,7 @@ function source(n: number, whileRead = (): void => undefined): SnapshotSource & 
   return s;
 }
 
-describe('the HTTP views\' state snapshot', () => {
+describe("the HTTP views' state snapshot", () => {
   it('yields to the event loop between slices: other work runs while 2,000 files are read', async () => {
     const snap = new StateSnapshot(source(2_000), () => 0, 500);
     let immediates = 0;

@@ -4,8 +4,9 @@
 // disk or folder is back, the staple must be too (with a doubling delay up to 5 minutes, the soak
 // measured 44 s of nginx unstapled after three "unwritable" windows of 6 to 11 s: the retries
 // missed the writable moments between them). With many keys failing at once (a full
-// disk under 100,000 certificates) the cap grows, so that all of them together are retried at
-// most OUTPUT_RETRIES_PER_SECOND times a second.
+// disk under 100,000 certificates) the cap grows, so that from their second retry on all of them
+// together are retried at most OUTPUT_RETRIES_PER_SECOND times a second (each key's first retry
+// stays at 1 s: the first failures come as fast as the writes that failed).
 
 import type { Clock, TimerHandle } from '../engine/clock.ts';
 

@@ -88,9 +88,6 @@ async function readStreamCapped(stream: AsyncIterable<Buffer | string>, maxBytes
   return Buffer.concat(chunks);
 }
 
-/** Buffers per writev() call (below IOV_MAX, 1,024 on Linux). */
-const WRITEV_PIECES = 512;
-
 export interface AtomicWriteOptions {
   /** The file's mode (default 0600). */
   readonly mode?: number;
@@ -107,9 +104,10 @@ export async function writeFileAtomic(path: string, data: Uint8Array | readonly 
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', opts.mode ?? 0o600);
   try {
-    // Pieces are written as they are (no copy into one buffer: the daemon's detail file is tens of MB).
+    // Pieces are written as they are (no copy into one buffer: the daemon's detail file is tens of
+    // MB). libuv writes them all, IOV_MAX at a time, partial writes resumed.
     if (data instanceof Uint8Array) await handle.writeFile(data);
-    else for (let i = 0; i < data.length; i += WRITEV_PIECES) await handle.writev(data.slice(i, i + WRITEV_PIECES));
+    else await handle.writev([...data]);
     if (opts.mtimeMs !== undefined) await handle.utimes(new Date(opts.mtimeMs), new Date(opts.mtimeMs));
     await handle.sync();
   } catch (err) {

@@ -1,6 +1,7 @@
 // The daemon against awkward inputs: outages at first start (nginx needs its include),
 // output paths that collide with certificates or with each other, FIFOs, hostile staple
-// files, a failing reload command, and a flooding HAProxy socket.
+// files, a failing reload command, a flooding HAProxy socket, and the file that names a
+// certificate held by two.
 
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { after, before, beforeEach, describe, it, type TestContext } from 'node:test';
 import { buildConfig } from '../../src/daemon/config.ts';
 import { Daemon } from '../../src/daemon/daemon.ts';
+import { certificateId } from '../../src/engine/managed.ts';
 import { haproxyCommand, MAX_ANSWER_BYTES } from '../../src/daemon/haproxy.ts';
 import { captureLogger, type LogLine } from '../support/log-capture.ts';
 import type { Logger } from '../../src/engine/logger.ts';
@@ -209,6 +211,23 @@ describe('daemon inputs', () => {
     await daemon.rescan();
     await daemon.refreshAll();
     assert.equal(daemon.state().files[0]!.state, 'stapled');
+  });
+
+  it('names a certificate by a file that holds it (the metrics and alerts label), and follows the files as they go', async (t) => {
+    const chain = fullchain(pki.leaf, pki.intermediate);
+    const [a, b] = [join(dir, 'certs', 'a.pem'), join(dir, 'certs', 'b.pem')];
+    await writeFile(a, chain);
+    await writeFile(b, chain);
+    const daemon = await startDaemon(t);
+    const id = certificateId(pki.leaf.cert.der);
+    const first = daemon.fileOf(id);
+    assert.ok(first === a || first === b, `a file that holds it: ${first}`);
+    await rm(first);
+    await daemon.rescan();
+    assert.equal(daemon.fileOf(id), first === a ? b : a, 'the other file, once the first is gone');
+    await rm(first === a ? b : a);
+    await daemon.rescan();
+    assert.equal(daemon.fileOf(id), null, 'no file holds it');
   });
 
   it('counts a failed reload apart, and retries it', async (t) => {

@@ -71,7 +71,7 @@ describe('capped file reads, synchronous and asynchronous', () => {
 });
 
 describe('atomic writes', () => {
-  it('write pieces in order, more of them than one writev() takes, with the mode asked for', async () => {
+  it('write pieces in order, more of them than one writev() system call takes (IOV_MAX, 1,024), with the mode asked for', async () => {
     const pieces = Array.from({ length: 1_300 }, (_, i) => Buffer.from(`line ${i}\n`));
     const path = join(dir, 'pieces.txt');
     await writeFileAtomic(path, pieces, { mode: 0o644 });

@@ -45,11 +45,13 @@ export class StateSnapshot {
     const state: DaemonState = { ...counters, files };
     const ended = this.now();
     const reuseMs = Math.min(MAX_REUSE_MS, 10 * (ended - started));
-    this.last = { state, until: ended + reuseMs };
-    // Its memory (about 1 KB per file) is not kept past its use.
     if (this.dropTimer) clearTimeout(this.dropTimer);
-    this.dropTimer = reuseMs > 0 ? setTimeout(() => (this.last = this.dropTimer = null), reuseMs).unref() : null;
-    if (reuseMs <= 0) this.last = null;
+    this.last = this.dropTimer = null;
+    if (reuseMs > 0) {
+      this.last = { state, until: ended + reuseMs };
+      // Its memory (about 1 KB per file) is not kept past its use.
+      this.dropTimer = setTimeout(() => (this.last = this.dropTimer = null), reuseMs).unref();
+    }
     return state;
   }
 }

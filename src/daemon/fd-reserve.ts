@@ -5,8 +5,10 @@
 // descriptors on /dev/null from the start, and when a protected operation fails with EMFILE or
 // ENFILE it closes as many as the operation needs and runs it again at once (again while some are
 // left), then takes them back (libuv does the same for accept()). No more are freed than needed:
-// a descriptor freed is open to anyone (the listener's accept takes it under a flood of
-// connections). With the reserve spent, the failure stands, and its caller's own retry comes later.
+// a descriptor freed is open to anyone. The run again takes its descriptors synchronously, before
+// the event loop turns: under a flood the listener's accept is ready on every turn, and it took
+// the freed descriptor before a thread-pool open() could (CI saw a withdrawal 5 s late so). With
+// the reserve spent, the failure stands, and its caller's own retry comes later.
 
 import { closeSync, openSync } from 'node:fs';
 
@@ -48,17 +50,23 @@ export class FdReserve {
     }
   }
 
-  /** Run `op`; while it fails for lack of descriptors, free `need` more of the reserve and run it again at once; then take the reserve back. */
-  async withRoom<T>(op: () => Promise<T>, need: number = FD_NEEDS.fileWrite): Promise<T> {
+  /**
+   * Run `op`; while it fails for lack of descriptors, free `need` more of the reserve and run
+   * `again` at once; then take the reserve back. `again` must take its descriptors before it
+   * returns (a synchronous write; a spawn, whose pipes and fork are synchronous), or the freed
+   * room is gone by the time it asks.
+   */
+  async withRoom<T>(op: () => Promise<T>, need: number = FD_NEEDS.fileWrite, again: () => T | Promise<T> = op): Promise<T> {
     this.borrowers++;
     try {
+      let run: () => T | Promise<T> = op;
       for (;;) {
         try {
-          return await op();
+          return await run();
         } catch (err) {
           if (this.held.length === 0 || !isFdExhaustion(err)) throw err;
-          // Closed synchronously, so that the room is free when the retry asks for it.
           for (const fd of this.held.splice(-need)) closeSync(fd);
+          run = again;
         }
       }
     } finally {

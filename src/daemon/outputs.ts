@@ -3,13 +3,13 @@
 // throws OutputWriteError naming the output; what was written before it stays recorded. The
 // include says "on" only while the staple file it names can be read: nginx refuses to reload into
 // a configuration naming one it cannot read, and its old workers then keep every old staple.
-// Withdrawals ("off", the removal) run on the descriptor reserve (fd-reserve.ts).
+// The include's "off" is written on the descriptor reserve (fd-reserve.ts); the removal needs no descriptor.
 
 import { constants } from 'node:fs';
 import { access, unlink } from 'node:fs/promises';
 import type { Logger } from '../engine/logger.ts';
-import { describeFsError, writeFileAtomic } from '../io/files.ts';
-import { processFdReserve, type FdReserve } from './fd-reserve.ts';
+import { describeFsError, writeFileAtomic, writeFileAtomicSync } from '../io/files.ts';
+import { FD_NEEDS, processFdReserve, type FdReserve } from './fd-reserve.ts';
 import type { Outputs } from './inputs.ts';
 import { NGINX_INCLUDE_OFF, nginxIncludeOn } from './nginx.ts';
 import type { OutputKind } from './output-health.ts';
@@ -82,9 +82,10 @@ export class OutputWriteError extends Error {
 
 async function write(kind: OutputKind, path: string, data: Uint8Array, reserve?: FdReserve): Promise<void> {
   // The folder's fsync too: leaving it out made no difference on a quiet machine (bench/staple-write).
-  const writeIt = (): Promise<void> => writeFileAtomic(path, data, { mode: 0o644 });
+  const options = { mode: 0o644 };
+  const writeIt = (): Promise<void> => writeFileAtomic(path, data, options);
   try {
-    await (reserve ? reserve.withRoom(writeIt) : writeIt());
+    await (reserve ? reserve.withRoom(writeIt, FD_NEEDS.fileWrite, () => writeFileAtomicSync(path, data, options)) : writeIt());
   } catch (err) {
     throw new OutputWriteError(kind, path, err);
   }
@@ -167,7 +168,8 @@ export async function writeOutputs(
   } else {
     await includeOff(f, reserve);
     try {
-      await reserve.withRoom(() => unlink(stapleFile));
+      // No descriptor needed: nothing for the reserve to free.
+      await unlink(stapleFile);
       removed = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputWriteError('staple-file', stapleFile, err);

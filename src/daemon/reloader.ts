@@ -30,6 +30,8 @@ export class Reloader {
   /** Whether the last run worked, and since when (null: never ran). */
   private last: { ok: boolean; error: string | null; since: number } | null = null;
   private pending: { readonly promise: Promise<void>; readonly resolve: () => void } | null = null;
+  /** The last run's promise: resolved once it has run (a look and a command can take seconds). */
+  private running: Promise<void> = Promise.resolve();
   private stopped = false;
   /** Called after each run that succeeded (the output writer pushes to HAProxy's new worker again). */
   onReloaded: () => void = () => undefined;
@@ -76,9 +78,9 @@ export class Reloader {
     this.timer = this.clock.at(this.clock.now() + delay, () => void this.run(), true);
   }
 
-  /** Resolves once the reload that is due (if any) has run. */
+  /** Resolves once the reload that is due (if any), or the one running now, has run. */
   settled(): Promise<void> {
-    return this.pending?.promise ?? Promise.resolve();
+    return this.pending?.promise ?? this.running;
   }
 
   /** Run a reload that is due now rather than drop it (at stop: the server should see the last files). */
@@ -96,6 +98,7 @@ export class Reloader {
     const settings = this.settings;
     this.pending = null;
     if (!pending || !settings) return pending?.resolve();
+    this.running = pending.promise;
     if (!this.stopped) await this.lookFirst(this.beforeRun);
     await this.lookFirst(this.beforeCommand);
     await this.reserve

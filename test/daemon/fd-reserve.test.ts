@@ -3,7 +3,9 @@
 // open to its listener, while a short-lived staple reaches its withdrawal (FILE_WITHDRAW_LEAD_MS
 // plus the debounce before nextUpdate). The include must go "off" and the reload command run
 // before nextUpdate, with the pressure still on: without the reserve, both fail with EMFILE
-// until the connections go, and nginx would staple an expired response meanwhile.
+// until the connections go, and nginx would staple an expired response meanwhile. And the same
+// with a thief that takes every free descriptor whenever the event loop turns, to show the freed
+// room goes to the withdrawal, not to the thief (a race the flood alone wins only now and then).
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { parseResponse } from '../../src/ocsp/response.ts';
 import { caRig } from '../support/ca-rig.ts';
+import { childReport } from '../support/child-report.ts';
 import { startDaemonProcess } from '../support/daemon-process.ts';
 import { freePort } from '../support/openssl.ts';
 import { fullchain } from '../support/pki.ts';
@@ -24,6 +27,9 @@ import { waitFor } from '../support/wait.ts';
 const VALID_FOR_MS = 14_000;
 /** Descriptors left to the daemon above what it holds once started: fewer than the held connections take. */
 const HEADROOM = 12;
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const THIEF_CHILD = join(ROOT, 'test/daemon/fixtures/fd-thief-child.ts');
 
 const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
@@ -89,4 +95,19 @@ reload: { command: "date +%s%3N >> ${reloads}", debounceMs: 100 }
   const runs = (await readFile(reloads, 'utf8')).trim().split('\n').map(Number);
   assert.ok(runs.length > reloadsBefore, 'the reload command ran under the pressure');
   assert.ok(runs.at(-1)! < nextUpdate, `the reload command ran ${runs.at(-1)! - nextUpdate} ms after nextUpdate`);
+});
+
+it('the room the reserve frees goes to the withdrawal, not to what takes a descriptor when the event loop turns', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'stapler-fd-thief-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const seen = await childReport<{ include: string; staplePresent: boolean; reload: string; ranFile: boolean; stolen: number }>(
+    process.execPath,
+    ['--import', 'tsx', THIEF_CHILD, dir],
+    { cwd: ROOT, env: { ...process.env, UV_THREADPOOL_SIZE: '1' } },
+  );
+  assert.ok(seen.stolen > 0, 'the thief took descriptors');
+  assert.match(seen.include, /ssl_stapling off;/);
+  assert.equal(seen.staplePresent, false, 'the staple file removed');
+  assert.equal(seen.reload, 'ran');
+  assert.equal(seen.ranFile, true, 'the reload command wrote its file');
 });

@@ -39,4 +39,27 @@ describe('the reload command', () => {
     assert.deepEqual((await readFile(log, 'utf8')).trim().split('\n'), ['after']);
     assert.ok(existsSync(looked));
   });
+
+  it('is settled only once a run already under way has run its command', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'stapler-reloader-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const clock = new FakeClock(Date.now());
+    const log = join(dir, 'runs');
+    let lookStarted = false;
+    let finishLook!: () => void;
+    const reloader = new Reloader({ command: `echo ran >> ${log}`, debounceMs: 50 }, silentLogger, clock, () => {
+      lookStarted = true;
+      return new Promise<void>((r) => (finishLook = r));
+    });
+    reloader.schedule();
+    await clock.advance(50);
+    await waitFor('the run to start its look', () => lookStarted);
+    let done = false;
+    void reloader.settled().then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(done, false, 'settled while the run is still looking');
+    finishLook();
+    await waitFor('the run', () => done);
+    assert.equal((await readFile(log, 'utf8')).trim(), 'ran');
+  });
 });

@@ -5,11 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readFileCapped, readFileCappedSync, writeFileAtomic } from '../../src/io/files.ts';
+import { readFileCapped, readFileCappedSync, writeFileAtomic, writeFileAtomicSync } from '../../src/io/files.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stapler-files-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,5 +79,19 @@ describe('atomic writes', () => {
     assert.equal(statSync(path).mode & 0o777, 0o644);
     await writeFileAtomic(path, Buffer.from('whole\n'));
     assert.equal(readFileSync(path, 'utf8'), 'whole\n', 'one buffer replaces it');
+  });
+
+  it('write synchronously the same way: the mode and time asked for, and no temp file left, also when the folder is gone', () => {
+    const path = join(dir, 'sync.txt');
+    writeFileAtomicSync(path, Buffer.from('first\n'));
+    writeFileAtomicSync(path, Buffer.from('second\n'), { mode: 0o644, mtimeMs: 1_700_000_000_000 });
+    assert.equal(readFileSync(path, 'utf8'), 'second\n');
+    assert.equal(statSync(path).mode & 0o777, 0o644);
+    assert.equal(statSync(path).mtimeMs, 1_700_000_000_000);
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.startsWith('.sync.txt')),
+      [],
+    );
+    assert.throws(() => writeFileAtomicSync(join(dir, 'no-such-folder', 'x'), Buffer.from('x')), { code: 'ENOENT' });
   });
 });

@@ -15,6 +15,7 @@ import { haproxyCommand } from '../../src/daemon/haproxy.ts';
 import { silentLogger, type Logger } from '../../src/engine/logger.ts';
 import { verifyResponse } from '../../src/ocsp/verify.ts';
 import { FakeClock } from '../support/fake-clock.ts';
+import { captureLogger } from '../support/log-capture.ts';
 import { freePort } from '../support/openssl.ts';
 import { nginxConf } from '../support/nginx.ts';
 import { peerSkip } from '../support/peers.ts';
@@ -144,10 +145,16 @@ describe('nginx fed by the daemon', { skip: noNginx }, () => {
   }`,
       ),
     );
-    const daemon = await startDaemon(dir, clock, {
-      nginxInclude: '{cert}.stapling.conf',
-      reload: { command: `nginx -p ${dir} -c ${conf} -s reload`, debounceMs: 50 },
-    });
+    const { logger, lines } = captureLogger();
+    const daemon = await startDaemon(
+      dir,
+      clock,
+      {
+        nginxInclude: '{cert}.stapling.conf',
+        reload: { command: `nginx -p ${dir} -c ${conf} -s reload`, debounceMs: 50 },
+      },
+      logger,
+    );
     // The include exists at once ("off"); wait for it to name the staple.
     await waitFor(
       'the staple and the include, on',
@@ -168,16 +175,27 @@ describe('nginx fed by the daemon', { skip: noNginx }, () => {
     assert.match(await readFile(include, 'utf8'), /ssl_stapling off;/);
     await reloaded(daemon, clock);
     // After a reload, an old worker may still answer for a while: wait until several answers
-    // in a row are from the new configuration (bounded by waitFor's limit).
+    // in a row are from the new configuration (bounded by waitFor's limit). Time passes meanwhile,
+    // as it would for an operator: a reload that failed is retried on the daemon's clock.
     let clean = 0;
+    let last = '';
     await waitFor(
       'every nginx worker to stop stapling',
       async () => {
+        await clock.advance(100);
         const r = await check(port, dir);
-        clean = !r.ok && /no staple/.test(r.summary) && !(await opensslStatus(port)).stapled ? clean + 1 : 0;
+        const stapled = (await opensslStatus(port)).stapled;
+        last = `stapler check: ${r.summary}; openssl saw a staple: ${stapled}`;
+        clean = !r.ok && /no staple/.test(r.summary) && !stapled ? clean + 1 : 0;
         return clean >= 5;
       },
       30_000,
+      async () =>
+        [
+          last,
+          `daemon log:\n${lines.map((l) => `  ${l.level} ${l.message} ${JSON.stringify(l.fields)}`).join('\n')}`,
+          `nginx error.log:\n${await readFile(join(dir, 'error.log'), 'utf8').catch((e: Error) => e.message)}`,
+        ].join('\n'),
     );
     responder.behaviour = 'good';
   });

@@ -3,10 +3,16 @@
 
 import assert from 'node:assert/strict';
 
-export async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+/** Wait until `predicate` holds; on timeout, fail naming `what` and, when given, what `detail` says of the state then. */
+export async function waitFor(
+  what: string,
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+  detail?: () => string | Promise<string>,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await predicate())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}`);
+    if (Date.now() > end) assert.fail(`timed out waiting for: ${what}${detail ? `\n${await detail()}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -17,6 +17,7 @@
 //   --rate N: responderRatePerSecond for the daemon (default 0: no limit, Stapler's own ceiling).
 //   --same-config: give the --root checkout this one's configuration (it knows the same settings).
 //   --limit-s N: give up on each start after N seconds (default 1800); progress goes to stderr every 30 s.
+//   STAPLER_BENCH_PROFILE=dir: CPU profiles of the daemon; STAPLER_BENCH_HEAP=dir: its heap after the views, by kind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
@@ -27,6 +28,7 @@ import { join, resolve } from 'node:path';
 import { buildRequest, certIdFor } from '../src/ocsp/request.ts';
 import { Certificate } from '../src/ocsp/certificate.ts';
 import { percentile } from './support/client.ts';
+import { heapTable, readHeapSnapshot, summariseHeap } from './support/heap-summary.ts';
 import { makeMassPki, pemOf } from './support/mass-pki.ts';
 import { startPresignedResponder, writeResponses } from './support/presigned-responder.ts';
 
@@ -40,6 +42,7 @@ const RATE = Number(arg('--rate') ?? 0);
 // --same-config: the other checkout knows this one's settings (a copy of its base): the same configuration.
 const OURS = ROOT === resolve(new URL('..', import.meta.url).pathname) || process.argv.includes('--same-config');
 const LIMIT_MS = Number(arg('--limit-s') ?? 1800) * 1000;
+const HEAP_DIR = process.env.STAPLER_BENCH_HEAP;
 
 const dir = await mkdtemp(join(tmpdir(), 'stapler-scale-'));
 const certDir = join(dir, 'certs');
@@ -87,7 +90,9 @@ await writeFile(config, `${configLines.join('\n')}\n`);
 function startDaemon(): ChildProcess {
   // STAPLER_BENCH_PROFILE=dir: the daemon writes a CPU profile there (node --cpu-prof).
   const profile = process.env.STAPLER_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.STAPLER_BENCH_PROFILE] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', config], {
+  // STAPLER_BENCH_HEAP=dir: a heap snapshot there after the warm start's views (SIGUSR2), summed by kind.
+  const heap = HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, ...heap, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', config], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -222,6 +227,18 @@ async function watch(daemon: ChildProcess, label: string): Promise<Run> {
   return { allFilesMs, lastServedMs, probeP99: percentile(probes, 99), probeMax: Math.max(0, ...probes), rssPeak, ...end };
 }
 
+/** Have the daemon write a heap snapshot into `into` (SIGUSR2); its path once written. */
+async function heapSnapshot(daemon: ChildProcess, into: string): Promise<string> {
+  const before = new Set(await readdir(into));
+  daemon.kill('SIGUSR2');
+  for (;;) {
+    await new Promise((w) => setTimeout(w, 1000));
+    const name = (await readdir(into)).find((n) => n.endsWith('.heapsnapshot') && !before.has(n));
+    // Written in one go by the daemon's main thread: complete once it answers again.
+    if (name && (await ask(firstPath))) return join(into, name);
+  }
+}
+
 async function stop(daemon: ChildProcess): Promise<void> {
   const exited = new Promise((done) => daemon.once('exit', done));
   daemon.kill('SIGTERM');
@@ -247,6 +264,7 @@ for (const n of await readdir(certDir)) if (n.endsWith('.ocsp')) await unlink(jo
 daemon = startDaemon();
 const warm = await watch(daemon, 'warm start');
 const viewFigures = await views();
+const heapFile = HEAP_DIR ? await heapSnapshot(daemon, HEAP_DIR) : null;
 await stop(daemon);
 await new Promise((done) => down.close(done));
 agent.destroy();
@@ -273,5 +291,10 @@ for (const v of viewFigures)
   console.log(
     `| ${v.path} | ${v.status} | ${v.firstMs.toFixed(0)} / ${v.medianMs.toFixed(0)} ms | ${v.bytes.toLocaleString('en-US')} | ${(v.bytes / COUNT).toFixed(0)} | ${v.probeMaxMs.toFixed(1)} ms |`,
   );
+
+if (heapFile) {
+  console.log(`\nThe daemon's heap after the views (${heapFile}), by kind:\n`);
+  console.log(heapTable(summariseHeap(await readHeapSnapshot(heapFile)), COUNT));
+}
 
 await rm(dir, { recursive: true, force: true });

@@ -79,8 +79,14 @@ export async function expandGlob(pattern: string): Promise<string[]> {
     }
     if (!MAGIC.test(seg)) return walk(join(dir, seg), i + 1);
     const re = segmentRegExp(seg);
+    const last = i + 1 === segments.length;
     for (const entry of await entries(dir)) {
-      if (re.test(entry.name) && (!entry.name.startsWith('.') || seg.startsWith('.'))) await walk(join(dir, entry.name), i + 1);
+      if (!re.test(entry.name) || (entry.name.startsWith('.') && !seg.startsWith('.'))) continue;
+      // A regular file by readdir's own type needs no stat (one per file per rescan, one after
+      // the other); a symlink, or a file system that gives no type, is followed by one.
+      if (last && entry.isFile()) {
+        if (out.size < MAX_MATCHES) out.add(join(dir, entry.name));
+      } else await walk(join(dir, entry.name), i + 1);
     }
   };
   await walk(segments[0] === '' ? '/' : segments[0]!, 1);

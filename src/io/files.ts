@@ -1,6 +1,6 @@
 // File input with a size cap and one-line errors; atomic replacement for output.
 
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsyncSync, futimesSync, openSync, readSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -88,6 +88,17 @@ async function readStreamCapped(stream: AsyncIterable<Buffer | string>, maxBytes
   return Buffer.concat(chunks);
 }
 
+/**
+ * A temp file's path beside `path`: `.<name>.<12 hex digits>.tmp` (the directory store finds
+ * leftovers by that shape). The digits come from randomUUID, whose entropy Node draws in
+ * batches: randomBytes(6) took 5 to 16 µs a call in a cold start's profile (285 ms of 21.9 s).
+ */
+export function tempPathFor(path: string): string {
+  const u = randomUUID();
+  // The first 12 hex digits of a v4 UUID are random (the version digit comes after them).
+  return join(dirname(path), `.${basename(path)}.${u.slice(0, 8)}${u.slice(9, 13)}.tmp`);
+}
+
 export interface AtomicWriteOptions {
   /** The file's mode (default 0600). */
   readonly mode?: number;
@@ -101,7 +112,7 @@ export interface AtomicWriteOptions {
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | readonly Uint8Array[], opts: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempPathFor(path);
   const handle = await open(temp, 'wx', opts.mode ?? 0o600);
   try {
     // Pieces are written as they are (no copy into one buffer: the daemon's detail file is tens of
@@ -136,7 +147,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | readonly 
  */
 export function writeFileAtomicSync(path: string, data: Uint8Array, opts: AtomicWriteOptions = {}): void {
   const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = tempPathFor(path);
   const fd = openSync(temp, 'wx', opts.mode ?? 0o600);
   try {
     for (let done = 0; done < data.length;) done += writeSync(fd, data, done);

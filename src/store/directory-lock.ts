@@ -14,7 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { tempPathFor } from '../io/files.ts';
 import { isCode, readRegular, storeError, StoreError, UnusableFile } from './store-files.ts';
 import { MAX_LEASE_TTLS_AHEAD, type Lease } from './store.ts';
 
@@ -202,7 +202,7 @@ export class LockFiles {
   }
 
   private async writeTemp(path: string, content: LockContent): Promise<string> {
-    const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+    const temp = tempPathFor(path);
     let handle;
     try {
       handle = await open(temp, 'wx', 0o600);

@@ -3,11 +3,10 @@
 // a lock file per certificate makes one of them the fetcher, and the others see its result
 // through a directory watch, with a poll as the fallback.
 
-import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher, type Stats } from 'node:fs';
 import { link, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/files.ts';
+import { tempPathFor, writeFileAtomic } from '../io/files.ts';
 import { LOCK_SUFFIX, LockFiles } from './directory-lock.ts';
 import { isCode, readRegular, StoreError, storeError, StoreTimeout, tooLarge, withDeadline } from './store-files.ts';
 import { keptUntil, oneCopy, UNKNOWN_EXPIRY_MS, type Lease, type StapleStore, type StoredCopies } from './store.ts';
@@ -213,7 +212,7 @@ export class DirectoryStore implements StapleStore {
     if (info === null || !info.isFile() || recordedExpiry(info) >= now) return false;
     // A save may replace the file between our look and the unlink: move it aside first, and put
     // it back if what we moved is not the file we judged (link fails if a newer save is there).
-    const aside = join(this.dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+    const aside = tempPathFor(path);
     try {
       await rename(path, aside);
     } catch (err) {

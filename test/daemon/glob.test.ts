@@ -28,6 +28,17 @@ describe('expandGlob', () => {
     await assert.rejects(expandGlob(join(dir, 'loop', '*.pem')), (err: unknown) => err instanceof GlobUnknownError && err.code === 'ELOOP');
   });
 
+  it('matches regular files and symbolic links to them, not directories, links to directories or dangling links', async () => {
+    const d = join(dir, 'kinds');
+    mkdirSync(d);
+    writeFileSync(join(d, 'file.pem'), 'x');
+    mkdirSync(join(d, 'folder.pem'));
+    symlinkSync('file.pem', join(d, 'link-to-file.pem'));
+    symlinkSync('folder.pem', join(d, 'link-to-folder.pem'));
+    symlinkSync('nowhere', join(d, 'dangling.pem'));
+    assert.deepEqual(await expandGlob(join(d, '*.pem')), [join(d, 'file.pem'), join(d, 'link-to-file.pem')]);
+  });
+
   it(
     "Node's fs.glob reports that same directory as no match (so glob.ts keeps its own)",
     { skip: nodeGlob ? false : 'runtime: fs.glob needs Node 22+' },

@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readFileCapped, readFileCappedSync, writeFileAtomic, writeFileAtomicSync } from '../../src/io/files.ts';
+import { readFileCapped, readFileCappedSync, tempPathFor, writeFileAtomic, writeFileAtomicSync } from '../../src/io/files.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stapler-files-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -93,5 +93,11 @@ describe('atomic writes', () => {
       [],
     );
     assert.throws(() => writeFileAtomicSync(join(dir, 'no-such-folder', 'x'), Buffer.from('x')), { code: 'ENOENT' });
+  });
+
+  it('name their temp files .NAME.<12 hex digits>.tmp beside the file (the shape the directory store cleans up), never twice the same', () => {
+    const names = new Set(Array.from({ length: 1_000 }, () => tempPathFor('/some/dir/abc.der')));
+    assert.equal(names.size, 1_000);
+    for (const n of names) assert.match(n, /^\/some\/dir\/\.abc\.der\.[0-9a-f]{12}\.tmp$/);
   });
 });

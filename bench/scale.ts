@@ -17,7 +17,7 @@
 //   --rate N: responderRatePerSecond for the daemon (default 0: no limit, Stapler's own ceiling).
 //   --same-config: give the --root checkout this one's configuration (it knows the same settings).
 //   --limit-s N: give up on each start after N seconds (default 1800); progress goes to stderr every 30 s.
-//   STAPLER_BENCH_PROFILE=dir: CPU profiles of the daemon; STAPLER_BENCH_HEAP=dir: its heap after the views, by kind.
+//   STAPLER_BENCH_PROFILE=dir: CPU profiles of the daemon; STAPLER_BENCH_HEAP=dir: its heap once warm, before the views, by kind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
@@ -90,7 +90,8 @@ await writeFile(config, `${configLines.join('\n')}\n`);
 function startDaemon(): ChildProcess {
   // STAPLER_BENCH_PROFILE=dir: the daemon writes a CPU profile there (node --cpu-prof).
   const profile = process.env.STAPLER_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.STAPLER_BENCH_PROFILE] : [];
-  // STAPLER_BENCH_HEAP=dir: a heap snapshot there after the warm start's views (SIGUSR2), summed by kind.
+  // STAPLER_BENCH_HEAP=dir: a heap snapshot there once the warm start is done (SIGUSR2), summed by kind: before
+  // the views, whose shared snapshot of every file's state is held for up to 10 s after a request.
   const heap = HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${HEAP_DIR}`] : [];
   const child = spawn(process.execPath, [...profile, ...heap, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'daemon', '--config', config], {
     cwd: ROOT,
@@ -263,8 +264,8 @@ await new Promise<void>((done) => down.listen(caPort, '127.0.0.1', done));
 for (const n of await readdir(certDir)) if (n.endsWith('.ocsp')) await unlink(join(certDir, n));
 daemon = startDaemon();
 const warm = await watch(daemon, 'warm start');
-const viewFigures = await views();
 const heapFile = HEAP_DIR ? await heapSnapshot(daemon, HEAP_DIR) : null;
+const viewFigures = await views();
 await stop(daemon);
 await new Promise((done) => down.close(done));
 agent.destroy();
@@ -293,7 +294,7 @@ for (const v of viewFigures)
   );
 
 if (heapFile) {
-  console.log(`\nThe daemon's heap after the views (${heapFile}), by kind:\n`);
+  console.log(`\nThe daemon's heap once warm, before the views (${heapFile}), by kind:\n`);
   console.log(heapTable(summariseHeap(await readHeapSnapshot(heapFile)), COUNT));
 }
 

@@ -1,7 +1,7 @@
 // File input with a size cap and one-line errors; atomic replacement for output.
 
 import { randomUUID } from 'node:crypto';
-import { closeSync, constants, fstatSync, fsyncSync, futimesSync, openSync, readSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../ocsp/errors.ts';
@@ -145,13 +145,12 @@ export async function writeFileAtomic(path: string, data: Uint8Array | readonly 
  * writeFileAtomic's steps, synchronously: for the descriptor reserve's retry (src/daemon/fd-reserve.ts),
  * which must open its file before the event loop turns and someone else takes the descriptor it freed.
  */
-export function writeFileAtomicSync(path: string, data: Uint8Array, opts: AtomicWriteOptions = {}): void {
+export function writeFileAtomicSync(path: string, data: Uint8Array, opts: Pick<AtomicWriteOptions, 'mode'> = {}): void {
   const dir = dirname(path);
   const temp = tempPathFor(path);
   const fd = openSync(temp, 'wx', opts.mode ?? 0o600);
   try {
     for (let done = 0; done < data.length;) done += writeSync(fd, data, done);
-    if (opts.mtimeMs !== undefined) futimesSync(fd, new Date(opts.mtimeMs), new Date(opts.mtimeMs));
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);

@@ -22,12 +22,26 @@ export async function outputFolderWritable(dir: string): Promise<void> {
   await run('chattr', ['-i', join(dir, 'out')]);
 }
 
+/**
+ * From when a staple file could carry a response that has existed since `since`: a response that
+ * first came within `leadMs` before, or during, a window when the staple folder was immutable
+ * cannot be written until the window ends (null: it has not ended). Servers that read staple
+ * files (nginx) are held to it from then on, not before: no daemon can write into an immutable
+ * folder, and an older staple file, if still valid, is counted as before.
+ */
+export function fileDeliverableSince(since: number, unwritable: readonly (readonly [number, number | null])[], leadMs: number): number | null {
+  for (const [start, end] of unwritable) if (since >= start - leadMs && (end === null || since < end)) return end;
+  return since;
+}
+
 export type OperationName = 'sighup' | 'sigusr1' | 'renew' | 'add' | 'remove' | 'unwritable' | 'fd-pressure' | 'redis-kill' | 'redis-flush' | 'redis-restart';
 
 export class Operations {
   readonly counts: Partial<Record<OperationName, number>> = {};
   /** Windows (start, end) during which fd pressure was on: fd samples there are not growth. */
   readonly pressure: [number, number][] = [];
+  /** Windows (start, end; null while on) during which the staple folder was immutable. */
+  readonly unwritableWindows: [number, number | null][] = [];
   private extras = 0;
   private sighups = 0;
 
@@ -115,11 +129,14 @@ export class Operations {
    */
   private async unwritable(): Promise<void> {
     const out = join(this.rig.dir, 'out');
+    const window: [number, number | null] = [Date.now(), null];
+    this.unwritableWindows.push(window);
     await run('chattr', ['+i', out]);
     try {
       await sleep(5_000 + this.prng.next() * 10_000);
     } finally {
       await outputFolderWritable(this.rig.dir);
+      window[1] = Date.now();
     }
   }
 

@@ -36,18 +36,21 @@ export interface OpensslResponder {
  * Start `openssl ocsp` as a responder. It cannot be told which address to bind (only -port),
  * so it listens on all interfaces; the tests talk to it on 127.0.0.1 only.
  */
-export async function startOpensslResponder(opts: {
-  cwd: string;
-  index: string;
-  ca: string;
-  rsigner: string;
-  rkey: string;
-  port?: number;
-  /** Responses valid for this many minutes (`-nmin`) instead of a day. */
-  minutes?: number;
-  /** Run it with libfaketime at this offset (`-50s`): its responses are dated that far back. */
-  clockOffset?: string;
-}): Promise<OpensslResponder> {
+export async function startOpensslResponder(
+  opts: {
+    cwd: string;
+    index: string;
+    ca: string;
+    rsigner: string;
+    rkey: string;
+    port?: number;
+    /** Responses valid for this many minutes (`-nmin`) instead of a day. */
+    minutes?: number;
+    /** Run it with libfaketime at this offset (`-50s`): its responses are dated that far back. */
+    clockOffset?: string;
+  },
+  attempt = 1,
+): Promise<OpensslResponder> {
   const port = opts.port ?? (await freePort());
   const validity = opts.minutes === undefined ? ['-ndays', '1'] : ['-nmin', String(opts.minutes)];
   const args = ['ocsp', '-index', opts.index, '-port', String(port), '-CA', opts.ca, '-rsigner', opts.rsigner, '-rkey', opts.rkey, ...validity, '-ignore_err'];
@@ -77,6 +80,8 @@ export async function startOpensslResponder(opts: {
     });
   } catch (err) {
     child.kill('SIGKILL');
+    // A port found free on 127.0.0.1 can be taken before openssl binds it (on every interface): another one.
+    if (opts.port === undefined && attempt < 3 && stderr.includes('Address already in use')) return startOpensslResponder(opts, attempt + 1);
     throw new Error(`openssl ocsp did not start: ${(err as Error).message}\n${stderr}`, { cause: err });
   }
   return {

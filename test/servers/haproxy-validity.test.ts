@@ -130,6 +130,8 @@ describe("HAProxy 2.6's 300 s rule, against the real HAProxy", { skip }, () => {
     await clock.advance(2_000);
     await daemon.refreshAll();
     await daemon.settled();
+    // The new staple's write waits behind the file's jobs before it (the reload's own check, a push retry).
+    await daemon.outputsWritten();
     const current = await readFile(`${certFile}.ocsp`);
     assert.ok(!current.equals(first), 'a new staple');
     await waitFor('the new HAProxy worker', async () => ((await workerPid()) ?? oldWorker) !== oldWorker);

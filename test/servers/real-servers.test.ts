@@ -19,6 +19,7 @@ import { captureLogger } from '../support/log-capture.ts';
 import { freePort } from '../support/openssl.ts';
 import { nginxConf } from '../support/nginx.ts';
 import { peerSkip } from '../support/peers.ts';
+import { waitForReloadable } from '../support/haproxy.ts';
 import { fullchain, issue, makePki, type Issued, type TestPki } from '../support/pki.ts';
 import { TestResponder } from '../support/responder.ts';
 import { waitFor } from '../support/wait.ts';
@@ -299,8 +300,9 @@ frontend fe
       logger,
     );
     await waitFor('the staple file', () => existsSync(`${certFile}.ocsp`));
-    await startProcess('haproxy', ['-W', '-db', '-f', cfg], /Loading success|haproxy.*started/i);
+    const haproxy = await startProcess('haproxy', ['-W', '-db', '-f', cfg], /Loading success|haproxy.*started/i);
     await waitFor('the stats socket', () => existsSync(socket));
+    await waitForReloadable(haproxy.pid!);
 
     const first = await opensslStatus(port);
     assert.equal(first.responseStatus, 'successful', first.output);

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -51,7 +52,33 @@ export async function startHaproxy(t: TestContext, site: HaproxySite): Promise<C
     if (haproxy.exitCode !== null) assert.fail(`haproxy exited: ${output}`);
     return existsSync(site.socket) && /Loading success/i.test(output);
   });
+  await waitForReloadable(haproxy.pid!);
   return haproxy;
+}
+
+/**
+ * Wait until the HAProxy master takes a reload. It prints "Loading success" and its worker
+ * answers on the stats socket while the master still ignores SIGUSR2 (its handler is set when
+ * its loop starts): a reload sent then is lost, and no new worker ever comes. Read off the
+ * master's signal masks in /proc (Linux, where these tests run).
+ */
+export async function waitForReloadable(masterPid: number): Promise<void> {
+  const bit = 1n << BigInt(constants.signals.SIGUSR2 - 1);
+  const masks = async (): Promise<{ caught: bigint; ignored: bigint } | null> => {
+    const status = await readFile(`/proc/${masterPid}/status`, 'utf8').catch(() => '');
+    const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+    const ignored = /^SigIgn:\s*([0-9a-f]+)$/m.exec(status)?.[1];
+    return caught && ignored ? { caught: BigInt(`0x${caught}`), ignored: BigInt(`0x${ignored}`) } : null;
+  };
+  await waitFor(
+    `the HAProxy master (${masterPid}) to catch SIGUSR2`,
+    async () => {
+      const m = await masks();
+      return m !== null && (m.caught & bit) !== 0n && (m.ignored & bit) === 0n;
+    },
+    15_000,
+    async () => JSON.stringify(await masks(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v)),
+  );
 }
 
 /** The Pid of the HAProxy worker that answers on the stats socket (null: none answers). */

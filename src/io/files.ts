@@ -5,6 +5,7 @@ import { closeSync, constants, fstatSync, fsyncSync, openSync, readSync, renameS
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../ocsp/errors.ts';
+import { directorySync } from './directory-sync.ts';
 
 /**
  * Read a whole file (or standard input for "-"), refusing anything over `maxBytes`. With
@@ -107,7 +108,8 @@ export interface AtomicWriteOptions {
 }
 
 /**
- * Replace `path` atomically: temp file (exclusive), fsync, rename, fsync the directory.
+ * Replace `path` atomically: temp file (exclusive), fsync, rename, fsync the directory (one
+ * fsync shared by the writes into it meanwhile).
  * `data` may be pieces, written in order.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | readonly Uint8Array[], opts: AtomicWriteOptions = {}): Promise<void> {
@@ -133,12 +135,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | readonly 
     await unlink(temp).catch(() => undefined);
     throw err;
   }
-  const dirHandle = await open(dir, 'r');
-  try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
-  }
+  // Shared with the writes into the same folder meanwhile (directory-sync.ts).
+  await directorySync.sync(dir);
 }
 
 /**

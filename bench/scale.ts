@@ -228,16 +228,17 @@ async function watch(daemon: ChildProcess, label: string): Promise<Run> {
   return { allFilesMs, lastServedMs, probeP99: percentile(probes, 99), probeMax: Math.max(0, ...probes), rssPeak, ...end };
 }
 
-/** Have the daemon write a heap snapshot into `into` (SIGUSR2); its path once written. */
-async function heapSnapshot(daemon: ChildProcess, into: string): Promise<string> {
+/** Have the daemon write a heap snapshot into `into` (SIGUSR2); its path once written, or null if none came within --limit-s. */
+async function heapSnapshot(daemon: ChildProcess, into: string): Promise<string | null> {
   const before = new Set(await readdir(into));
   daemon.kill('SIGUSR2');
-  for (;;) {
+  for (const start = performance.now(); performance.now() - start < LIMIT_MS;) {
     await new Promise((w) => setTimeout(w, 1000));
     const name = (await readdir(into)).find((n) => n.endsWith('.heapsnapshot') && !before.has(n));
     // Written in one go by the daemon's main thread: complete once it answers again.
     if (name && (await ask(firstPath))) return join(into, name);
   }
+  return null;
 }
 
 async function stop(daemon: ChildProcess): Promise<void> {
@@ -293,6 +294,7 @@ for (const v of viewFigures)
     `| ${v.path} | ${v.status} | ${v.firstMs.toFixed(0)} / ${v.medianMs.toFixed(0)} ms | ${v.bytes.toLocaleString('en-US')} | ${(v.bytes / COUNT).toFixed(0)} | ${v.probeMaxMs.toFixed(1)} ms |`,
   );
 
+if (HEAP_DIR && !heapFile) console.log(`\nNo heap snapshot came into ${HEAP_DIR} within ${LIMIT_MS / 1000} s.`);
 if (heapFile) {
   console.log(`\nThe daemon's heap once warm, before the views (${heapFile}), by kind:\n`);
   console.log(heapTable(summariseHeap(await readHeapSnapshot(heapFile)), COUNT));
